@@ -1,0 +1,156 @@
+//! `cargo xtask ci`: every check, in the order that fails fastest, with a summary table of steps and times.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::cmd::{self, Result, Shown};
+use crate::conformance;
+
+/// The umbrella's features, each of which must build alone.
+const UMBRELLA_FEATURES: &[&str] = &[
+    "sparse-buffer",
+    "sparse-index",
+    "mapbuffer",
+    "roxxel",
+    "stream-buffer",
+];
+
+/// One step of the run: a name and what it does.
+enum Action {
+    Cargo(Command),
+    Conformance,
+    Deny,
+}
+
+struct Step {
+    name: String,
+    action: Action,
+}
+
+fn cargo(name: &str, args: &[&str]) -> Step {
+    let mut command = cmd::cargo();
+    command.args(args);
+    Step {
+        name: name.to_owned(),
+        action: Action::Cargo(command),
+    }
+}
+
+fn steps() -> Vec<Step> {
+    let mut steps = vec![
+        cargo("fmt", &["fmt", "--all", "--check"]),
+        cargo(
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        cargo("test", &["test", "--workspace", "--all-features"]),
+    ];
+    let mut doc = cmd::cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    steps.push(Step {
+        name: "doc".into(),
+        action: Action::Cargo(doc),
+    });
+    steps.push(cargo(
+        "umbrella: no features",
+        &["check", "-p", "byteshelf", "--no-default-features"],
+    ));
+    for feature in UMBRELLA_FEATURES {
+        steps.push(cargo(
+            &format!("umbrella: {feature}"),
+            &[
+                "check",
+                "-p",
+                "byteshelf",
+                "--no-default-features",
+                "--features",
+                feature,
+            ],
+        ));
+    }
+    steps.push(Step {
+        name: "conformance".into(),
+        action: Action::Conformance,
+    });
+    steps.push(Step {
+        name: "deny".into(),
+        action: Action::Deny,
+    });
+    steps
+}
+
+/// Runs every step; stops at the first failure, which it names with its command.
+pub(crate) fn run() -> Result<()> {
+    let mut done: Vec<(String, Duration, bool)> = Vec::new();
+    let mut failure = None;
+    for mut step in steps() {
+        eprintln!("\n==> {}", step.name);
+        let start = Instant::now();
+        let result = match &mut step.action {
+            Action::Cargo(command) => cmd::run(command),
+            Action::Conformance => conformance::run(),
+            Action::Deny => deny_check(),
+        };
+        done.push((step.name.clone(), start.elapsed(), result.is_ok()));
+        if let Err(err) = result {
+            failure = Some(format!("step `{}` failed: {err}", step.name));
+            break;
+        }
+    }
+    summary(&done);
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(()),
+    }
+}
+
+fn summary(done: &[(String, Duration, bool)]) {
+    let width = done
+        .iter()
+        .map(|(name, ..)| name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    eprintln!("\n{:<width$}  result  time", "step");
+    for (name, elapsed, ok) in done {
+        let result = if *ok { "pass" } else { "FAIL" };
+        eprintln!(
+            "{name:<width$}  {result:<6}  {:>6.1}s",
+            elapsed.as_secs_f64()
+        );
+    }
+    let total: Duration = done.iter().map(|(_, elapsed, _)| *elapsed).sum();
+    eprintln!("{:<width$}          {:>6.1}s", "total", total.as_secs_f64());
+}
+
+/// `cargo deny check`, installing cargo-deny first when it is missing.
+pub(crate) fn deny_check() -> Result<()> {
+    ensure_cargo_deny()?;
+    cmd::run(cmd::cargo().args(["deny", "check"]))
+}
+
+fn ensure_cargo_deny() -> Result<()> {
+    let mut probe = cmd::cargo();
+    probe.args(["deny", "--version"]);
+    if probe.output().is_ok_and(|out| out.status.success()) {
+        return Ok(());
+    }
+    eprintln!("cargo-deny is missing: installing it from crates.io (once per machine)");
+    let mut install = cmd::cargo();
+    install.args(["install", "cargo-deny", "--locked"]);
+    cmd::run(&mut install).map_err(|err| {
+        format!(
+            "{err}\n(could not install cargo-deny: `{}`)",
+            Shown(&install)
+        )
+    })
+}

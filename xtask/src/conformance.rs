@@ -1,0 +1,186 @@
+//! `cargo xtask conformance`: cross-implementation cases against the pinned Python reference packages.
+//!
+//! Each crate that has cases keeps them in `crates/<crate>/conformance/`:
+//!
+//! - `requirements-<env>.txt`: the pinned packages of one Python environment (a crate may need several, e.g. two
+//!   releases of the same package). Each becomes a venv at `target/conformance/venvs/<crate>-<env>/`, created once
+//!   and reinstalled only when its requirements file changes.
+//! - `run.py`: the driver, run with the system `python3` as
+//!   `run.py --rust <example binary> --work <empty dir> --python <env>=<venv python> ...`.
+//!   It prints one row per case (`ok   <case>` or `FAIL <case>: <why>`) and exits non-zero on any mismatch.
+//! - the Rust side is the crate's example `<crate>-conformance`, built here and handed to `run.py`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::cmd::{self, Result};
+
+/// A crate's conformance suite, found on disk.
+struct Suite {
+    krate: String,
+    dir: PathBuf,
+    envs: Vec<(String, PathBuf)>,
+}
+
+pub(crate) fn run() -> Result<()> {
+    let suites = discover()?;
+    if suites.is_empty() {
+        eprintln!("no conformance suites yet (crates/*/conformance/run.py)");
+        return Ok(());
+    }
+    let python = find_python()?;
+    let root = cmd::root();
+    let target = target_dir();
+    let mut failed = Vec::new();
+    for suite in &suites {
+        eprintln!("\n--- conformance: {}", suite.krate);
+        let mut driver = cmd::new(&python, [suite.dir.join("run.py")]);
+        let example = format!("{}-conformance", suite.krate);
+        if root
+            .join("crates")
+            .join(&suite.krate)
+            .join("examples")
+            .join("conformance.rs")
+            .is_file()
+        {
+            cmd::run(cmd::cargo().args([
+                "build",
+                "--quiet",
+                "-p",
+                &suite.krate,
+                "--example",
+                &example,
+            ]))?;
+            driver
+                .arg("--rust")
+                .arg(target.join("debug").join("examples").join(&example));
+        }
+        let work = target.join("conformance").join("work").join(&suite.krate);
+        if work.exists() {
+            fs::remove_dir_all(&work)
+                .map_err(|err| format!("cannot clear {}: {err}", work.display()))?;
+        }
+        fs::create_dir_all(&work)
+            .map_err(|err| format!("cannot create {}: {err}", work.display()))?;
+        driver.arg("--work").arg(&work);
+        for (env, requirements) in &suite.envs {
+            let venv_python =
+                ensure_venv(&python, &format!("{}-{env}", suite.krate), requirements)?;
+            driver
+                .arg("--python")
+                .arg(format!("{env}={}", venv_python.display()));
+        }
+        if let Err(err) = cmd::run(&mut driver) {
+            eprintln!("{err}");
+            failed.push(suite.krate.clone());
+        }
+    }
+    if failed.is_empty() {
+        eprintln!(
+            "\nconformance: all {} suites agree with their references",
+            suites.len()
+        );
+        Ok(())
+    } else {
+        Err(format!("conformance mismatches in: {}", failed.join(", ")))
+    }
+}
+
+fn discover() -> Result<Vec<Suite>> {
+    let crates = cmd::root().join("crates");
+    let mut suites = Vec::new();
+    let entries =
+        fs::read_dir(&crates).map_err(|err| format!("cannot list {}: {err}", crates.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|err| err.to_string())?;
+        let dir = entry.path().join("conformance");
+        if !dir.join("run.py").is_file() {
+            continue;
+        }
+        let mut envs = Vec::new();
+        for file in
+            fs::read_dir(&dir).map_err(|err| format!("cannot list {}: {err}", dir.display()))?
+        {
+            let path = file.map_err(|err| err.to_string())?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(env) = name
+                .strip_prefix("requirements-")
+                .and_then(|n| n.strip_suffix(".txt"))
+            {
+                envs.push((env.to_owned(), path));
+            }
+        }
+        envs.sort();
+        suites.push(Suite {
+            krate: entry.file_name().to_string_lossy().into_owned(),
+            dir,
+            envs,
+        });
+    }
+    suites.sort_by(|a, b| a.krate.cmp(&b.krate));
+    Ok(suites)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| cmd::root().join("target"), PathBuf::from)
+}
+
+/// The system Python 3, with a clear line on what to install when it is missing.
+fn find_python() -> Result<String> {
+    for candidate in ["python3", "python"] {
+        if cmd::available(
+            candidate,
+            &["-c", "import sys, venv; assert sys.version_info >= (3, 9)"],
+        ) {
+            return Ok(candidate.to_owned());
+        }
+    }
+    Err("python3 (3.9 or newer, with the venv module) is needed for the conformance cases: install it, \
+         e.g. `apt-get install python3 python3-venv python3-pip`"
+        .to_owned())
+}
+
+/// Creates (once) the venv `name` with the packages of `requirements`; returns its python.
+fn ensure_venv(python: &str, name: &str, requirements: &Path) -> Result<PathBuf> {
+    let venv = target_dir().join("conformance").join("venvs").join(name);
+    let venv_python = venv.join("bin").join("python");
+    let wanted = fs::read_to_string(requirements)
+        .map_err(|err| format!("cannot read {}: {err}", requirements.display()))?;
+    let stamp = venv.join("installed-requirements.txt");
+    if venv_python.is_file() && fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
+        return Ok(venv_python);
+    }
+    eprintln!(
+        "setting up the Python environment {name} ({})",
+        requirements.display()
+    );
+    cmd::run(cmd::new(python, ["-m", "venv", "--clear"]).arg(&venv)).map_err(|err| {
+        format!("{err}\n(python3 needs the venv module: `apt-get install python3-venv`)")
+    })?;
+    if !cmd::available(&venv_python.to_string_lossy(), &["-m", "pip", "--version"]) {
+        return Err(format!(
+            "pip is missing in {}: install it (`apt-get install python3-pip python3-venv`)",
+            venv.display()
+        ));
+    }
+    cmd::run(
+        cmd::new(
+            &venv_python,
+            [
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ],
+        )
+        .arg(requirements),
+    )?;
+    fs::write(&stamp, wanted).map_err(|err| format!("cannot write {}: {err}", stamp.display()))?;
+    Ok(venv_python)
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask`: the project's automation, one binary with subcommands (see `cargo xtask help`).
+//!
+//! It depends on nothing but std so that it builds in seconds on a fresh machine, and it shells out to cargo,
+//! python3 and pip for the real work.
+
+mod ci;
+mod cmd;
+mod conformance;
+mod release;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <command>
+
+commands:
+  ci                    every check CI runs: fmt, clippy, test, doc, feature checks, conformance, deny
+  conformance           cross-implementation cases against the pinned Python references
+  release [--dry-run]   check versions, changelog, deny and a publish dry run; without --dry-run publish and tag
+  help                  this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci::run(),
+        ["conformance"] => conformance::run(),
+        ["release"] => release::run(release::Mode::Publish),
+        ["release", "--dry-run"] => release::run(release::Mode::DryRun),
+        [] | ["help" | "--help" | "-h"] => {
+            print!("{HELP}");
+            Ok(())
+        }
+        _ => {
+            eprint!("error: unknown arguments {args:?}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

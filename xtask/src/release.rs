@@ -1,0 +1,230 @@
+//! `cargo xtask release [--dry-run]`: pre-flight checks, then `cargo publish --workspace` and a tag.
+//!
+//! The checks: every crate's version is the workspace version (and so is every local crate's entry in
+//! `[workspace.dependencies]`), CHANGELOG.md has an entry for it, no crate name is already taken on crates.io by
+//! someone else's crate, `cargo deny check`, and `cargo publish --workspace --dry-run`.
+
+use std::fs;
+
+use crate::ci;
+use crate::cmd::{self, Result};
+
+/// Whether to publish for real.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    DryRun,
+    Publish,
+}
+
+/// A publishable package of the workspace.
+struct Package {
+    name: String,
+    manifest: String,
+}
+
+pub(crate) fn run(mode: Mode) -> Result<()> {
+    let root = cmd::root();
+    let manifest = read(&root.join("Cargo.toml"))?;
+    let version = workspace_version(&manifest)?;
+    eprintln!(
+        "release {version} ({})",
+        if mode == Mode::DryRun {
+            "dry run"
+        } else {
+            "publish"
+        }
+    );
+    let packages = packages()?;
+
+    let mut problems = Vec::new();
+    check_versions(&manifest, &version, &packages, &mut problems);
+    check_changelog(&read(&root.join("CHANGELOG.md"))?, &version, &mut problems);
+    check_names(&packages, &mut problems);
+    report("versions, changelog and names", &problems);
+
+    let deny = ci::deny_check();
+    report(
+        "cargo deny check",
+        deny.as_ref()
+            .err()
+            .map(std::slice::from_ref)
+            .unwrap_or_default(),
+    );
+    let mut dry_run = cmd::cargo();
+    dry_run.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
+    let publish = cmd::run(&mut dry_run);
+    report(
+        "cargo publish --workspace --dry-run",
+        publish
+            .as_ref()
+            .err()
+            .map(std::slice::from_ref)
+            .unwrap_or_default(),
+    );
+    problems.extend(deny.err());
+    problems.extend(publish.err());
+
+    if !problems.is_empty() {
+        return Err(format!(
+            "release {version} is not ready: {} problem(s) above",
+            problems.len()
+        ));
+    }
+    if mode == Mode::DryRun {
+        eprintln!("release {version}: every check passed (dry run: nothing published)");
+        return Ok(());
+    }
+    cmd::run(cmd::cargo().args(["publish", "--workspace"]))?;
+    let tag = format!("v{version}");
+    cmd::run(&mut cmd::new(
+        "git",
+        ["tag", "-a", &tag, "-m", &format!("byteshelf {version}")],
+    ))?;
+    eprintln!("published {version} and tagged {tag}: push the tag with `git push origin {tag}`");
+    Ok(())
+}
+
+fn report(what: &str, problems: &[String]) {
+    if problems.is_empty() {
+        eprintln!("ok   {what}");
+    } else {
+        for problem in problems {
+            eprintln!("FAIL {what}: {problem}");
+        }
+    }
+}
+
+fn read(path: &std::path::Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|err| format!("cannot read {}: {err}", path.display()))
+}
+
+/// The value of the first `key = "..."` line of a TOML section.
+fn field(toml: &str, section: &str, key: &str) -> Option<String> {
+    let mut in_section = false;
+    for line in toml.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == section;
+        } else if in_section
+            && let Some(rest) = line.strip_prefix(key)
+            && let Some(value) = rest.trim_start().strip_prefix('=')
+        {
+            return Some(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    None
+}
+
+fn workspace_version(manifest: &str) -> Result<String> {
+    field(manifest, "[workspace.package]", "version")
+        .ok_or_else(|| "Cargo.toml has no `version` in [workspace.package]".to_owned())
+}
+
+fn packages() -> Result<Vec<Package>> {
+    let crates = cmd::root().join("crates");
+    let mut packages = Vec::new();
+    for entry in
+        fs::read_dir(&crates).map_err(|err| format!("cannot list {}: {err}", crates.display()))?
+    {
+        let path = entry
+            .map_err(|err| err.to_string())?
+            .path()
+            .join("Cargo.toml");
+        let manifest = read(&path)?;
+        if field(&manifest, "[package]", "publish").as_deref() == Some("false") {
+            continue;
+        }
+        let name = field(&manifest, "[package]", "name")
+            .ok_or_else(|| format!("{} has no package name", path.display()))?;
+        packages.push(Package { name, manifest });
+    }
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(packages)
+}
+
+fn check_versions(
+    workspace: &str,
+    version: &str,
+    packages: &[Package],
+    problems: &mut Vec<String>,
+) {
+    for package in packages {
+        let inherits = package
+            .manifest
+            .lines()
+            .any(|line| line.trim() == "version.workspace = true");
+        let own = field(&package.manifest, "[package]", "version");
+        if !inherits && own.as_deref() != Some(version) {
+            problems.push(format!(
+                "crate `{}` has version {:?}, not the workspace's {version}",
+                package.name,
+                own.unwrap_or_default()
+            ));
+        }
+        let line = workspace.lines().find(|line| {
+            line.trim_start()
+                .starts_with(&format!("{} = {{", package.name))
+        });
+        if let Some(line) = line
+            && !line.contains(&format!("version = \"{version}\""))
+        {
+            problems.push(format!(
+                "[workspace.dependencies] entry of `{}` does not require version {version}: {}",
+                package.name,
+                line.trim()
+            ));
+        }
+    }
+}
+
+fn check_changelog(changelog: &str, version: &str, problems: &mut Vec<String>) {
+    let has_entry = changelog.lines().any(|line| {
+        line.starts_with("## ")
+            && line
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+                .any(|word| word == version)
+    });
+    if !has_entry {
+        problems.push(format!("CHANGELOG.md has no `## {version}` entry"));
+    }
+}
+
+/// Names already on crates.io belong to someone else unless their repository is ours; say so before publishing.
+fn check_names(packages: &[Package], problems: &mut Vec<String>) {
+    let ours = field(
+        &read(&cmd::root().join("Cargo.toml")).unwrap_or_default(),
+        "[workspace.package]",
+        "repository",
+    )
+    .unwrap_or_default();
+    for package in packages {
+        let mut search = cmd::cargo();
+        search.args(["search", "--limit", "1", &package.name]);
+        let found = match cmd::output(&mut search) {
+            Ok(found) => found,
+            Err(err) => {
+                problems.push(format!(
+                    "cannot check whether `{}` is free on crates.io: {err}",
+                    package.name
+                ));
+                continue;
+            }
+        };
+        let taken = found.lines().find_map(|line| {
+            let (name, rest) = line.split_once(" = ")?;
+            (name.trim() == package.name).then(|| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches('"')
+                    .to_owned()
+            })
+        });
+        if let Some(existing) = taken {
+            problems.push(format!(
+                "the name `{}` is already taken on crates.io (version {existing} exists, not published from {ours}): \
+                 publishing would fail; rename the package (for example `byteshelf-{}`) or obtain the name first",
+                package.name, package.name
+            ));
+        }
+    }
+}
