@@ -97,7 +97,7 @@ pub(crate) fn run() -> Result<()> {
         let start = Instant::now();
         let result = match &mut step.action {
             Action::Cargo(command) => cmd::run(command),
-            Action::Conformance => conformance::run(),
+            Action::Conformance => conformance::run(&[]),
             Action::Deny => deny_check(),
         };
         done.push((step.name.clone(), start.elapsed(), result.is_ok()));

@@ -22,8 +22,20 @@ struct Suite {
     envs: Vec<(String, PathBuf)>,
 }
 
-pub(crate) fn run() -> Result<()> {
-    let suites = discover()?;
+/// Runs the suites of the named crates, or of every crate that has one when `only` is empty.
+pub(crate) fn run(only: &[&str]) -> Result<()> {
+    let mut suites = discover()?;
+    if !only.is_empty() {
+        if let Some(unknown) = only
+            .iter()
+            .find(|name| !suites.iter().any(|suite| suite.krate == **name))
+        {
+            return Err(format!(
+                "no conformance suite for `{unknown}` (crates/{unknown}/conformance/run.py)"
+            ));
+        }
+        suites.retain(|suite| only.contains(&suite.krate.as_str()));
+    }
     if suites.is_empty() {
         eprintln!("no conformance suites yet (crates/*/conformance/run.py)");
         return Ok(());

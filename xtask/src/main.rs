@@ -15,7 +15,7 @@ cargo xtask <command>
 
 commands:
   ci                    every check CI runs: fmt, clippy, test, doc, feature checks, conformance, deny
-  conformance           cross-implementation cases against the pinned Python references
+  conformance [CRATE..] cross-implementation cases against the pinned Python references (all crates, or these)
   release [--dry-run]   check versions, changelog, deny and a publish dry run; without --dry-run publish and tag
   help                  this text
 ";
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci::run(),
-        ["conformance"] => conformance::run(),
+        ["conformance", only @ ..] => conformance::run(only),
         ["release"] => release::run(release::Mode::Publish),
         ["release", "--dry-run"] => release::run(release::Mode::DryRun),
         [] | ["help" | "--help" | "-h"] => {
