@@ -70,23 +70,6 @@ pub(crate) fn run(command: &mut Command) -> Result<()> {
     }
 }
 
-/// Runs a command and returns its stdout; an error names the command and carries its stderr.
-pub(crate) fn output(command: &mut Command) -> Result<String> {
-    let out = command
-        .output()
-        .map_err(|err| format!("could not start `{}`: {err}", Shown(command)))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "`{}` failed ({}): {}",
-            Shown(command),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
 /// Whether a program can be started (`program --version` succeeds).
 pub(crate) fn available(program: &str, args: &[&str]) -> bool {
     Command::new(program)

@@ -189,6 +189,9 @@ fn check_changelog(changelog: &str, version: &str, problems: &mut Vec<String>) {
 }
 
 /// Names already on crates.io belong to someone else unless their repository is ours; say so before publishing.
+///
+/// Uses `cargo info` (it reads the sparse index, which every registry mirror serves; the search API is not always
+/// there), run outside the workspace so that it does not answer with our own local package.
 fn check_names(packages: &[Package], problems: &mut Vec<String>) {
     let ours = field(
         &read(&cmd::root().join("Cargo.toml")).unwrap_or_default(),
@@ -197,32 +200,39 @@ fn check_names(packages: &[Package], problems: &mut Vec<String>) {
     )
     .unwrap_or_default();
     for package in packages {
-        let mut search = cmd::cargo();
-        search.args(["search", "--limit", "1", &package.name]);
-        let found = match cmd::output(&mut search) {
-            Ok(found) => found,
+        let mut info = cmd::cargo();
+        info.args(["info", "--registry", "crates-io", &package.name])
+            .current_dir(std::env::temp_dir());
+        let out = match info.output() {
+            Ok(out) => out,
             Err(err) => {
-                problems.push(format!(
-                    "cannot check whether `{}` is free on crates.io: {err}",
-                    package.name
-                ));
+                problems.push(format!("cannot run `cargo info {}`: {err}", package.name));
                 continue;
             }
         };
-        let taken = found.lines().find_map(|line| {
-            let (name, rest) = line.split_once(" = ")?;
-            (name.trim() == package.name).then(|| {
-                rest.split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_matches('"')
-                    .to_owned()
-            })
-        });
-        if let Some(existing) = taken {
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if !stderr.contains("could not find") {
+                problems.push(format!(
+                    "cannot check whether `{}` is free on crates.io: {}",
+                    package.name,
+                    stderr.trim()
+                ));
+            }
+            continue;
+        }
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(key))
+                .map(|rest| rest.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let (version, repository) = (value("version:"), value("repository:"));
+        if repository != ours {
             problems.push(format!(
-                "the name `{}` is already taken on crates.io (version {existing} exists, not published from {ours}): \
-                 publishing would fail; rename the package (for example `byteshelf-{}`) or obtain the name first",
+                "the name `{}` is already taken on crates.io by another crate (version {version}, repository \
+                 {repository}): publishing would fail; rename the package (e.g. `byteshelf-{}`) or obtain the name",
                 package.name, package.name
             ));
         }
