@@ -1,0 +1,442 @@
+//! The on-disk layout: header fields, codec tags, format versions and the Eytzinger index order, as constants and
+//! pure functions that never touch a whole buffer.
+//!
+//! The Eytzinger helpers take a "read the key of slot `i`" closure instead of a slice, so the same search runs over
+//! an in-memory index, a memory map, or an index fetched piecewise from a remote store.
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// The seven magic bytes at the start of every MapBuffer.
+pub const MAGIC: &[u8; 7] = b"mapbufr";
+
+/// Length of the MapBuffer header: magic (7), version (1), codec tag (4), key count (4).
+pub const HEADER_LEN: usize = 16;
+
+/// Length of one index entry: key `u64` LE, then absolute value offset `u64` LE.
+pub const INDEX_ENTRY_LEN: usize = 16;
+
+/// Length of the CRC-32C that follows every stored value in format version 1.
+pub const CRC_LEN: usize = 4;
+
+/// The format version, byte 7 of the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum FormatVersion {
+    /// Version 0: values are stored without a checksum (Python `compute_crc=False`, and every writer before 0.5.0).
+    V0,
+    /// Version 1: each stored value is followed by the CRC-32C of its stored (compressed) bytes, `u32` LE.
+    /// This is what Python mapbuffer writes by default, and so do we.
+    #[default]
+    V1,
+}
+
+impl FormatVersion {
+    /// The header byte of this version.
+    #[must_use]
+    pub const fn to_byte(self) -> u8 {
+        match self {
+            Self::V0 => 0,
+            Self::V1 => 1,
+        }
+    }
+
+    /// The version of a header byte; any other byte is [`Error::UnsupportedVersion`].
+    pub const fn from_byte(byte: u8) -> Result<Self, Error> {
+        match byte {
+            0 => Ok(Self::V0),
+            1 => Ok(Self::V1),
+            version => Err(Error::UnsupportedVersion { version }),
+        }
+    }
+
+    /// Whether stored values carry a trailing CRC-32C.
+    #[must_use]
+    pub const fn has_crc(self) -> bool {
+        matches!(self, Self::V1)
+    }
+
+    /// The number of bytes the format adds after each stored payload (4 for version 1, else 0).
+    #[must_use]
+    pub const fn suffix_len(self) -> usize {
+        if self.has_crc() { CRC_LEN } else { 0 }
+    }
+}
+
+impl fmt::Display for FormatVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_byte())
+    }
+}
+
+/// How values are compressed, bytes 8..12 of the header.
+///
+/// Every tag is known to every build; decoding or encoding with a codec whose cargo feature is off is
+/// [`Error::CodecDisabled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
+pub enum Codec {
+    /// `none`: values are stored as they are.
+    #[default]
+    None,
+    /// `gzip`: each value is one gzip member (feature `gzip`).
+    Gzip,
+    /// `00br`: each value is a Brotli stream (feature `brotli`).
+    Brotli,
+    /// `zstd`: each value is one Zstandard frame with its content size (feature `zstd`).
+    Zstd,
+    /// `lzma`: each value is an xz stream (feature `lzma`).
+    Lzma,
+}
+
+impl Codec {
+    /// All codecs, in tag order of the Python package.
+    pub const ALL: [Self; 5] = [Self::None, Self::Gzip, Self::Brotli, Self::Zstd, Self::Lzma];
+
+    /// The 4-byte header tag.
+    #[must_use]
+    pub const fn tag(self) -> [u8; 4] {
+        match self {
+            Self::None => *b"none",
+            Self::Gzip => *b"gzip",
+            Self::Brotli => *b"00br",
+            Self::Zstd => *b"zstd",
+            Self::Lzma => *b"lzma",
+        }
+    }
+
+    /// The codec of a header tag; an unknown tag is [`Error::UnknownCodec`].
+    pub const fn from_tag(tag: [u8; 4]) -> Result<Self, Error> {
+        match &tag {
+            b"none" => Ok(Self::None),
+            b"gzip" => Ok(Self::Gzip),
+            b"00br" => Ok(Self::Brotli),
+            b"zstd" => Ok(Self::Zstd),
+            b"lzma" => Ok(Self::Lzma),
+            _ => Err(Error::UnknownCodec { tag }),
+        }
+    }
+
+    /// The name the Python package uses for it (`compress=` argument): `none`, `gzip`, `br`, `zstd`, `lzma`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Brotli => "br",
+            Self::Zstd => "zstd",
+            Self::Lzma => "lzma",
+        }
+    }
+
+    /// The codec of a name, case-insensitive: the Python names (`none`, `gzip`, `br`, `zstd`, `lzma`), the header
+    /// tags, and `brotli`/`xz` as aliases.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        match name.to_ascii_lowercase().as_str() {
+            "none" | "" => Ok(Self::None),
+            "gzip" | "gz" => Ok(Self::Gzip),
+            "br" | "00br" | "brotli" => Ok(Self::Brotli),
+            "zstd" => Ok(Self::Zstd),
+            "lzma" | "xz" => Ok(Self::Lzma),
+            _ => Err(Error::UnknownCodecName {
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// Whether this build can encode and decode the codec (its cargo feature is on; `None` always is).
+    #[must_use]
+    pub const fn is_available(self) -> bool {
+        match self {
+            Self::None => true,
+            Self::Gzip => cfg!(feature = "gzip"),
+            Self::Brotli => cfg!(feature = "brotli"),
+            Self::Zstd => cfg!(feature = "zstd"),
+            Self::Lzma => cfg!(feature = "lzma"),
+        }
+    }
+}
+
+impl fmt::Display for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Codec {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        Self::from_name(name)
+    }
+}
+
+/// The decoded 16-byte MapBuffer header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// Byte 7.
+    pub version: FormatVersion,
+    /// Bytes 8..12.
+    pub codec: Codec,
+    /// Bytes 12..16: the number of keys, `u32` LE.
+    pub len: u32,
+}
+
+impl Header {
+    /// Parses the first 16 bytes of `bytes`: magic, a known version and a known codec tag.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let Some(header) = bytes.first_chunk::<HEADER_LEN>() else {
+            return Err(Error::Truncated {
+                what: "header",
+                needed: HEADER_LEN as u64,
+                len: bytes.len() as u64,
+            });
+        };
+        let (magic, rest) = header.split_at(MAGIC.len());
+        if magic != MAGIC {
+            return Err(Error::BadMagic {
+                expected: MAGIC,
+                found: magic.to_vec(),
+            });
+        }
+        let version = FormatVersion::from_byte(rest[0])?;
+        let codec = Codec::from_tag([rest[1], rest[2], rest[3], rest[4]])?;
+        let len = u32::from_le_bytes([rest[5], rest[6], rest[7], rest[8]]);
+        Ok(Self {
+            version,
+            codec,
+            len,
+        })
+    }
+
+    /// The 16 header bytes.
+    #[must_use]
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0; HEADER_LEN];
+        out[..7].copy_from_slice(MAGIC);
+        out[7] = self.version.to_byte();
+        out[8..12].copy_from_slice(&self.codec.tag());
+        out[12..16].copy_from_slice(&self.len.to_le_bytes());
+        out
+    }
+
+    /// Where the data region starts: `16 + 16·N`, which is also the offset of the first value.
+    #[must_use]
+    pub const fn data_start(&self) -> u64 {
+        HEADER_LEN as u64 + INDEX_ENTRY_LEN as u64 * self.len as u64
+    }
+}
+
+/// The Eytzinger permutation for `n` sorted keys: slot `j` of the index holds the key of sorted rank `layout[j]`.
+///
+/// The slots are the nodes of the implicit 1-based binary tree (children of node `k` are `2k` and `2k+1`) in
+/// breadth-first order, and an in-order walk of that tree visits the keys sorted. Same permutation as Python
+/// `mapbufferaccel.eytzinger_sort_indices(n)`. Runs in O(n) without recursion.
+#[must_use]
+pub fn eytzinger_layout(n: u32) -> Vec<u32> {
+    let mut layout = vec![0; n as usize];
+    for (rank, slot) in SortedSlots::new(n as usize).enumerate() {
+        // `rank < n <= u32::MAX`.
+        layout[slot] = rank as u32;
+    }
+    layout
+}
+
+/// The slots of an `n`-key Eytzinger index in sorted-key order (an in-order walk of the implicit tree).
+#[derive(Debug, Clone)]
+pub struct SortedSlots {
+    n: u64,
+    /// Current node, 1-based; 0 when done.
+    node: u64,
+    remaining: usize,
+}
+
+impl SortedSlots {
+    /// The in-order walk of an index of `n` slots.
+    #[must_use]
+    pub fn new(n: usize) -> Self {
+        let n64 = n as u64;
+        let mut node = if n == 0 { 0 } else { 1 };
+        if node != 0 {
+            while node * 2 <= n64 {
+                node *= 2;
+            }
+        }
+        Self {
+            n: n64,
+            node,
+            remaining: n,
+        }
+    }
+}
+
+impl Iterator for SortedSlots {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.node == 0 {
+            return None;
+        }
+        let slot = (self.node - 1) as usize;
+        let right = self.node * 2 + 1;
+        if right <= self.n {
+            // Leftmost node of the right subtree.
+            let mut node = right;
+            while node * 2 <= self.n {
+                node *= 2;
+            }
+            self.node = node;
+        } else {
+            // Climb while we are a right child, then once more to the parent we are the left child of.
+            self.node >>= self.node.trailing_ones() + 1;
+        }
+        self.remaining -= 1;
+        Some(slot)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for SortedSlots {}
+
+impl std::iter::FusedIterator for SortedSlots {}
+
+/// Lower-bound search of an `n`-slot Eytzinger index: the slot holding the smallest key `>= key`, or `None` when
+/// every key is smaller.
+///
+/// `key_at(slot)` reads the key of a slot; it is only called with `slot < n`, at most `⌊log2 n⌋ + 1` times, on one
+/// root-to-leaf path. Errors from it are passed through, which lets a caller read slots from fallible storage.
+/// With duplicate keys the result is the first of them in sorted order, as in Python mapbuffer.
+pub fn eytzinger_lower_bound<E>(
+    n: usize,
+    key: u64,
+    mut key_at: impl FnMut(usize) -> Result<u64, E>,
+) -> Result<Option<usize>, E> {
+    let n = n as u64;
+    let mut node: u64 = 1;
+    while node <= n {
+        let below = key_at((node - 1) as usize)? < key;
+        node = 2 * node + u64::from(below);
+    }
+    // Undo the trailing right turns and the final left turn: what is left is the last node where we went left.
+    node >>= node.trailing_ones() + 1;
+    Ok(node.checked_sub(1).map(|slot| slot as usize))
+}
+
+/// Exact-match search of an `n`-slot Eytzinger index: the slot whose key is `key`, if any. See
+/// [`eytzinger_lower_bound`] for `key_at`; it is called once more to compare the found key.
+pub fn eytzinger_find<E>(
+    n: usize,
+    key: u64,
+    mut key_at: impl FnMut(usize) -> Result<u64, E>,
+) -> Result<Option<usize>, E> {
+    match eytzinger_lower_bound(n, key, &mut key_at)? {
+        Some(slot) if key_at(slot)? == key => Ok(Some(slot)),
+        _ => Ok(None),
+    }
+}
+
+/// Reads a little-endian `u64` at `at`, or `None` when it does not fit in `bytes`.
+#[inline]
+pub(crate) fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    let end = at.checked_add(8)?;
+    let chunk: [u8; 8] = bytes.get(at..end)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout_model(n: usize) -> Vec<u32> {
+        fn fill(out: &mut [u32], n: usize, mut i: u32, k: usize) -> u32 {
+            if k <= n {
+                i = fill(out, n, i, 2 * k);
+                out[k - 1] = i;
+                i += 1;
+                i = fill(out, n, i, 2 * k + 1);
+            }
+            i
+        }
+        let mut out = vec![0; n];
+        fill(&mut out, n, 0, 1);
+        out
+    }
+
+    #[test]
+    fn layout_matches_recursive_model_and_python_examples() {
+        for n in 0..600 {
+            assert_eq!(eytzinger_layout(n), layout_model(n as usize), "n = {n}");
+        }
+        assert_eq!(eytzinger_layout(9), [5, 3, 7, 1, 4, 6, 8, 0, 2]);
+        assert_eq!(eytzinger_layout(10), [6, 3, 8, 1, 5, 7, 9, 0, 2, 4]);
+    }
+
+    #[test]
+    fn sorted_slots_is_the_inverse_of_the_layout() {
+        for n in 0..300u32 {
+            let layout = eytzinger_layout(n);
+            let ranks: Vec<u32> = SortedSlots::new(n as usize).map(|s| layout[s]).collect();
+            assert_eq!(ranks, (0..n).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn lower_bound_matches_a_sorted_model() {
+        for n in 0..130u32 {
+            let layout = eytzinger_layout(n);
+            // Keys 10, 20, 30, ... with a duplicate pair at the start when n >= 2.
+            let sorted: Vec<u64> = (0..u64::from(n))
+                .map(|i| if i == 1 { 10 } else { 10 * (i + 1) })
+                .collect();
+            let slots: Vec<u64> = layout.iter().map(|&r| sorted[r as usize]).collect();
+            for key in 0..(10 * u64::from(n) + 20) {
+                let got = eytzinger_lower_bound(slots.len(), key, |s| {
+                    assert!(s < slots.len());
+                    Ok::<_, ()>(slots[s])
+                })
+                .unwrap();
+                let rank = sorted.partition_point(|&k| k < key);
+                let expected = (rank < sorted.len()).then(|| {
+                    layout.iter().position(|&r| r as usize == rank).unwrap()
+                });
+                assert_eq!(got, expected, "n = {n}, key = {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_keys() {
+        let sorted = [0, (1 << 63) - 1, 1 << 63, u64::MAX];
+        let layout = eytzinger_layout(4);
+        let slots: Vec<u64> = layout.iter().map(|&r| sorted[r as usize]).collect();
+        assert_eq!(slots, [1 << 63, (1 << 63) - 1, u64::MAX, 0]);
+        for key in sorted {
+            let slot = eytzinger_find(4, key, |s| Ok::<_, ()>(slots[s])).unwrap();
+            assert_eq!(slot.map(|s| slots[s]), Some(key));
+        }
+        assert_eq!(eytzinger_find(4, 1, |s| Ok::<_, ()>(slots[s])), Ok(None));
+        assert_eq!(
+            eytzinger_find(0, 1, |_| -> Result<u64, ()> { unreachable!() }),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn header_round_trip() {
+        let header = Header {
+            version: FormatVersion::V1,
+            codec: Codec::Brotli,
+            len: 0x0102_0304,
+        };
+        let bytes = header.to_bytes();
+        assert_eq!(&bytes, b"mapbufr\x0100br\x04\x03\x02\x01");
+        assert_eq!(Header::parse(&bytes).unwrap(), header);
+        for codec in Codec::ALL {
+            assert_eq!(Codec::from_tag(codec.tag()).unwrap(), codec);
+            assert_eq!(Codec::from_name(codec.name()).unwrap(), codec);
+        }
+    }
+}

@@ -1,0 +1,631 @@
+//! [`MapBuffer`]: zero-copy, O(1)-open reading of a MapBuffer held in any byte container (a `Vec<u8>`, a slice, a
+//! memory map), plus same-length in-place updates when the container is mutable.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::ops::Range;
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::format::{
+    CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
+    eytzinger_find, read_u64,
+};
+
+/// A MapBuffer: `u64` keys to byte values, read in place from `D` (`Vec<u8>`, `&[u8]`, [`Mmap`], ...).
+///
+/// Opening checks only the header and the sizes, so it costs the same for ten keys or a billion; a lookup is an
+/// Eytzinger search of the index and, in format version 1, a CRC-32C check of the one value read. Corruption found
+/// on the way is an [`Error`], never a panic or an out-of-bounds read. [`MapBuffer::validate`] checks everything.
+///
+/// ```
+/// use mapbuffer::{MapBuffer, MapBufferBuilder};
+///
+/// let bytes = MapBufferBuilder::new().to_vec([(2848, &b"abc"[..]), (12939, b"123")])?;
+/// let map = MapBuffer::from_bytes(bytes)?;
+/// assert_eq!(map.get(2848)?.as_deref(), Some(&b"abc"[..]));
+/// assert!(!map.contains(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct MapBuffer<D> {
+    data: D,
+    header: Header,
+    /// `16 + 16·N`, checked to fit in the buffer.
+    data_start: usize,
+    check_crc: bool,
+}
+
+impl MapBuffer<Mmap> {
+    /// Memory-maps the file at `path` and opens it as a MapBuffer (header and size checks only).
+    ///
+    /// The file must not be modified or truncated while the map is alive: the values are read in place.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let open_error = |source| Error::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::open(path).map_err(open_error)?;
+        // SAFETY: the map is read-only and private to this process; reading a file that another process modifies
+        // concurrently is outside what this API supports (documented above). Even then every read is bounds-checked
+        // against the map's length, which cannot change.
+        let map = unsafe { Mmap::map(&file) }.map_err(open_error)?;
+        Self::from_bytes(map)
+    }
+}
+
+impl<D: AsRef<[u8]>> MapBuffer<D> {
+    /// Opens a MapBuffer held in `data`, checking the header (magic, version, codec tag), that the buffer holds the
+    /// whole index, that the first value starts right after it and the last offset is inside the buffer, and that
+    /// an empty map is exactly its header. O(1): nothing else is read.
+    pub fn from_bytes(data: D) -> Result<Self> {
+        let bytes = data.as_ref();
+        let header = Header::parse(bytes)?;
+        let len = bytes.len() as u64;
+        let data_start_u64 = header.data_start();
+        if len < data_start_u64 {
+            return Err(Error::Truncated {
+                what: "index",
+                needed: data_start_u64,
+                len,
+            });
+        }
+        // Fits: it is at most the buffer length.
+        let data_start = data_start_u64 as usize;
+        let map = Self {
+            data,
+            header,
+            data_start,
+            check_crc: true,
+        };
+        let n = map.len();
+        if n == 0 {
+            if len != HEADER_LEN as u64 {
+                return Err(Error::TrailingBytes {
+                    expected: HEADER_LEN as u64,
+                    len,
+                });
+            }
+        } else {
+            let first = map.offset_at(0);
+            if first != data_start_u64 {
+                return Err(map.corrupt_offset(0, "the first value does not start right after the index"));
+            }
+            if map.offset_at(n - 1) > len {
+                return Err(map.corrupt_offset(n - 1, "past the end of the buffer"));
+            }
+        }
+        Ok(map)
+    }
+
+    /// Turns CRC checking of version 1 values on (the default) or off for this map. Off, the 4 CRC bytes are still
+    /// stripped but not compared. Version 0 maps have no CRC to check.
+    #[must_use]
+    pub fn with_crc_check(mut self, check: bool) -> Self {
+        self.check_crc = check;
+        self
+    }
+
+    /// Same as [`MapBuffer::with_crc_check`], in place.
+    pub fn set_crc_check(&mut self, check: bool) {
+        self.check_crc = check;
+    }
+
+    /// Whether reads check the CRC of version 1 values.
+    #[must_use]
+    pub fn crc_check(&self) -> bool {
+        self.check_crc
+    }
+
+    /// The decoded header.
+    #[must_use]
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    /// The format version (0: no CRC, 1: CRC-32C per value).
+    #[must_use]
+    pub fn format_version(&self) -> FormatVersion {
+        self.header.version
+    }
+
+    /// How values are compressed.
+    #[must_use]
+    pub fn codec(&self) -> Codec {
+        self.header.codec
+    }
+
+    /// The number of keys (N in the header).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.header.len as usize
+    }
+
+    /// Whether the map has no keys.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.header.len == 0
+    }
+
+    /// The whole buffer.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.data.as_ref()
+    }
+
+    /// The byte length of the header and index, `16 + 16·N`: where the data region starts.
+    #[must_use]
+    pub fn index_end(&self) -> usize {
+        self.data_start
+    }
+
+    /// The byte length of the data region (stored values and their CRCs).
+    #[must_use]
+    pub fn data_len(&self) -> usize {
+        self.data.as_ref().len() - self.data_start
+    }
+
+    /// Gives back the container.
+    #[must_use]
+    pub fn into_inner(self) -> D {
+        self.data
+    }
+
+    /// The index bytes: N entries of (key, offset).
+    #[inline]
+    fn index(&self) -> &[u8] {
+        // `data_start <= len` was checked at open.
+        &self.data.as_ref()[HEADER_LEN..self.data_start]
+    }
+
+    /// The key of `slot`, which must be `< len()` (the index was checked to hold N entries).
+    #[inline]
+    fn raw_key_at(&self, slot: usize) -> u64 {
+        read_u64(self.index(), slot * INDEX_ENTRY_LEN).unwrap_or(0)
+    }
+
+    /// The offset of `slot`, which must be `< len()`.
+    #[inline]
+    fn offset_at(&self, slot: usize) -> u64 {
+        read_u64(self.index(), slot * INDEX_ENTRY_LEN + 8).unwrap_or(0)
+    }
+
+    fn corrupt_offset(&self, slot: usize, reason: &'static str) -> Error {
+        Error::CorruptOffset {
+            key: self.raw_key_at(slot),
+            slot,
+            offset: self.offset_at(slot),
+            at: offset_field_at(slot),
+            reason,
+        }
+    }
+
+    /// The key stored in index slot `slot`, or `None` when `slot >= len()`.
+    #[must_use]
+    pub fn key_at(&self, slot: usize) -> Option<u64> {
+        (slot < self.len()).then(|| self.raw_key_at(slot))
+    }
+
+    /// The index slot of `key`, if present. Slots are positions in the index (Eytzinger order), not ranks.
+    #[inline]
+    #[must_use]
+    pub fn slot_of(&self, key: u64) -> Option<usize> {
+        let index = self.index();
+        eytzinger_find(self.len(), key, |slot| {
+            read_u64(index, slot * INDEX_ENTRY_LEN).ok_or(())
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Whether `key` is in the map (an index search; no value is read).
+    #[inline]
+    #[must_use]
+    pub fn contains(&self, key: u64) -> bool {
+        self.slot_of(key).is_some()
+    }
+
+    /// The byte range of the stored value of `slot` (payload and CRC), checked against its neighbours and the buffer.
+    fn stored_range(&self, slot: usize) -> Result<Range<usize>> {
+        let len = self.data.as_ref().len() as u64;
+        let start = self.offset_at(slot);
+        let end = if slot + 1 < self.len() {
+            self.offset_at(slot + 1)
+        } else {
+            len
+        };
+        if start < self.data_start as u64 {
+            return Err(self.corrupt_offset(slot, "points into the header or index"));
+        }
+        if end > len {
+            return Err(self.corrupt_offset(slot + 1, "past the end of the buffer"));
+        }
+        if start > end {
+            return Err(if slot + 1 < self.len() {
+                self.corrupt_offset(slot + 1, "smaller than the offset of the previous slot")
+            } else {
+                self.corrupt_offset(slot, "past the end of the buffer")
+            });
+        }
+        // Both are at most `len`, so they fit in usize.
+        Ok(start as usize..end as usize)
+    }
+
+    /// The stored bytes of index slot `slot` without decoding: payload, and the CRC in version 1 (not checked).
+    /// Offsets are checked; a slot `>= len()` is [`Error::SlotOutOfRange`].
+    pub fn raw_entry(&self, slot: usize) -> Result<RawEntry<'_>> {
+        let key = self.key_at(slot).ok_or(Error::SlotOutOfRange {
+            slot,
+            len: self.len(),
+        })?;
+        let range = self.stored_range(slot)?;
+        let offset = range.start as u64;
+        let stored = &self.data.as_ref()[range];
+        let (payload, crc) = if self.header.version.has_crc() {
+            let Some(split) = stored.len().checked_sub(CRC_LEN) else {
+                return Err(Error::MissingCrc {
+                    key,
+                    slot,
+                    offset,
+                    len: stored.len() as u64,
+                });
+            };
+            let (payload, crc) = stored.split_at(split);
+            let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+            (payload, Some(crc))
+        } else {
+            (stored, None)
+        };
+        Ok(RawEntry {
+            slot,
+            key,
+            offset,
+            payload,
+            stored_crc: crc,
+        })
+    }
+
+    /// The stored payload of `slot` (compressed bytes, CRC removed), CRC-checked unless checking is off.
+    fn payload_at(&self, slot: usize) -> Result<RawEntry<'_>> {
+        let entry = self.raw_entry(slot)?;
+        if self.check_crc {
+            entry.check_crc()?;
+        }
+        Ok(entry)
+    }
+
+    fn decode<'a>(&self, entry: &RawEntry<'a>) -> Result<Cow<'a, [u8]>> {
+        match self.header.codec {
+            Codec::None => Ok(Cow::Borrowed(entry.payload)),
+            codec => codec::decompress(codec, entry.payload)
+                .map(Cow::Owned)
+                .map_err(|err| err.on_decode(codec, entry.key, entry.slot, entry.offset)),
+        }
+    }
+
+    /// The value of `key`: borrowed from the buffer when the map is not compressed, decompressed otherwise.
+    /// `Ok(None)` when the key is absent; an error when its value is corrupt (bad offsets, CRC, compressed data).
+    #[inline]
+    pub fn get(&self, key: u64) -> Result<Option<Cow<'_, [u8]>>> {
+        match self.slot_of(key) {
+            Some(slot) => self.value_at(slot).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored payload of `key` (still compressed, CRC checked and removed), if present.
+    pub fn get_stored(&self, key: u64) -> Result<Option<&[u8]>> {
+        match self.slot_of(key) {
+            Some(slot) => self.payload_at(slot).map(|entry| Some(entry.payload)),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored length of the value of `key` (compressed size, without the CRC), if present. Reads no value bytes.
+    pub fn size_of(&self, key: u64) -> Result<Option<usize>> {
+        match self.slot_of(key) {
+            Some(slot) => Ok(Some(
+                self.stored_range(slot)?
+                    .len()
+                    .saturating_sub(self.header.version.suffix_len()),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The value in index slot `slot`, decoded as by [`MapBuffer::get`]; a slot `>= len()` is
+    /// [`Error::SlotOutOfRange`].
+    pub fn value_at(&self, slot: usize) -> Result<Cow<'_, [u8]>> {
+        let entry = self.payload_at(slot)?;
+        self.decode(&entry)
+    }
+
+    /// Entries `(key, value)` in ascending key order.
+    #[must_use]
+    pub fn iter(&self) -> Iter<'_, D> {
+        Iter {
+            map: self,
+            slots: Slots::Sorted(SortedSlots::new(self.len())),
+        }
+    }
+
+    /// Keys in ascending order.
+    #[must_use]
+    pub fn keys(&self) -> Keys<'_, D> {
+        Keys {
+            map: self,
+            slots: Slots::Sorted(SortedSlots::new(self.len())),
+        }
+    }
+
+    /// Values in ascending key order.
+    #[must_use]
+    pub fn values(&self) -> Values<'_, D> {
+        Values {
+            map: self,
+            slots: Slots::Sorted(SortedSlots::new(self.len())),
+        }
+    }
+
+    /// Entries in index-slot order, which is the order of the values in the buffer (the fastest full scan, and the
+    /// order of Python's `items()`).
+    #[must_use]
+    pub fn iter_slot_order(&self) -> Iter<'_, D> {
+        Iter {
+            map: self,
+            slots: Slots::InOrder(0..self.len()),
+        }
+    }
+
+    /// Keys in index-slot order (Python's `keys()` order).
+    #[must_use]
+    pub fn keys_slot_order(&self) -> Keys<'_, D> {
+        Keys {
+            map: self,
+            slots: Slots::InOrder(0..self.len()),
+        }
+    }
+
+    /// Values in index-slot order (Python's `values()` order).
+    #[must_use]
+    pub fn values_slot_order(&self) -> Values<'_, D> {
+        Values {
+            map: self,
+            slots: Slots::InOrder(0..self.len()),
+        }
+    }
+}
+
+impl<D: AsRef<[u8]> + AsMut<[u8]>> MapBuffer<D> {
+    /// Replaces the value of `key` in place with `value`, which must encode (with the map's codec) to exactly the
+    /// stored length of the old one; in version 1 the CRC is recomputed. Nothing else moves.
+    ///
+    /// For uncompressed maps this means the same length as the old value. For compressed maps the new value is
+    /// compressed with the crate's settings, and the update only succeeds if that gives the same size.
+    pub fn set(&mut self, key: u64, value: &[u8]) -> Result<()> {
+        let slot = self.slot_of(key).ok_or(Error::KeyNotFound { key })?;
+        let range = self.stored_range(slot)?;
+        let suffix = self.header.version.suffix_len();
+        let Some(payload_len) = range.len().checked_sub(suffix) else {
+            return Err(Error::MissingCrc {
+                key,
+                slot,
+                offset: range.start as u64,
+                len: range.len() as u64,
+            });
+        };
+        let codec = self.header.codec;
+        let encoded = match codec {
+            Codec::None => Cow::Borrowed(value),
+            _ => Cow::Owned(
+                codec::compress(codec, value).map_err(|err| err.on_encode(codec, key))?,
+            ),
+        };
+        if encoded.len() != payload_len {
+            return Err(Error::LengthMismatch {
+                key,
+                stored: payload_len as u64,
+                new: encoded.len() as u64,
+            });
+        }
+        let stored = &mut self.data.as_mut()[range];
+        let (payload, crc) = stored.split_at_mut(payload_len);
+        payload.copy_from_slice(&encoded);
+        if suffix > 0 {
+            crc.copy_from_slice(&crc32c::crc32c(&encoded).to_le_bytes());
+        }
+        Ok(())
+    }
+}
+
+impl<D: AsRef<[u8]>> fmt::Debug for MapBuffer<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapBuffer")
+            .field("version", &self.header.version)
+            .field("codec", &self.header.codec)
+            .field("len", &self.header.len)
+            .field("bytes", &self.data.as_ref().len())
+            .field("check_crc", &self.check_crc)
+            .finish()
+    }
+}
+
+impl<'a, D: AsRef<[u8]>> IntoIterator for &'a MapBuffer<D> {
+    type Item = Result<(u64, Cow<'a, [u8]>)>;
+    type IntoIter = Iter<'a, D>;
+
+    fn into_iter(self) -> Iter<'a, D> {
+        self.iter()
+    }
+}
+
+/// Byte offset of the offset field of index entry `slot`.
+pub(crate) fn offset_field_at(slot: usize) -> u64 {
+    (HEADER_LEN + 8) as u64 + (slot as u64) * INDEX_ENTRY_LEN as u64
+}
+
+/// One stored value as it is in the buffer, from [`MapBuffer::raw_entry`]: for inspection and dumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawEntry<'a> {
+    /// The index slot.
+    pub slot: usize,
+    /// The key.
+    pub key: u64,
+    /// Byte offset of the stored value in the buffer.
+    pub offset: u64,
+    /// The stored payload (compressed when the map is), without the CRC.
+    pub payload: &'a [u8],
+    /// The CRC-32C stored after the payload (version 1), `None` in version 0.
+    pub stored_crc: Option<u32>,
+}
+
+impl RawEntry<'_> {
+    /// The CRC-32C of the payload.
+    #[must_use]
+    pub fn computed_crc(&self) -> u32 {
+        crc32c::crc32c(self.payload)
+    }
+
+    /// Checks the stored CRC, if any: [`Error::CrcMismatch`] when it differs.
+    pub fn check_crc(&self) -> Result<()> {
+        match self.stored_crc {
+            Some(stored) => {
+                let computed = self.computed_crc();
+                if stored == computed {
+                    Ok(())
+                } else {
+                    Err(Error::CrcMismatch {
+                        key: self.key,
+                        slot: self.slot,
+                        offset: self.offset,
+                        stored,
+                        computed,
+                    })
+                }
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// The order an iterator visits slots in.
+#[derive(Debug, Clone)]
+enum Slots {
+    InOrder(Range<usize>),
+    Sorted(SortedSlots),
+}
+
+impl Iterator for Slots {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Self::InOrder(range) => range.next(),
+            Self::Sorted(sorted) => sorted.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Self::InOrder(range) => range.size_hint(),
+            Self::Sorted(sorted) => sorted.size_hint(),
+        }
+    }
+}
+
+/// Iterator over `(key, value)` entries of a [`MapBuffer`], from [`MapBuffer::iter`] or
+/// [`MapBuffer::iter_slot_order`]. A corrupt value yields an error and iteration continues with the next.
+pub struct Iter<'a, D> {
+    map: &'a MapBuffer<D>,
+    slots: Slots,
+}
+
+impl<'a, D: AsRef<[u8]>> Iterator for Iter<'a, D> {
+    type Item = Result<(u64, Cow<'a, [u8]>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let slot = self.slots.next()?;
+        Some(
+            self.map
+                .value_at(slot)
+                .map(|value| (self.map.raw_key_at(slot), value)),
+        )
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots.size_hint()
+    }
+}
+
+impl<D: AsRef<[u8]>> ExactSizeIterator for Iter<'_, D> {}
+
+/// Iterator over the keys of a [`MapBuffer`], from [`MapBuffer::keys`] or [`MapBuffer::keys_slot_order`].
+pub struct Keys<'a, D> {
+    map: &'a MapBuffer<D>,
+    slots: Slots,
+}
+
+impl<D: AsRef<[u8]>> Iterator for Keys<'_, D> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        self.slots.next().map(|slot| self.map.raw_key_at(slot))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots.size_hint()
+    }
+}
+
+impl<D: AsRef<[u8]>> ExactSizeIterator for Keys<'_, D> {}
+
+/// Iterator over the values of a [`MapBuffer`], from [`MapBuffer::values`] or [`MapBuffer::values_slot_order`].
+pub struct Values<'a, D> {
+    map: &'a MapBuffer<D>,
+    slots: Slots,
+}
+
+impl<'a, D: AsRef<[u8]>> Iterator for Values<'a, D> {
+    type Item = Result<Cow<'a, [u8]>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.slots.next().map(|slot| self.map.value_at(slot))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots.size_hint()
+    }
+}
+
+impl<D: AsRef<[u8]>> ExactSizeIterator for Values<'_, D> {}
+
+/// `Clone` and `Debug` for the iterators without requiring them of `D`.
+macro_rules! iterator_common_traits {
+    ($($name:ident),*) => {$(
+        impl<D> Clone for $name<'_, D> {
+            fn clone(&self) -> Self {
+                Self {
+                    map: self.map,
+                    slots: self.slots.clone(),
+                }
+            }
+        }
+
+        impl<D: AsRef<[u8]>> fmt::Debug for $name<'_, D> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("map", self.map)
+                    .field("remaining", &self.slots.size_hint().0)
+                    .finish()
+            }
+        }
+    )*};
+}
+
+iterator_common_traits!(Iter, Keys, Values);

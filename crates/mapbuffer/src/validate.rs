@@ -1,0 +1,79 @@
+//! Full validation of a [`MapBuffer`]: everything the format lets us check, in one pass over the index and one over
+//! the values.
+
+use crate::error::{Error, Result};
+use crate::format::{Codec, HEADER_LEN, INDEX_ENTRY_LEN, SortedSlots};
+use crate::reader::{MapBuffer, offset_field_at};
+use crate::codec;
+
+impl<D: AsRef<[u8]>> MapBuffer<D> {
+    /// Checks the whole map, and returns the first problem found:
+    ///
+    /// - the header (magic, version 0 or 1, known codec tag) and that the buffer holds the whole index (already
+    ///   checked when opening);
+    /// - an empty map is exactly its 16-byte header;
+    /// - the first value starts at `16 + 16·N`, offsets never decrease, and every value lies inside the buffer;
+    /// - the keys are in Eytzinger order of the sorted keys, with no key twice;
+    /// - in version 1, every value holds its 4-byte CRC-32C and matches it (whatever [`MapBuffer::crc_check`] says);
+    /// - with a codec, every value decompresses (which needs that codec's feature).
+    ///
+    /// Errors name the key, its slot, and the byte offset of the bad field or value.
+    pub fn validate(&self) -> Result<()> {
+        let n = self.len();
+        let len = self.as_bytes().len() as u64;
+        if n == 0 {
+            return if len == HEADER_LEN as u64 {
+                Ok(())
+            } else {
+                Err(Error::TrailingBytes {
+                    expected: HEADER_LEN as u64,
+                    len,
+                })
+            };
+        }
+        self.validate_key_order()?;
+        let codec = self.codec();
+        if !codec.is_available() {
+            return Err(Error::CodecDisabled { codec });
+        }
+        for slot in 0..n {
+            // Checks this slot's offset against the next one and the buffer end, and the CRC's presence.
+            let entry = self.raw_entry(slot)?;
+            entry.check_crc()?;
+            if codec != Codec::None {
+                codec::decompress(codec, entry.payload)
+                    .map_err(|err| err.on_decode(codec, entry.key, slot, entry.offset))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys strictly increase along the in-order walk of the Eytzinger tree.
+    fn validate_key_order(&self) -> Result<()> {
+        let mut previous: Option<(usize, u64)> = None;
+        for slot in SortedSlots::new(self.len()) {
+            let key = self.key_at(slot).unwrap_or_default();
+            if let Some((previous_slot, previous_key)) = previous {
+                let at = offset_field_at(slot) - INDEX_ENTRY_LEN as u64 / 2;
+                if key == previous_key {
+                    return Err(Error::DuplicateKeyInIndex {
+                        key,
+                        first_slot: previous_slot,
+                        slot,
+                        at,
+                    });
+                }
+                if key < previous_key {
+                    return Err(Error::UnsortedIndex {
+                        key,
+                        slot,
+                        at,
+                        previous: previous_key,
+                    });
+                }
+            }
+            previous = Some((slot, key));
+        }
+        Ok(())
+    }
+}
