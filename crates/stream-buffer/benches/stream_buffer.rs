@@ -1,0 +1,215 @@
+//! StreamBuffer speed: sequential 64 KiB reads through the buffer (in memory and spilled), random 4 KiB reads of
+//! spilled data, and readers of pulled bytes on one and two threads while another thread pulls.
+//!
+//! The issue's figure is for 1 GiB; on the shared 2-core machine the sequential benches stream 256 MiB per
+//! iteration (throughput is set, so criterion reports bytes per second). Before the benches, a probe streams
+//! 512 MiB through a buffer with the default 5 MiB threshold and prints the process's peak RSS.
+
+use std::hint::black_box;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use stream_buffer::{DEFAULT_MEMORY_THRESHOLD, StreamBuffer};
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+const CHUNK: usize = 64 * KIB;
+/// Bytes streamed per iteration of the sequential benches.
+const STREAM: usize = 256 * MIB;
+
+/// One 64 KiB chunk shared by every item of a source, so producing the stream costs nothing.
+#[derive(Clone)]
+struct Shared(Arc<[u8]>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn pattern() -> Shared {
+    Shared((0..CHUNK).map(|i| (i * 7 + i / 251) as u8).collect())
+}
+
+/// `total` bytes in 64 KiB chunks (`total` a multiple of 64 KiB), or an endless stream whose chunks after the
+/// first `fast` bytes each take `pause` to arrive, as from a network.
+fn source(
+    total: Option<usize>,
+    fast: usize,
+    pause: Duration,
+) -> impl Iterator<Item = io::Result<Shared>> + Send {
+    let chunk = pattern();
+    let count = total.map_or(usize::MAX, |total| total / CHUNK);
+    (0..count).map(move |i| {
+        if i * CHUNK >= fast {
+            thread::sleep(pause);
+        }
+        Ok(chunk.clone())
+    })
+}
+
+fn buffer(total: usize, threshold: usize) -> StreamBuffer {
+    StreamBuffer::builder()
+        .memory_threshold(threshold)
+        .build_from_chunks(source(Some(total), total, Duration::ZERO))
+}
+
+/// Reads the whole buffer front to back in 64 KiB reads, pulling as it goes.
+fn read_sequentially(buffer: &StreamBuffer, out: &mut [u8]) -> u64 {
+    let mut offset = 0;
+    loop {
+        let n = buffer.read_into(offset, out).unwrap();
+        if n == 0 {
+            return offset;
+        }
+        black_box(&out[..n]);
+        offset += n as u64;
+    }
+}
+
+fn sequential(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sequential_64k");
+    group
+        .sample_size(10)
+        .throughput(Throughput::Bytes(STREAM as u64));
+    let mut out = vec![0; CHUNK];
+    for (tier, threshold) in [("in_memory", STREAM), ("spilled", DEFAULT_MEMORY_THRESHOLD)] {
+        // Stream through a fresh buffer: every byte is pulled, spooled and read once.
+        group.bench_function(BenchmarkId::new("stream_through", tier), |b| {
+            b.iter(|| read_sequentially(&buffer(STREAM, threshold), &mut out));
+        });
+        // Read again what is already pulled.
+        let pulled = buffer(STREAM, threshold);
+        pulled.pull_all().unwrap();
+        group.bench_function(BenchmarkId::new("reread", tier), |b| {
+            b.iter(|| read_sequentially(&pulled, &mut out))
+        });
+    }
+    group.finish();
+}
+
+/// Random offsets in `[from, to - 4 KiB)`, from a fixed xorshift sequence.
+fn offsets(from: usize, to: usize, count: usize, seed: u64) -> Vec<u64> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            from as u64 + state % (to - from - 4 * KIB) as u64
+        })
+        .collect()
+}
+
+fn random_4k(c: &mut Criterion) {
+    let mut group = c.benchmark_group("random_4k");
+    group.throughput(Throughput::Elements(1));
+    for (tier, threshold) in [("in_memory", STREAM), ("spilled", DEFAULT_MEMORY_THRESHOLD)] {
+        let buffer = buffer(STREAM, threshold);
+        buffer.pull_all().unwrap();
+        let from = if threshold < STREAM { threshold } else { 0 };
+        let offsets = offsets(from, STREAM, 1 << 16, 0x9E37_79B9_7F4A_7C15);
+        let mut out = [0u8; 4 * KIB];
+        let mut next = 0;
+        group.bench_function(tier, |b| {
+            b.iter(|| {
+                next = (next + 1) % offsets.len();
+                black_box(buffer.read_into(offsets[next], &mut out).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Readers of pulled bytes on 1 and 2 threads while a third thread is pulling (from a slow source, as from a
+/// network: it holds the pulling turn almost all the time). Each iteration is a fixed batch of reads split
+/// among the readers, so with scaling the two-reader time is half the one-reader time.
+fn concurrent_readers(c: &mut Criterion) {
+    const PULLED: usize = 64 * MIB;
+    const BATCH: usize = 20_000;
+    let mut group = c.benchmark_group("concurrent_4k_reads_while_pulling");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for (tier, threshold) in [
+        ("in_memory", 2 * PULLED),
+        ("spilled", DEFAULT_MEMORY_THRESHOLD),
+    ] {
+        let buffer = StreamBuffer::builder()
+            .memory_threshold(threshold)
+            .build_from_chunks(source(None, PULLED, Duration::from_millis(2)));
+        buffer.read(PULLED as u64 - 1, 1).unwrap();
+        let from = if threshold < PULLED { threshold } else { 0 };
+        let offsets = offsets(from, PULLED, BATCH, 0xD1B5_4A32_D192_ED03);
+        let stop = AtomicBool::new(false);
+        thread::scope(|scope| {
+            let puller = scope.spawn(|| {
+                let mut pulls = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let end = buffer.pulled();
+                    buffer.read(end, 1).unwrap();
+                    pulls += 1;
+                }
+                pulls
+            });
+            for readers in [1, 2] {
+                group.bench_function(BenchmarkId::new(tier, format!("{readers}_readers")), |b| {
+                    b.iter_custom(|iters| {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            thread::scope(|inner| {
+                                for part in offsets.chunks(BATCH / readers) {
+                                    let buffer = &buffer;
+                                    inner.spawn(move || {
+                                        let mut out = [0u8; 4 * KIB];
+                                        for &offset in part {
+                                            black_box(buffer.read_into(offset, &mut out).unwrap());
+                                        }
+                                    });
+                                }
+                            });
+                        }
+                        start.elapsed()
+                    });
+                });
+            }
+            stop.store(true, Ordering::Relaxed);
+            black_box(puller.join().unwrap());
+        });
+    }
+    group.finish();
+}
+
+/// Streams 512 MiB through a buffer with the default threshold and prints the process's peak RSS.
+fn report_peak_rss() {
+    let before = peak_rss_kib();
+    let buffer = buffer(512 * MIB, DEFAULT_MEMORY_THRESHOLD);
+    let start = Instant::now();
+    let streamed = read_sequentially(&buffer, &mut vec![0; CHUNK]);
+    let elapsed = start.elapsed();
+    eprintln!(
+        "memory bound: streamed {} MiB with a {} MiB threshold in {elapsed:.2?}: memory_bytes() = {} KiB, peak RSS \
+         {} MiB before, {} MiB after",
+        streamed / MIB as u64,
+        DEFAULT_MEMORY_THRESHOLD / MIB,
+        buffer.memory_bytes() / KIB,
+        before.map_or("?".into(), |kib| (kib / 1024).to_string()),
+        peak_rss_kib().map_or("?".into(), |kib| (kib / 1024).to_string()),
+    );
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+criterion_group!(benches, sequential, random_4k, concurrent_readers);
+
+fn main() {
+    report_peak_rss();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,246 @@
+//! Where pulled bytes live: the first `threshold` bytes of the stream in memory, everything after in a temporary
+//! file.
+//!
+//! The rollover rule is positional and never moves data: stream bytes `[0, threshold)` go to the memory tier,
+//! bytes `[threshold, ..)` go to the spool file **at their own stream offset** (the file starts with a hole the
+//! size of the memory tier, which sparse-file systems do not store). Nothing is ever copied from memory to disk
+//! while the stream is being pulled, so a reader never sees bytes move under it; [`Spool::into_file`] fills the
+//! hole once, at the end.
+//!
+//! Only one thread (the puller) appends. Readers copy out of the memory tier under a read lock that the puller
+//! takes for writing only while it copies a chunk in, and read the file with positional reads
+//! ([`FileExt::read_exact_at`]) that need no lock at all. Callers only read bytes that were published as pulled,
+//! which happens after [`Spool::append`] returns.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock};
+
+/// Size of one memory block. Blocks never move once full, and a read rarely spans two of them.
+const BLOCK: usize = 256 * 1024;
+/// First allocation of block 0, which doubles up to [`BLOCK`] so that tiny streams stay tiny.
+const FIRST_ALLOCATION: usize = 4 * 1024;
+
+/// The memory tier: `blocks[i]` holds stream bytes `[i * BLOCK, i * BLOCK + blocks[i].len())`.
+#[derive(Debug, Default)]
+struct MemoryTier {
+    blocks: Vec<Vec<u8>>,
+}
+
+/// Both tiers of the spool.
+#[derive(Debug)]
+pub(crate) struct Spool {
+    threshold: usize,
+    memory: RwLock<MemoryTier>,
+    /// Sum of the memory blocks' capacities, readable without the lock.
+    memory_bytes: AtomicUsize,
+    file: OnceLock<File>,
+    spill_dir: Option<PathBuf>,
+}
+
+impl Spool {
+    pub(crate) fn new(threshold: usize, spill_dir: Option<PathBuf>) -> Self {
+        Spool {
+            threshold,
+            memory: RwLock::new(MemoryTier::default()),
+            memory_bytes: AtomicUsize::new(0),
+            file: OnceLock::new(),
+            spill_dir,
+        }
+    }
+
+    pub(crate) fn threshold(&self) -> usize {
+        self.threshold
+    }
+
+    pub(crate) fn spill_dir(&self) -> Option<&Path> {
+        self.spill_dir.as_deref()
+    }
+
+    /// Bytes allocated for the memory tier.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.memory_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether any byte has gone to the spool file.
+    pub(crate) fn is_spilled(&self) -> bool {
+        self.file.get().is_some()
+    }
+
+    /// Number of stream bytes `[at, at + len)` that fall in the memory tier.
+    fn memory_part(&self, at: u64, len: usize) -> usize {
+        match usize::try_from(at) {
+            Ok(at) if at < self.threshold => len.min(self.threshold - at),
+            _ => 0,
+        }
+    }
+
+    /// Appends `bytes` at stream offset `at`, which must be the number of bytes appended so far. Only the puller
+    /// calls this, never concurrently with itself.
+    pub(crate) fn append(&self, at: u64, bytes: &[u8]) -> io::Result<()> {
+        let (in_memory, on_disk) = bytes.split_at(self.memory_part(at, bytes.len()));
+        if !in_memory.is_empty() {
+            self.append_to_memory(in_memory);
+        }
+        if !on_disk.is_empty() {
+            let file_offset = at + in_memory.len() as u64;
+            self.file_or_create()?.write_all_at(on_disk, file_offset)?;
+        }
+        Ok(())
+    }
+
+    fn append_to_memory(&self, mut bytes: &[u8]) {
+        let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
+        while !bytes.is_empty() {
+            if memory
+                .blocks
+                .last()
+                .is_none_or(|block| block.len() == BLOCK)
+            {
+                let start = memory.blocks.len() * BLOCK;
+                let limit = BLOCK.min(self.threshold - start);
+                // Block 0 starts small and grows; a later block is only needed by a stream already BLOCK long.
+                let first = if start == 0 {
+                    FIRST_ALLOCATION.min(limit)
+                } else {
+                    limit
+                };
+                memory.blocks.push(Vec::with_capacity(first));
+                self.memory_bytes.fetch_add(first, Ordering::Relaxed);
+            }
+            let index = memory.blocks.len() - 1;
+            let limit = BLOCK.min(self.threshold - index * BLOCK);
+            let block = &mut memory.blocks[index];
+            let take = bytes.len().min(limit - block.len());
+            let needed = block.len() + take;
+            if needed > block.capacity() {
+                let old = block.capacity();
+                let target = needed.max(old.saturating_mul(2)).min(limit);
+                block.reserve_exact(target - block.len());
+                let new = block.capacity();
+                self.memory_bytes.fetch_add(new - old, Ordering::Relaxed);
+            }
+            block.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+    }
+
+    fn file_or_create(&self) -> io::Result<&File> {
+        if let Some(file) = self.file.get() {
+            return Ok(file);
+        }
+        let file = match &self.spill_dir {
+            Some(dir) => tempfile::tempfile_in(dir)?,
+            None => tempfile::tempfile()?,
+        };
+        // Only the puller gets here, so the cell is still empty.
+        Ok(self.file.get_or_init(|| file))
+    }
+
+    /// Copies stream bytes `[at, at + out.len())` into `out`. The caller guarantees that they have been appended.
+    pub(crate) fn read_at(&self, at: u64, out: &mut [u8]) -> io::Result<()> {
+        let (in_memory, on_disk) = out.split_at_mut(self.memory_part(at, out.len()));
+        if !in_memory.is_empty() {
+            // `memory_part` is non-zero only when `at < threshold`, so `at` fits in usize.
+            let at = usize::try_from(at).map_err(|_| missing("memory"))?;
+            self.read_memory(at, in_memory)?;
+        }
+        if !on_disk.is_empty() {
+            let file = self.file.get().ok_or_else(|| missing("spool file"))?;
+            file.read_exact_at(on_disk, at + in_memory.len() as u64)?;
+        }
+        Ok(())
+    }
+
+    fn read_memory(&self, mut at: usize, mut out: &mut [u8]) -> io::Result<()> {
+        let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
+        while !out.is_empty() {
+            let block = memory
+                .blocks
+                .get(at / BLOCK)
+                .ok_or_else(|| missing("memory block"))?;
+            let available = block
+                .get(at % BLOCK..)
+                .ok_or_else(|| missing("memory bytes"))?;
+            let take = available.len().min(out.len());
+            if take == 0 {
+                return Err(missing("memory bytes"));
+            }
+            let (head, tail) = out.split_at_mut(take);
+            head.copy_from_slice(&available[..take]);
+            out = tail;
+            at += take;
+        }
+        Ok(())
+    }
+
+    /// Writes stream bytes `[0, len)` to `out`. The caller guarantees that the whole stream has been appended.
+    pub(crate) fn copy_to(&self, len: u64, out: &mut File) -> io::Result<()> {
+        let head = self.memory_part(0, usize::try_from(len).unwrap_or(usize::MAX));
+        {
+            let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
+            let mut left = head;
+            for block in &memory.blocks {
+                let take = left.min(block.len());
+                out.write_all(&block[..take])?;
+                left -= take;
+            }
+            if left != 0 {
+                return Err(missing("memory bytes"));
+            }
+        }
+        let tail = len - head as u64;
+        if tail > 0 {
+            let mut file = self
+                .file
+                .get()
+                .ok_or_else(|| missing("spool file"))?
+                .try_clone()?;
+            // The clone shares the file position, which nothing else uses: every other access is positional.
+            file.seek(SeekFrom::Start(head as u64))?;
+            let copied = io::copy(&mut file.take(tail), out)?;
+            if copied != tail {
+                return Err(missing("spool file bytes"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns the spool into one file holding stream bytes `[0, len)`, positioned at its start.
+    pub(crate) fn into_file(self, len: u64) -> io::Result<File> {
+        let head = self.memory_part(0, usize::try_from(len).unwrap_or(usize::MAX));
+        let memory = self
+            .memory
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut file = match self.file.into_inner() {
+            Some(file) => file,
+            None => match &self.spill_dir {
+                Some(dir) => tempfile::tempfile_in(dir)?,
+                None => tempfile::tempfile()?,
+            },
+        };
+        // Fill the hole at the start of the file with the memory tier.
+        let mut at = 0;
+        for block in &memory.blocks {
+            let take = (head - at).min(block.len());
+            file.write_all_at(&block[..take], at as u64)?;
+            at += take;
+        }
+        if at != head {
+            return Err(missing("memory bytes"));
+        }
+        file.seek(SeekFrom::Start(0))?;
+        Ok(file)
+    }
+}
+
+/// An internal invariant failed: bytes that were published as pulled are not where they should be.
+fn missing(what: &str) -> io::Error {
+    io::Error::other(format!(
+        "stream-buffer internal error: {what} missing for pulled bytes"
+    ))
+}

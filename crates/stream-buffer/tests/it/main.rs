@@ -1,0 +1,10 @@
+//! Integration tests for `stream-buffer`, checked against ground truth computed independently of the buffer.
+
+mod common;
+mod cursor;
+mod errors;
+mod memory;
+mod persist;
+mod props;
+mod reads;
+mod threads;
