@@ -1,4 +1,141 @@
 //! Sparse cached byte regions of a large file, read like a file, and a range reader that plans, coalesces and
-//! caches range fetches from a source (memory, local file, object storage).
+//! caches range fetches from a source (memory, a local file, object storage).
+//!
+//! Formats with a footer and an index (MCAP, Parquet, Roxxel, MapBuffer) can be read from remote storage by
+//! fetching only the byte ranges the reader touches. This crate provides the two pieces for that:
+//!
+//! - [`SparseBuffer`]: the regions of a file fetched so far, kept as shared [`bytes::Bytes`] chunks in an
+//!   ordered map. Overlapping or touching regions merge and the newest bytes win; adding or looking up a region
+//!   costs O(log n + k) whatever order the regions come in. It reads like a file ([`std::io::Read`] +
+//!   [`std::io::Seek`], with the cursor semantics of roboto's `SparseBuffer`) and by position
+//!   ([`SparseBuffer::read_at`] on `&self`, so many threads share one buffer). A gap is never mistaken for the
+//!   end of the file.
+//! - [`RangeReader`]: reads a [`RangeSource`] ([`MemorySource`], [`FileSource`], or your object-store client)
+//!   through a `SparseBuffer`, fetching on a miss with read-ahead, planning whole sets of ranges with
+//!   [`prefetch`](RangeReader::prefetch) (skip what is cached, merge small gaps, split large spans, run
+//!   requests concurrently), never fetching bytes that are already in flight, optionally within a cache budget,
+//!   and counting what it did ([`Stats`]).
+//!
+//! # Reading a footer and an index through a `RangeReader`
+//!
+//! A file made of 64 blocks of 64 KiB, then an index (offset and length of each block), then a 24-byte footer
+//! (where the index starts, how long it is, a magic number): the usual layout of MCAP, Parquet or Roxxel. To
+//! read block 10, a reader needs the footer, the index and the block; with the default options that costs two
+//! requests, and a [`prefetch`](RangeReader::prefetch) of ten more blocks costs one.
+//!
+//! ```
+//! use std::io::{Read, Seek, SeekFrom};
+//! use sparse_buffer::{FileSource, RangeReader};
+//!
+//! // Write the file.
+//! const BLOCK: u64 = 64 * 1024;
+//! let mut file = Vec::new();
+//! let mut index = Vec::new();
+//! for block in 0..64u64 {
+//!     index.extend_from_slice(&(block * BLOCK).to_le_bytes());
+//!     index.extend_from_slice(&BLOCK.to_le_bytes());
+//!     file.extend((0..BLOCK).map(|i| (block + i) as u8));
+//! }
+//! let index_offset = file.len() as u64;
+//! file.extend_from_slice(&index);
+//! file.extend_from_slice(&index_offset.to_le_bytes());
+//! file.extend_from_slice(&(index.len() as u64).to_le_bytes());
+//! file.extend_from_slice(b"SHELF\0\0\x01");
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("blocks.bin");
+//! std::fs::write(&path, &file)?;
+//!
+//! // Read the footer: the miss falls in the last 128 KiB (`tail_read`), which come in one request.
+//! let mut reader = RangeReader::new(FileSource::open(&path)?)?;
+//! let mut footer = [0; 24];
+//! reader.seek(SeekFrom::End(-24))?;
+//! reader.read_exact(&mut footer)?;
+//! assert_eq!(&footer[16..], b"SHELF\0\0\x01");
+//! let index_offset = u64::from_le_bytes(footer[..8].try_into()?);
+//! let index_len = u64::from_le_bytes(footer[8..16].try_into()?);
+//! assert_eq!(reader.stats().requests, 1);
+//! assert_eq!(reader.stats().bytes_fetched, 128 * 1024);
+//!
+//! // Read the index: already cached with the footer, no request.
+//! let index = reader.read_range(index_offset..index_offset + index_len)?;
+//! assert_eq!(reader.stats().requests, 1);
+//! assert_eq!(reader.stats().hits, 1);
+//!
+//! // Read block 10: one request (with 1 MiB of read-ahead, which also brings blocks 11 to 25).
+//! let entry = |block: usize| -> Result<(u64, u64), Box<dyn std::error::Error>> {
+//!     let at = block * 16;
+//!     Ok((
+//!         u64::from_le_bytes(index[at..at + 8].try_into()?),
+//!         u64::from_le_bytes(index[at + 8..at + 16].try_into()?),
+//!     ))
+//! };
+//! let (offset, len) = entry(10)?;
+//! let block = reader.read_range(offset..offset + len)?;
+//! assert_eq!(block[..], file[offset as usize..(offset + len) as usize]);
+//! assert_eq!(reader.stats().requests, 2);
+//!
+//! // Blocks 30 to 39, planned together: contiguous, so one request.
+//! let wanted: Vec<_> = (30..40)
+//!     .map(|block| entry(block).map(|(offset, len)| offset..offset + len))
+//!     .collect::<Result<_, _>>()?;
+//! reader.prefetch(&wanted)?;
+//! assert_eq!(reader.stats().requests, 3);
+//! assert_eq!(reader.read_range(wanted[5].clone())?, file[wanted[5].start as usize..wanted[5].end as usize]);
+//! assert_eq!(reader.stats().requests, 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Compatibility with roboto's `SparseBuffer`
+//!
+//! The behaviour of [`SparseBuffer`] follows `roboto.storage.sparse_buffer.SparseBuffer` (roboto 0.49 and
+//! later; checked against roboto 0.62.0 by `cargo xtask conformance sparse-buffer`, which replays scripted and
+//! random operation sequences against both and compares every result):
+//!
+//! - merging: regions that overlap or touch become one, and where they overlap the newest bytes win;
+//! - [`regions`](SparseBuffer::regions): sorted, end-exclusive, touching regions reported as one;
+//! - reads at the cursor return what the cursor's region holds, up to the size of the read, the end of the
+//!   region and the end of the file (so a read is partial at a region end), and advance the cursor;
+//! - [`find_region`](SparseBuffer::find_region): the bytes only when one region holds the whole range;
+//!   a zero-length range gives empty bytes inside a region or at its end, and nothing in a gap;
+//! - seeking from the start, the cursor or the end, past the end included; [`clear`](SparseBuffer::clear)
+//!   keeps the cursor and the size; empty regions are ignored.
+//!
+//! ## Deliberate differences
+//!
+//! | roboto 0.62 | this crate | why |
+//! |---|---|---|
+//! | `read` in a gap returns `b''`, as at the end of the file | [`io::Read`](std::io::Read) fails with an error holding [`Error::NotCached`] (offset, next cached byte; [`Error::from_io`] gets it back), the cursor unchanged; [`read_at`](SparseBuffer::read_at) returns [`ReadAt::Gap`]. `Ok(0)` means end of file (or an empty buffer) only | In Rust `Ok(0)` is end-of-file: `read_exact` and every parser would take a gap for a truncated file. roboto's own `mcap` consumer silently accepts short reads |
+//! | `seek` to a negative position is accepted (`seek(-3)` gives -3, reads there give `b''`) | [`io::ErrorKind::InvalidInput`], the cursor unchanged | the convention of `std::fs::File` and `std::io::Cursor`; roboto's `HttpRangeReader` sends a malformed `Range: bytes=-3-…` header from there |
+//! | an invalid `whence` (3, 99) is silently ignored | cannot be expressed ([`std::io::SeekFrom`]) | |
+//! | regions with a negative offset or past `file_size` are stored; reads clamp to `file_size`, `find_region` does not | [`Error::OutOfBounds`], the buffer unchanged; offsets are `u64` | bytes outside the file cannot come from it; storing them hides a caller's bug |
+//! | `read(-1)` reads to the end of the region; `read(None)` raises `TypeError` | a read is sized by its buffer | |
+//! | `find_region(start, n)` with a negative `n` returns `b''` | lengths are `u64` | |
+//! | a list scanned on every call: O(n) per read and add, quadratic prepends (512 × 64 KiB in 5.5 s) | O(log n + k) per add and lookup, regions merged logically as shared chunks, no byte copied twice | |
+//! | one cursor, not thread-safe | [`read_at`](SparseBuffer::read_at) on `&self`; `Send + Sync` | |
+//!
+//! [`RangeReader`] differs from roboto's `HttpRangeReader` on purpose too: it fetches nothing when opened
+//! (roboto fetches the first 8 bytes and the last 128 KiB, and a whole file of up to 2 MiB); its read-ahead
+//! defaults to 1 MiB instead of 8 MiB; the requests of a read skip the cached regions inside it instead of
+//! downloading them again; [`prefetch`](RangeReader::prefetch) plans all its ranges together, coalescing
+//! across them (roboto plans each `prefetch_range` call alone); at most
+//! [`concurrency`](ReaderOptions::concurrency) requests run at once (roboto starts a thread per piece);
+//! bytes in flight are never requested twice; an optional cache budget evicts the least recently used spans
+//! (roboto never evicts); and it is thread-safe.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+mod buffer;
+mod error;
+mod io;
+mod plan;
+mod reader;
+mod source;
+
+pub use buffer::{ReadAt, Regions, SparseBuffer};
+pub use error::{Error, Result};
+pub use reader::{RangeReader, ReaderOptions, Stats};
+pub use source::{FileSource, MemorySource, RangeSource};
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

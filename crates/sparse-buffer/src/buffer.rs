@@ -1,0 +1,373 @@
+//! [`SparseBuffer`]: the byte regions of a file fetched so far, in an ordered map of shared chunks.
+//!
+//! The bytes are kept as [`Bytes`] chunks keyed by their first offset in a `BTreeMap`. Chunks never overlap; two
+//! chunks whose ends touch form one logical region. Adding bytes carves the old chunks they overwrite (a
+//! [`Bytes::slice`], never a copy) and inserts the new chunk as it is, so whatever order the regions arrive in,
+//! adding one costs O(log n + k) for the k chunks it overwrites, and no byte is copied twice.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Bound, Range};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+
+/// What a positional read ([`SparseBuffer::read_at`]) found at its offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[must_use]
+pub enum ReadAt {
+    /// This many bytes were copied: as many as fit in the buffer, up to the end of the cached region and never
+    /// past the end of the file. Zero only when the buffer is empty.
+    Data(usize),
+    /// The offset is inside the file but not cached.
+    Gap {
+        /// Where the next cached region starts, if any region starts after the offset.
+        next_cached: Option<u64>,
+    },
+    /// The offset is at or past the end of the file.
+    End,
+}
+
+/// The cached byte regions of a file of known size, readable like the file itself.
+///
+/// Regions that overlap or touch merge into one; where new bytes overlap old ones, the new bytes win. A region
+/// must lie inside `0..size`. Reads never cross a gap: [`read_at`](Self::read_at) returns [`ReadAt::Gap`]
+/// there, and the [`io::Read`](std::io::Read) implementation an error holding [`Error::NotCached`], so that a
+/// gap is never mistaken for the end of the file.
+///
+/// ```
+/// use sparse_buffer::{ReadAt, SparseBuffer};
+///
+/// let mut buffer = SparseBuffer::new(1000);
+/// buffer.add_region(0, &b"MAGIC"[..])?;
+/// buffer.add_region(990, &b"footer.123"[..])?;
+/// assert_eq!(buffer.regions().collect::<Vec<_>>(), [0..5, 990..1000]);
+/// assert_eq!(buffer.missing(0..1000), [5..990]);
+///
+/// let mut out = [0; 8];
+/// assert_eq!(buffer.read_at(2, &mut out), ReadAt::Data(3)); // partial: the region ends at 5
+/// assert_eq!(&out[..3], b"GIC");
+/// assert_eq!(buffer.read_at(5, &mut out), ReadAt::Gap { next_cached: Some(990) });
+/// assert_eq!(buffer.read_at(1000, &mut out), ReadAt::End);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct SparseBuffer {
+    /// Disjoint chunks keyed by their first offset; touching chunks belong to one region.
+    chunks: BTreeMap<u64, Bytes>,
+    size: u64,
+    cached: u64,
+    /// The cursor of the `io::Read` and `io::Seek` implementations.
+    pub(crate) position: u64,
+}
+
+impl fmt::Debug for SparseBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SparseBuffer")
+            .field("size", &self.size)
+            .field("position", &self.position)
+            .field("cached_bytes", &self.cached)
+            .field("chunks", &self.chunks.len())
+            .finish()
+    }
+}
+
+pub(crate) fn len_u64(len: usize) -> u64 {
+    // usize is at most 64 bits on every platform Rust supports.
+    u64::try_from(len).unwrap_or(u64::MAX)
+}
+
+/// Converts a length known to be at most some slice's length back to `usize`.
+fn to_usize(len: u64) -> usize {
+    usize::try_from(len).unwrap_or(usize::MAX)
+}
+
+impl SparseBuffer {
+    /// An empty buffer for a file of `size` bytes, its cursor at 0.
+    #[must_use]
+    pub fn new(size: u64) -> Self {
+        Self {
+            chunks: BTreeMap::new(),
+            size,
+            cached: 0,
+            position: 0,
+        }
+    }
+
+    /// The size of the file.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The cursor of the [`io::Read`](std::io::Read) and [`io::Seek`](std::io::Seek) implementations.
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// How many bytes are cached.
+    #[must_use]
+    pub fn cached_bytes(&self) -> u64 {
+        self.cached
+    }
+
+    /// Whether no byte is cached.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// Drops every cached byte; the size and the cursor stay.
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.cached = 0;
+    }
+
+    /// Stores `data` as the bytes at `offset..offset + data.len()`, taking ownership without copying.
+    ///
+    /// The region merges with every region it overlaps or touches, and overwrites the bytes it overlaps. Empty
+    /// `data` is a no-op.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] when the region ends past [`size`](Self::size); the buffer is unchanged then.
+    pub fn add_region(&mut self, offset: u64, data: impl Into<Bytes>) -> Result<()> {
+        let data = data.into();
+        if data.is_empty() {
+            return Ok(());
+        }
+        let end = self.region_end(offset, data.len())?;
+        self.cached -= self.carve(offset, end);
+        self.cached += len_u64(data.len());
+        self.chunks.insert(offset, data);
+        Ok(())
+    }
+
+    /// Like [`add_region`](Self::add_region), copying `data` once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] when the region ends past [`size`](Self::size).
+    pub fn add_region_from_slice(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.region_end(offset, data.len())?;
+        self.add_region(offset, Bytes::copy_from_slice(data))
+    }
+
+    fn region_end(&self, offset: u64, len: usize) -> Result<u64> {
+        offset
+            .checked_add(len_u64(len))
+            .filter(|&end| end <= self.size)
+            .ok_or_else(|| Error::OutOfBounds {
+                name: "sparse buffer".to_owned(),
+                start: offset,
+                end: offset.saturating_add(len_u64(len)),
+                size: self.size,
+            })
+    }
+
+    /// Drops the cached bytes inside `range` (clipped to the file); returns how many were cached.
+    pub fn remove(&mut self, range: Range<u64>) -> u64 {
+        let end = range.end.min(self.size);
+        if range.start >= end {
+            return 0;
+        }
+        let removed = self.carve(range.start, end);
+        self.cached -= removed;
+        removed
+    }
+
+    /// Removes the stored bytes of `start..end` (start < end), slicing the chunks that straddle its edges.
+    /// Returns how many bytes were removed.
+    fn carve(&mut self, start: u64, end: u64) -> u64 {
+        let mut removed = 0;
+        if let Some((&chunk_start, chunk)) = self.chunks.range(..start).next_back() {
+            let chunk_end = chunk_start + len_u64(chunk.len());
+            if chunk_end > start {
+                let chunk = chunk.clone();
+                self.chunks
+                    .insert(chunk_start, chunk.slice(..to_usize(start - chunk_start)));
+                if chunk_end > end {
+                    self.chunks
+                        .insert(end, chunk.slice(to_usize(end - chunk_start)..));
+                    return end - start;
+                }
+                removed += chunk_end - start;
+            }
+        }
+        while let Some((&chunk_start, _)) = self.chunks.range(start..end).next() {
+            let Some(chunk) = self.chunks.remove(&chunk_start) else {
+                break;
+            };
+            let chunk_end = chunk_start + len_u64(chunk.len());
+            if chunk_end > end {
+                self.chunks
+                    .insert(end, chunk.slice(to_usize(end - chunk_start)..));
+                removed += end - chunk_start;
+                break;
+            }
+            removed += chunk_end - chunk_start;
+        }
+        removed
+    }
+
+    /// The stored chunk holding byte `offset`, with its first offset.
+    fn chunk_at(&self, offset: u64) -> Option<(u64, &Bytes)> {
+        let (&start, chunk) = self.chunks.range(..=offset).next_back()?;
+        (offset < start + len_u64(chunk.len())).then_some((start, chunk))
+    }
+
+    /// The first cached byte after `offset` that starts a region, if any.
+    fn next_region_after(&self, offset: u64) -> Option<u64> {
+        self.chunks
+            .range((Bound::Excluded(offset), Bound::Unbounded))
+            .next()
+            .map(|(&start, _)| start)
+    }
+
+    /// The cached regions, sorted, each an end-exclusive range; touching chunks are reported as one region.
+    pub fn regions(&self) -> Regions<'_> {
+        Regions {
+            chunks: self.chunks.iter().peekable(),
+        }
+    }
+
+    /// Whether every byte of `range` is cached (an empty range always is).
+    #[must_use]
+    pub fn contains(&self, range: Range<u64>) -> bool {
+        range.start >= range.end || self.missing_raw(range.start, range.end).next().is_none()
+    }
+
+    /// The gaps inside `range` (clipped to the file), sorted: what to fetch to have all of `range`.
+    #[must_use]
+    pub fn missing(&self, range: Range<u64>) -> Vec<Range<u64>> {
+        let end = range.end.min(self.size);
+        if range.start >= end {
+            return Vec::new();
+        }
+        self.missing_raw(range.start, end).collect()
+    }
+
+    fn missing_raw(&self, start: u64, end: u64) -> impl Iterator<Item = Range<u64>> + '_ {
+        let mut cursor = match self.chunk_at(start) {
+            Some((chunk_start, chunk)) => chunk_start + len_u64(chunk.len()),
+            None => start,
+        };
+        let mut chunks = self
+            .chunks
+            .range((Bound::Excluded(start), Bound::Excluded(end)));
+        let mut done = false;
+        std::iter::from_fn(move || {
+            while !done && cursor < end {
+                match chunks.next() {
+                    Some((&chunk_start, chunk)) => {
+                        let chunk_end = chunk_start + len_u64(chunk.len());
+                        let gap = cursor..chunk_start;
+                        cursor = cursor.max(chunk_end);
+                        if !gap.is_empty() {
+                            return Some(gap);
+                        }
+                    }
+                    None => {
+                        done = true;
+                        return Some(cursor..end);
+                    }
+                }
+            }
+            None
+        })
+    }
+
+    /// The bytes of `start..start + len` when one region holds all of them, else `None`.
+    ///
+    /// Zero-copy when a single stored chunk holds them; copied once when they span touching chunks. As in the
+    /// reference, `len == 0` gives empty bytes when `start` is inside a region or at its end, and `None` in a gap.
+    #[must_use]
+    pub fn find_region(&self, start: u64, len: u64) -> Option<Bytes> {
+        if len == 0 {
+            let (&chunk_start, chunk) = self.chunks.range(..=start).next_back()?;
+            return (start <= chunk_start + len_u64(chunk.len())).then(Bytes::new);
+        }
+        let end = start.checked_add(len)?;
+        let (chunk_start, chunk) = self.chunk_at(start)?;
+        let chunk_end = chunk_start + len_u64(chunk.len());
+        let from = to_usize(start - chunk_start);
+        if end <= chunk_end {
+            return Some(chunk.slice(from..to_usize(end - chunk_start)));
+        }
+        if !self.contains(chunk_end..end) {
+            return None;
+        }
+        let mut joined = BytesMut::with_capacity(to_usize(len));
+        joined.extend_from_slice(&chunk[from..]);
+        for (&next_start, next) in self.chunks.range(chunk_end..end) {
+            let take = to_usize((end - next_start).min(len_u64(next.len())));
+            joined.extend_from_slice(&next[..take]);
+        }
+        Some(joined.freeze())
+    }
+
+    /// Copies the cached bytes at `offset` into `buf`, up to the end of their region and of the file.
+    ///
+    /// Needs only `&self`, so any number of threads can read one buffer at once.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> ReadAt {
+        if offset >= self.size {
+            return ReadAt::End;
+        }
+        let Some((chunk_start, chunk)) = self.chunk_at(offset) else {
+            return ReadAt::Gap {
+                next_cached: self.next_region_after(offset),
+            };
+        };
+        let want = to_usize(len_u64(buf.len()).min(self.size - offset));
+        let from = to_usize(offset - chunk_start);
+        let first = want.min(chunk.len() - from);
+        buf[..first].copy_from_slice(&chunk[from..from + first]);
+        let mut filled = first;
+        let mut cursor = chunk_start + len_u64(chunk.len());
+        if filled < want {
+            for (&next_start, next) in self
+                .chunks
+                .range((Bound::Excluded(chunk_start), Bound::Unbounded))
+            {
+                if next_start != cursor || filled == want {
+                    break;
+                }
+                let take = (want - filled).min(next.len());
+                buf[filled..filled + take].copy_from_slice(&next[..take]);
+                filled += take;
+                cursor += len_u64(next.len());
+            }
+        }
+        ReadAt::Data(filled)
+    }
+}
+
+/// The cached regions of a [`SparseBuffer`], from [`SparseBuffer::regions`].
+#[derive(Debug, Clone)]
+pub struct Regions<'a> {
+    chunks: std::iter::Peekable<std::collections::btree_map::Iter<'a, u64, Bytes>>,
+}
+
+impl Iterator for Regions<'_> {
+    type Item = Range<u64>;
+
+    fn next(&mut self) -> Option<Range<u64>> {
+        let (&start, chunk) = self.chunks.next()?;
+        let mut end = start + len_u64(chunk.len());
+        while let Some(&(&next_start, next)) = self.chunks.peek() {
+            if next_start != end {
+                break;
+            }
+            end += len_u64(next.len());
+            self.chunks.next();
+        }
+        Some(start..end)
+    }
+}
+
+impl std::iter::FusedIterator for Regions<'_> {}
