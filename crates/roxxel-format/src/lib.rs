@@ -1,3 +1,30 @@
 //! Roxxel datasets: records stored back to back, an end-offset index and a footer, in one or more shard files,
 //! compatible with the Python `roxxel` package.
+//!
+//! - [`Shard`] / [`Dataset`]: memory-mapped, validated at open, zero-copy `get`, fast iteration, typed views.
+//! - [`Writer`] ([`WriterOptions`]): byte-identical to roxxel 0.1.0 by default, sharding and appending like it,
+//!   but crash-safe: an interrupted write leaves the old records intact ([`recover`] makes that permanent).
+//! - [`format`]: the footer and index layout as pure functions over byte slices.
+//!
+//! The format and every deliberate difference from Python roxxel are described in `docs/formats/roxxel.md`.
 #![deny(missing_docs)]
+#![doc = include_str!("../README.md")]
+
+mod dataset;
+mod error;
+pub mod format;
+mod iter;
+mod journal;
+mod naming;
+mod recover;
+mod shard;
+mod writer;
+
+pub use dataset::{Dataset, DatasetSpec, OpenOptions, SkippedShard};
+pub use error::{Error, ExpectedSize, Result};
+pub use format::{Dtype, Footer, FooterKind};
+pub use iter::Iter;
+pub use memmap2::Mmap;
+pub use recover::{Recovery, recover};
+pub use shard::Shard;
+pub use writer::{ShardSummary, WriteSummary, Writer, WriterOptions};

@@ -1,0 +1,450 @@
+//! A dataset: one or more shards read as one sequence of records.
+
+use std::ffi::OsStr;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+use crate::iter::Iter;
+use crate::journal::Journal;
+use crate::naming;
+use crate::shard::{Shard, out_of_range};
+
+/// Which files make up a dataset.
+///
+/// Converting a string or path follows Python roxxel: text containing `*` or `?` is a glob pattern, anything
+/// else one path. A path that is a directory means its `*.rox` files. A list of paths is used as given, in its
+/// order. Files matched by a pattern or found in a directory are ordered by value of their digit runs, so
+/// `ds_10000.rox` follows `ds_9999.rox`; hidden files (journals, temporary files) never match.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DatasetSpec {
+    /// One shard file, or a directory of them.
+    Path(PathBuf),
+    /// A glob pattern (`*`, `?`, `[...]`), matched within path components.
+    Pattern(String),
+    /// These shard files in this order.
+    Paths(Vec<PathBuf>),
+}
+
+impl DatasetSpec {
+    fn from_text(text: &str) -> Self {
+        if text.contains(['*', '?']) {
+            Self::Pattern(text.to_owned())
+        } else {
+            Self::Path(PathBuf::from(text))
+        }
+    }
+
+    /// The shard files this spec names, in dataset order.
+    ///
+    /// # Errors
+    /// [`Error::NoShards`] when a pattern or directory yields no shard file, [`Error::BadPattern`] for a pattern
+    /// that does not parse, [`Error::Io`] when a directory cannot be listed.
+    pub fn resolve(&self) -> Result<Vec<PathBuf>> {
+        let mut found = match self {
+            Self::Paths(paths) => return Ok(paths.clone()),
+            Self::Path(path) if !path.is_dir() => return Ok(vec![path.clone()]),
+            Self::Path(dir) => {
+                let mut found = Vec::new();
+                for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+                    let entry = entry.map_err(|e| Error::io(dir, e))?;
+                    let name = entry.file_name();
+                    let is_shard = !naming::is_hidden(&name)
+                        && Path::new(&name).extension() == Some(OsStr::new("rox"));
+                    if is_shard && entry.path().is_file() {
+                        found.push(entry.path());
+                    }
+                }
+                found
+            }
+            Self::Pattern(pattern) => {
+                let options = glob::MatchOptions {
+                    case_sensitive: true,
+                    require_literal_separator: true,
+                    require_literal_leading_dot: true,
+                };
+                let paths = glob::glob_with(pattern, options).map_err(|e| Error::BadPattern {
+                    pattern: pattern.clone(),
+                    message: e.to_string(),
+                })?;
+                let mut found = Vec::new();
+                for path in paths {
+                    let path = path.map_err(|e| {
+                        let file = e.path().to_path_buf();
+                        Error::io(file, e.into())
+                    })?;
+                    if path.is_file() {
+                        found.push(path);
+                    }
+                }
+                found
+            }
+        };
+        if found.is_empty() {
+            return Err(Error::NoShards {
+                spec: self.to_string(),
+            });
+        }
+        found.sort_by(|a, b| naming::numeric_order(a, b));
+        Ok(found)
+    }
+
+    fn excludes_uncommitted(&self) -> bool {
+        match self {
+            Self::Pattern(_) => true,
+            Self::Path(path) => path.is_dir(),
+            Self::Paths(_) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(path) => write!(f, "{}", path.display()),
+            Self::Pattern(pattern) => write!(f, "pattern {pattern:?}"),
+            Self::Paths(paths) => write!(f, "a list of {} paths", paths.len()),
+        }
+    }
+}
+
+impl From<&str> for DatasetSpec {
+    fn from(text: &str) -> Self {
+        Self::from_text(text)
+    }
+}
+
+impl From<String> for DatasetSpec {
+    fn from(text: String) -> Self {
+        Self::from_text(&text)
+    }
+}
+
+impl From<&Path> for DatasetSpec {
+    fn from(path: &Path) -> Self {
+        match path.to_str() {
+            Some(text) => Self::from_text(text),
+            None => Self::Path(path.to_path_buf()),
+        }
+    }
+}
+
+impl From<PathBuf> for DatasetSpec {
+    fn from(path: PathBuf) -> Self {
+        Self::from(path.as_path())
+    }
+}
+
+impl From<&PathBuf> for DatasetSpec {
+    fn from(path: &PathBuf) -> Self {
+        Self::from(path.as_path())
+    }
+}
+
+impl<P: AsRef<Path>> From<&[P]> for DatasetSpec {
+    fn from(paths: &[P]) -> Self {
+        Self::Paths(paths.iter().map(|p| p.as_ref().to_path_buf()).collect())
+    }
+}
+
+impl<P: AsRef<Path>> From<Vec<P>> for DatasetSpec {
+    fn from(paths: Vec<P>) -> Self {
+        Self::from(paths.as_slice())
+    }
+}
+
+/// How [`Dataset`]s are opened; see [`Dataset::options`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct OpenOptions {
+    skip_invalid: bool,
+}
+
+impl OpenOptions {
+    /// Default options: every shard must open.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Leave out shards that fail to open (zero-byte, footer-less, damaged, unreadable) instead of failing; they
+    /// are listed in [`Dataset::skipped`].
+    #[must_use]
+    pub fn skip_invalid(mut self, skip: bool) -> Self {
+        self.skip_invalid = skip;
+        self
+    }
+
+    /// Opens the dataset `spec` names.
+    ///
+    /// # Errors
+    /// See [`Dataset::open`].
+    pub fn open(&self, spec: impl Into<DatasetSpec>) -> Result<Dataset> {
+        let spec = spec.into();
+        // Journals are read once for all shards, and again at the end: a writer that changed state in between
+        // (committed, rolled back, crashed) could otherwise give some shards their old and some their new state.
+        let mut attempts = 0;
+        loop {
+            let paths = spec.resolve()?;
+            let journals = read_journals(&paths)?;
+            let mut shards = Vec::with_capacity(paths.len());
+            let mut skipped = Vec::new();
+            for path in paths {
+                match Shard::open_with_journals(&path, &journals) {
+                    Ok(shard) => shards.push(shard),
+                    Err(Error::Uncommitted { .. }) if spec.excludes_uncommitted() => {}
+                    Err(error) if self.skip_invalid => skipped.push(SkippedShard { path, error }),
+                    Err(error) => return Err(error),
+                }
+            }
+            let stable = read_journals(&shards.iter().map(|s| s.path().to_path_buf()).collect::<Vec<_>>())?
+                == journals
+                || attempts >= 8;
+            attempts += 1;
+            if stable {
+                let mut dataset = Dataset::from_shards(shards);
+                dataset.skipped = skipped;
+                return Ok(dataset);
+            }
+        }
+    }
+}
+
+fn read_journals(paths: &[PathBuf]) -> Result<Vec<Journal>> {
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut journals = Vec::new();
+    for path in paths {
+        for candidate in naming::candidate_journals(path) {
+            if seen.contains(&candidate) {
+                continue;
+            }
+            if let Some(journal) = Journal::read(&candidate)? {
+                journals.push(journal);
+            }
+            seen.push(candidate);
+        }
+    }
+    Ok(journals)
+}
+
+/// A shard left out by [`OpenOptions::skip_invalid`], with the reason.
+#[derive(Debug)]
+pub struct SkippedShard {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it did not open.
+    pub error: Error,
+}
+
+/// One or more shards read as one sequence of records.
+///
+/// Reading takes `&self` and the type is `Send + Sync`: share one dataset between threads with an `Arc` or
+/// scoped threads.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("ds.rox");
+/// use roxxel_format::{Dataset, WriterOptions};
+///
+/// let mut writer = WriterOptions::new().max_shard_bytes(64).open(&path)?;
+/// writer.write_all(["alpha", "beta", "gamma", "delta"].iter().map(|s| s.as_bytes()))?;
+/// writer.finish()?;
+///
+/// let dataset = Dataset::open(dir.path().join("ds_*.rox"))?;
+/// assert_eq!(dataset.len(), 4);
+/// assert_eq!(dataset.get(1)?, b"beta");
+/// assert_eq!(dataset.get_signed(-1)?, b"delta");
+/// let middle: Vec<&[u8]> = dataset.range(1..3)?.collect::<Result<_, _>>()?;
+/// assert_eq!(middle, [&b"beta"[..], b"gamma"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Dataset<D = Mmap> {
+    shards: Vec<Shard<D>>,
+    /// Global index of each shard's first record.
+    starts: Vec<u64>,
+    len: u64,
+    skipped: Vec<SkippedShard>,
+}
+
+impl<D> std::fmt::Debug for Dataset<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset")
+            .field("len", &self.len)
+            .field("shards", &self.shards)
+            .field("skipped", &self.skipped)
+            .finish()
+    }
+}
+
+impl Dataset<Mmap> {
+    /// Opens every shard `spec` names (a path, a directory, a glob pattern, or a list; see [`DatasetSpec`]).
+    ///
+    /// # Errors
+    /// The first shard that fails to open, with its file name ([`OpenOptions::skip_invalid`] skips them
+    /// instead), or [`Error::NoShards`] / [`Error::BadPattern`] from resolving the spec.
+    pub fn open(spec: impl Into<DatasetSpec>) -> Result<Self> {
+        OpenOptions::new().open(spec)
+    }
+
+    /// Options for opening, e.g. `Dataset::options().skip_invalid(true).open("data/*.rox")`.
+    #[must_use]
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+}
+
+impl<D: AsRef<[u8]>> Dataset<D> {
+    /// A dataset of these shards, in this order.
+    #[must_use]
+    pub fn from_shards(shards: Vec<Shard<D>>) -> Self {
+        let mut starts = Vec::with_capacity(shards.len());
+        let mut len = 0u64;
+        for shard in &shards {
+            starts.push(len);
+            len = len.saturating_add(shard.len());
+        }
+        Self {
+            shards,
+            starts,
+            len,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Total number of records.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the dataset holds no records.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The shards, in dataset order.
+    #[must_use]
+    pub fn shards(&self) -> &[Shard<D>] {
+        &self.shards
+    }
+
+    /// Shards left out by [`OpenOptions::skip_invalid`].
+    #[must_use]
+    pub fn skipped(&self) -> &[SkippedShard] {
+        &self.skipped
+    }
+
+    /// Which shard holds record `index`, and its index within that shard.
+    #[must_use]
+    #[inline]
+    pub fn locate(&self, index: u64) -> Option<(usize, u64)> {
+        if index >= self.len {
+            return None;
+        }
+        if self.shards.len() == 1 {
+            return Some((0, index));
+        }
+        let shard = self.starts.partition_point(|&start| start <= index) - 1;
+        Some((shard, index - self.starts[shard]))
+    }
+
+    /// Record `index`, zero-copy: O(1) within a shard, O(log shards) to find the shard.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`], or [`Error::BadIndexEntry`] naming the shard and offset of a bad entry.
+    #[inline]
+    pub fn get(&self, index: u64) -> Result<&[u8]> {
+        match self.locate(index) {
+            Some((shard, local)) => self.shards[shard].get(local),
+            None => Err(out_of_range(i128::from(index), self.len)),
+        }
+    }
+
+    /// Turns a Python-style index (negative counts from the end: `-1` is the last record) into a position.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when it falls outside the dataset.
+    pub fn resolve_index(&self, index: i64) -> Result<u64> {
+        let resolved = if index < 0 {
+            i128::from(self.len) + i128::from(index)
+        } else {
+            i128::from(index)
+        };
+        u64::try_from(resolved)
+            .ok()
+            .filter(|&i| i < self.len)
+            .ok_or_else(|| out_of_range(i128::from(index), self.len))
+    }
+
+    /// Record `index` with Python's negative indexing (`-1` is the last record).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_signed(&self, index: i64) -> Result<&[u8]> {
+        self.get(self.resolve_index(index)?)
+    }
+
+    /// Many records at once, in the order asked.
+    ///
+    /// # Errors
+    /// The first index that fails, as [`get`](Self::get).
+    pub fn get_many(&self, indices: &[u64]) -> Result<Vec<&[u8]>> {
+        indices.iter().map(|&i| self.get(i)).collect()
+    }
+
+    /// All records in order.
+    #[must_use]
+    pub fn iter(&self) -> Iter<'_, D> {
+        Iter::new(&self.shards, 0, 0, self.len)
+    }
+
+    /// The records in `range`, in order.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when the range does not lie within `0..len()`.
+    pub fn range(&self, range: impl RangeBounds<u64>) -> Result<Iter<'_, D>> {
+        let start = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&e) => e.saturating_add(1),
+            Bound::Excluded(&e) => e,
+            Bound::Unbounded => self.len,
+        };
+        if end > self.len {
+            return Err(out_of_range(i128::from(end) - 1, self.len));
+        }
+        if start > end {
+            return Err(out_of_range(i128::from(start), self.len));
+        }
+        Ok(match self.locate(start) {
+            Some((shard, local)) => Iter::new(
+                &self.shards,
+                shard,
+                usize::try_from(local).unwrap_or(usize::MAX),
+                end - start,
+            ),
+            None => Iter::new(&self.shards, self.shards.len(), 0, 0),
+        })
+    }
+
+    /// Checks every shard's whole index ([`Shard::verify`]).
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn verify(&self) -> Result<()> {
+        self.shards.iter().try_for_each(Shard::verify)
+    }
+}
+
+impl<'a, D: AsRef<[u8]>> IntoIterator for &'a Dataset<D> {
+    type Item = Result<&'a [u8]>;
+    type IntoIter = Iter<'a, D>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}

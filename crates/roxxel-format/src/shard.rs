@@ -1,0 +1,374 @@
+//! One shard file, checked at open and read without copying records.
+//!
+//! [`Shard::open`] memory-maps the payload of a file and copies its index into memory (8 bytes per record,
+//! decoded little-endian from unaligned bytes). The copy is what makes concurrent appends safe: an append writes
+//! new payload over the old index, but never touches the old payload, so a reader holding the old index and a
+//! map of the old payload keeps reading exactly the bytes it opened. [`Shard::from_bytes`] reads a whole file
+//! image already in memory (a `Vec`, a slice, a map).
+
+use std::fs::{File, TryLockError};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use memmap2::{Mmap, MmapOptions};
+
+use crate::error::{Error, Result};
+use crate::format::{Dtype, Footer, FooterKind, INDEX_ENTRY_LEN, MAX_FOOTER_LEN, decode_index};
+use crate::iter::Iter;
+use crate::journal::{AppendedShard, Journal, JournalRole};
+
+/// One Roxxel shard: payload, index and footer, validated in O(1) at open.
+///
+/// `D` holds the file's bytes from offset 0 (at least the payload): a [`Mmap`] for [`Shard::open`], or any
+/// `AsRef<[u8]>` for [`Shard::from_bytes`].
+pub struct Shard<D = Mmap> {
+    data: D,
+    path: PathBuf,
+    footer: Footer,
+    raw_len: usize,
+    ends: Box<[i64]>,
+    rolled_back: bool,
+}
+
+impl<D> std::fmt::Debug for Shard<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shard")
+            .field("path", &self.path)
+            .field("footer", &self.footer)
+            .field("rolled_back", &self.rolled_back)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shard<Mmap> {
+    /// Opens a shard file: checks its footer and size, copies its index, and maps its payload.
+    ///
+    /// If an append to this shard was interrupted (its journal is still there), the shard opens in the state
+    /// from before that append, without modifying anything; [`recover`](crate::recover) or the next
+    /// [`Writer`](crate::Writer) makes that state permanent.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read, the corruption variants of [`Error`] when it is not a valid
+    /// shard, and [`Error::Uncommitted`] for a shard that an unfinished write session created.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let journals = Journal::read_for(path)?;
+        Self::open_with_journals(path, &journals)
+    }
+
+    /// Opens `path` given the journals read before (see [`Dataset`](crate::Dataset) for why they are read once
+    /// per dataset).
+    pub(crate) fn open_with_journals(path: &Path, journals: &[Journal]) -> Result<Self> {
+        if let Some(shard) = Self::open_by_journal(path, journals)? {
+            return Ok(shard);
+        }
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match file.try_lock_shared() {
+                Ok(()) => {
+                    // A writer that crashed after we read the journals may have left a new one.
+                    let result = match Self::open_by_journal(path, &Journal::read_for(path)?)? {
+                        Some(shard) => Ok(shard),
+                        None => Self::read_quiescent(&file, path),
+                    };
+                    let _ = file.unlock();
+                    return result;
+                }
+                Err(TryLockError::WouldBlock) => {
+                    // A writer holds the shard. Once its journal is durable the old state is readable from it.
+                    if let Some(shard) = Self::open_by_journal(path, &Journal::read_for(path)?)? {
+                        return Ok(shard);
+                    }
+                    if Instant::now() >= deadline {
+                        file.lock_shared().map_err(|e| Error::io(path, e))?;
+                        let result = Self::read_quiescent(&file, path);
+                        let _ = file.unlock();
+                        return result;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TryLockError::Error(err)) if err.kind() == io::ErrorKind::Unsupported => {
+                    return Self::read_quiescent(&file, path);
+                }
+                Err(TryLockError::Error(err)) => return Err(Error::io(path, err)),
+            }
+        }
+    }
+
+    fn open_by_journal(path: &Path, journals: &[Journal]) -> Result<Option<Self>> {
+        for journal in journals {
+            match journal.role(path) {
+                Some(JournalRole::Appended(old)) => return Self::open_old_state(path, old).map(Some),
+                Some(JournalRole::Uncommitted) => {
+                    return Err(Error::Uncommitted {
+                        file: path.to_path_buf(),
+                        journal: journal.path.clone(),
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads a shard no writer is changing.
+    fn read_quiescent(file: &File, path: &Path) -> Result<Self> {
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let tail_len = file_len.min(MAX_FOOTER_LEN as u64);
+        let mut tail = [0u8; MAX_FOOTER_LEN];
+        let tail = &mut tail[..tail_len as usize];
+        read_at(file, file_len - tail_len, tail).map_err(|e| Error::io(path, e))?;
+        let footer = Footer::parse(tail, file_len, path)?;
+        let index_len = footer.records * INDEX_ENTRY_LEN;
+        let mut index = vec![0u8; to_usize(index_len, path)?];
+        read_at(file, footer.index_offset(), &mut index).map_err(|e| Error::io(path, e))?;
+        let ends = decode_index(&index).into_boxed_slice();
+        Self::map(file, path, footer, ends, false)
+    }
+
+    /// The state saved in a journal: old index and footer from the journal, old payload from the file (an
+    /// append never rewrites it).
+    fn open_old_state(path: &Path, old: &AppendedShard) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let footer = old.footer;
+        if file_len < footer.raw_data_size {
+            return Err(Error::TooSmall {
+                file: path.to_path_buf(),
+                size: file_len,
+            });
+        }
+        let index_len = to_usize(footer.records * INDEX_ENTRY_LEN, path)?;
+        let ends = decode_index(&old.tail[..index_len]).into_boxed_slice();
+        Self::map(&file, path, footer, ends, true)
+    }
+
+    fn map(
+        file: &File,
+        path: &Path,
+        footer: Footer,
+        ends: Box<[i64]>,
+        rolled_back: bool,
+    ) -> Result<Self> {
+        let raw_len = to_usize(footer.raw_data_size, path)?;
+        // SAFETY: the map covers only the payload `[0, raw_data_size)`. This crate's writers never shrink a shard
+        // below its committed length and never rewrite committed payload bytes (an append writes only past
+        // `raw_data_size`; a rollback restores the old index and cuts the file back to its old, longer-than-payload
+        // length), so these pages stay in the file and keep their contents for as long as the map lives. Another
+        // program truncating the file could still raise SIGBUS; that is outside what any mmap reader can prevent.
+        let data = unsafe { MmapOptions::new().len(raw_len).map(file) }
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            data,
+            path: path.to_path_buf(),
+            footer,
+            raw_len,
+            ends,
+            rolled_back,
+        })
+    }
+}
+
+impl<D: AsRef<[u8]>> Shard<D> {
+    /// Reads a whole shard file image held in memory. `name` only names it in errors.
+    ///
+    /// # Errors
+    /// The corruption variants of [`Error`] when the bytes are not a valid shard.
+    pub fn from_bytes(data: D, name: impl Into<PathBuf>) -> Result<Self> {
+        let path = name.into();
+        let bytes = data.as_ref();
+        let file_len = bytes.len() as u64;
+        let tail = &bytes[bytes.len().saturating_sub(MAX_FOOTER_LEN)..];
+        let footer = Footer::parse(tail, file_len, &path)?;
+        let raw_len = to_usize(footer.raw_data_size, &path)?;
+        let index_len = to_usize(footer.records * INDEX_ENTRY_LEN, &path)?;
+        let ends = decode_index(&bytes[raw_len..raw_len + index_len]).into_boxed_slice();
+        Ok(Self {
+            data,
+            path,
+            footer,
+            raw_len,
+            ends,
+            rolled_back: false,
+        })
+    }
+
+    /// Number of records.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.footer.records
+    }
+
+    /// Whether the shard holds no records.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The record at `index` (0-based), without copying.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`], or [`Error::BadIndexEntry`] when the two index entries it uses are negative,
+    /// out of order or past the payload.
+    #[inline]
+    pub fn get(&self, index: u64) -> Result<&[u8]> {
+        let i = match usize::try_from(index) {
+            Ok(i) if i < self.ends.len() => i,
+            _ => return Err(out_of_range(i128::from(index), self.len())),
+        };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.record(i, start, self.ends[i])
+    }
+
+    #[inline]
+    pub(crate) fn record(&self, i: usize, start: i64, end: i64) -> Result<&[u8]> {
+        let raw = self.raw_len as i64;
+        if 0 <= start && start <= end && end <= raw {
+            Ok(&self.raw_data()[start as usize..end as usize])
+        } else {
+            Err(self.bad_entry(i, start, end))
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bad_entry(&self, i: usize, start: i64, end: i64) -> Error {
+        Error::BadIndexEntry {
+            file: self.path.clone(),
+            record: i as u64,
+            offset: self.footer.raw_data_size + i as u64 * INDEX_ENTRY_LEN,
+            start,
+            end,
+            raw_data_size: self.footer.raw_data_size,
+        }
+    }
+
+    /// All records in order, each checked as it is read.
+    #[must_use]
+    pub fn iter(&self) -> Iter<'_, D> {
+        Iter::new(std::slice::from_ref(self), 0, 0, self.len())
+    }
+
+    /// Checks the whole index in O(N): every end non-negative, not before the previous one, and the last equal to
+    /// the payload size.
+    ///
+    /// # Errors
+    /// [`Error::BadIndexEntry`] for the first bad entry, [`Error::IndexEndMismatch`] for a last end short of the
+    /// payload.
+    pub fn verify(&self) -> Result<()> {
+        let mut prev = 0i64;
+        for (i, &end) in self.ends.iter().enumerate() {
+            if end < prev || end > self.raw_len as i64 {
+                return Err(self.bad_entry(i, prev, end));
+            }
+            prev = end;
+        }
+        if prev as u64 != self.footer.raw_data_size {
+            let offset = match self.ends.len() {
+                0 => self.footer.raw_data_size,
+                n => self.footer.raw_data_size + (n as u64 - 1) * INDEX_ENTRY_LEN,
+            };
+            return Err(Error::IndexEndMismatch {
+                file: self.path.clone(),
+                offset,
+                last_end: prev as u64,
+                raw_data_size: self.footer.raw_data_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// The whole payload, all records back to back.
+    #[must_use]
+    #[inline]
+    pub fn raw_data(&self) -> &[u8] {
+        &self.data.as_ref()[..self.raw_len]
+    }
+
+    /// The payload as a slice of `T` (e.g. `u16` tokens), without copying.
+    ///
+    /// # Errors
+    /// [`Error::TypedView`] when the payload length is not a multiple of `size_of::<T>()` or its address is not
+    /// aligned for `T` (a mapped payload always starts page-aligned; an in-memory one may not).
+    pub fn raw_data_as<T: bytemuck::Pod>(&self) -> Result<&[T]> {
+        bytemuck::try_cast_slice(self.raw_data()).map_err(|err| Error::TypedView {
+            file: self.path.clone(),
+            len: self.raw_len,
+            type_name: std::any::type_name::<T>(),
+            size: size_of::<T>(),
+            align: align_of::<T>(),
+            reason: match err {
+                bytemuck::PodCastError::OutputSliceWouldHaveSlop
+                | bytemuck::PodCastError::SizeMismatch => {
+                    "length is not a multiple of the element size"
+                }
+                _ => "payload is not aligned",
+            },
+        })
+    }
+}
+
+impl<D> Shard<D> {
+    /// The file this shard was read from.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The decoded footer.
+    #[must_use]
+    pub fn footer(&self) -> &Footer {
+        &self.footer
+    }
+
+    /// Which footer the shard ends with.
+    #[must_use]
+    pub fn footer_kind(&self) -> FooterKind {
+        self.footer.kind
+    }
+
+    /// The dtype field of a ROXXEL02 footer (`None` for ROXXEL01; see [`Footer::effective_dtype`]).
+    #[must_use]
+    pub fn dtype(&self) -> Option<Dtype> {
+        self.footer.dtype
+    }
+
+    /// Payload size in bytes.
+    #[must_use]
+    pub fn raw_data_size(&self) -> u64 {
+        self.footer.raw_data_size
+    }
+
+    /// Whether this shard was opened in its state from before an interrupted append (its journal is pending).
+    #[must_use]
+    pub fn is_rolled_back_view(&self) -> bool {
+        self.rolled_back
+    }
+
+    pub(crate) fn ends(&self) -> &[i64] {
+        &self.ends
+    }
+
+    /// The underlying bytes.
+    #[must_use]
+    pub fn as_inner(&self) -> &D {
+        &self.data
+    }
+}
+
+pub(crate) fn out_of_range(index: i128, len: u64) -> Error {
+    Error::IndexOutOfRange { index, len }
+}
+
+fn to_usize(n: u64, path: &Path) -> Result<usize> {
+    usize::try_from(n).map_err(|_| Error::TooLarge {
+        file: path.to_path_buf(),
+    })
+}
+
+fn read_at(mut file: &File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
