@@ -8,7 +8,8 @@
 //! - `run.py`: the driver, run with the system `python3` as
 //!   `run.py --rust <example binary> --work <empty dir> --python <env>=<venv python> ...`.
 //!   It prints one row per case (`ok   <case>` or `FAIL <case>: <why>`) and exits non-zero on any mismatch.
-//! - the Rust side is the crate's example `<crate>-conformance`, built here and handed to `run.py`.
+//! - the Rust side is the crate's example `<crate>-conformance`, built here and handed to `run.py` as `--rust`;
+//!   a binary crate (`src/main.rs`) is built too and its directory handed over as `--bin-dir`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,11 @@ pub(crate) fn run(only: &[&str]) -> Result<()> {
             driver
                 .arg("--rust")
                 .arg(target.join("debug").join("examples").join(&example));
+        }
+        let crate_dir = root.join("crates").join(&suite.krate);
+        if crate_dir.join("src").join("main.rs").is_file() {
+            cmd::run(cmd::cargo().args(["build", "--quiet", "-p", &suite.krate, "--bins"]))?;
+            driver.arg("--bin-dir").arg(target.join("debug"));
         }
         let work = target.join("conformance").join("work").join(&suite.krate);
         if work.exists() {
