@@ -1,0 +1,524 @@
+//! [`SparseIndexRef`]: a zero-copy view that searches a serialised index (either version) in place, over any
+//! `D: AsRef<[u8]>` (a `Vec<u8>`, a slice, a memory map).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::iter::FusedIterator;
+use std::ops::{Range, RangeBounds};
+
+use crate::error::{Error, Key, Result};
+use crate::format::{FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
+use crate::index::{DebugEntries, SparseIndex};
+use crate::prefix::Prefixed;
+use crate::search::{self, Entries};
+use crate::stats::KeyStats;
+
+/// A serialised sparse index searched in place: nothing is decoded up front, lookups are binary searches over the
+/// bytes.
+///
+/// Open it with [`from_bytes`](Self::from_bytes), which checks everything (frame, CRC-32, key and offset order,
+/// every length) in one pass, or with [`from_bytes_unverified`](Self::from_bytes_unverified), which checks only the
+/// frame in O(1), for bytes already verified (e.g. a trusted cache); [`verify`](Self::verify) does the rest later.
+///
+/// Keys are returned as [`Cow`]: borrowed from the bytes in format version 1 (and for the restart points of
+/// version 2), rebuilt for the other entries of version 2.
+///
+/// ```
+/// use sparse_index::{SparseIndex, SparseIndexRef};
+///
+/// let mut index = SparseIndex::new();
+/// index.add(b"apple", 0)?;
+/// index.add(b"mango", 4096)?;
+/// index.set_data_end(8192)?;
+/// let bytes = index.to_bytes(); // or a memory map of the index file
+///
+/// let view = SparseIndexRef::from_bytes(&bytes[..])?;
+/// assert_eq!(view.floor_offset(b"banana"), Some(0));
+/// assert_eq!(view.ceil_offset(b"banana"), Some(4096));
+/// assert_eq!(view.get(1), Some((b"mango".as_slice().into(), 4096)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct SparseIndexRef<D> {
+    data: D,
+    layout: Layout,
+}
+
+impl<D: AsRef<[u8]>> SparseIndexRef<D> {
+    /// Opens `data` after checking all of it: the frame, the CRC-32 and the structure (ascending keys and offsets,
+    /// consistent lengths, data end after the last block). O(size of the index).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`], [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::CorruptHeader`],
+    /// [`Error::CorruptLength`], [`Error::ChecksumMismatch`], or a `Corrupt*` variant naming the entry and byte
+    /// offset of the first inconsistency.
+    pub fn from_bytes(data: D) -> Result<Self> {
+        let index = Self::from_bytes_unverified(data)?;
+        index.verify()?;
+        Ok(index)
+    }
+
+    /// Opens `data` after checking only the frame (size, magics, version, header fields, lengths): O(1).
+    ///
+    /// Meant for bytes that were verified before (a trusted cache). If they are corrupt nonetheless, lookups return
+    /// unspecified results (but never panic or read out of bounds); call [`verify`](Self::verify) to find out.
+    ///
+    /// # Errors
+    ///
+    /// The frame errors of [`from_bytes`](Self::from_bytes).
+    pub fn from_bytes_unverified(data: D) -> Result<Self> {
+        let layout = Layout::parse(data.as_ref())?;
+        Ok(Self { data, layout })
+    }
+
+    /// Checks the CRC-32 and the whole structure, as [`from_bytes`](Self::from_bytes) does. O(size of the index).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_bytes`](Self::from_bytes).
+    pub fn verify(&self) -> Result<()> {
+        let bytes = self.data.as_ref();
+        self.layout.check_crc(bytes)?;
+        match self.prefixed() {
+            Some(prefixed) => prefixed.verify(),
+            None => self.verify_plain(),
+        }
+    }
+
+    /// The format version (1 or 2).
+    #[must_use]
+    pub fn version(&self) -> u8 {
+        self.layout.version
+    }
+
+    /// The format, as [`detect_format`] names it.
+    #[must_use]
+    pub fn file_format(&self) -> FileFormat {
+        if self.layout.version == VERSION_PLAIN {
+            FileFormat::V1
+        } else {
+            FileFormat::V2
+        }
+    }
+
+    /// The v2 restart interval (entries per restart point), or 1 for version 1.
+    #[must_use]
+    pub fn restart_interval(&self) -> usize {
+        self.layout.restart_interval
+    }
+
+    /// The serialised bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.data.as_ref()
+    }
+
+    /// The underlying storage.
+    #[must_use]
+    pub fn into_inner(self) -> D {
+        self.data
+    }
+
+    /// The end of the last block, if recorded.
+    #[must_use]
+    pub fn data_end(&self) -> Option<u64> {
+        (self.layout.data_end != UNKNOWN_DATA_END).then_some(self.layout.data_end)
+    }
+
+    /// Number of entries (blocks).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.layout.len
+    }
+
+    /// Whether the index has no entries.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.layout.len == 0
+    }
+
+    /// Entry `i`: the first key and offset of block `i`.
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<(Cow<'_, [u8]>, u64)> {
+        match self.prefixed() {
+            Some(prefixed) => prefixed.entry(i),
+            None => (i < self.len()).then(|| {
+                let bytes = self.data.as_ref();
+                (
+                    Cow::Borrowed(plain_key(&self.layout, bytes, i)),
+                    self.layout.offset_slot(bytes, i),
+                )
+            }),
+        }
+    }
+
+    /// The first key of block `i`.
+    #[must_use]
+    pub fn key(&self, i: usize) -> Option<Cow<'_, [u8]>> {
+        self.get(i).map(|(key, _)| key)
+    }
+
+    /// The offset of block `i`.
+    #[must_use]
+    pub fn offset(&self, i: usize) -> Option<u64> {
+        match self.prefixed() {
+            Some(prefixed) => prefixed.offset(i),
+            None => (i < self.len()).then(|| self.layout.offset_slot(self.data.as_ref(), i)),
+        }
+    }
+
+    /// The first key of the first block.
+    #[must_use]
+    pub fn first_key(&self) -> Option<Cow<'_, [u8]>> {
+        self.key(0)
+    }
+
+    /// The first key of the last block.
+    #[must_use]
+    pub fn last_key(&self) -> Option<Cow<'_, [u8]>> {
+        self.key(self.len().checked_sub(1)?)
+    }
+
+    /// The entry with the greatest first key `<= key`: the only block that may hold `key`.
+    #[must_use]
+    pub fn floor(&self, key: impl AsRef<[u8]>) -> Option<usize> {
+        search::floor(self, key.as_ref())
+    }
+
+    /// The entry with the least first key `>= key`.
+    #[must_use]
+    pub fn ceil(&self, key: impl AsRef<[u8]>) -> Option<usize> {
+        search::ceil(self, key.as_ref())
+    }
+
+    /// The offset of the [`floor`](Self::floor) entry (the reference's `floor_offset`).
+    #[must_use]
+    pub fn floor_offset(&self, key: impl AsRef<[u8]>) -> Option<u64> {
+        self.offset(self.floor(key)?)
+    }
+
+    /// The offset of the [`ceil`](Self::ceil) entry (the reference's `ceil_offset`).
+    #[must_use]
+    pub fn ceil_offset(&self, key: impl AsRef<[u8]>) -> Option<u64> {
+        self.offset(self.ceil(key)?)
+    }
+
+    /// The least block offset strictly greater than `offset` (the reference's `next_offset_after`).
+    #[must_use]
+    pub fn next_offset_after(&self, offset: u64) -> Option<u64> {
+        search::next_offset_after(self, offset)
+    }
+
+    /// The bytes of block `i`: from its offset to the next block's, or to the data end for the last block (`None`
+    /// if `i` is out of range, or it is the last block and the data end is unknown).
+    #[must_use]
+    pub fn block_range(&self, i: usize) -> Option<Range<u64>> {
+        search::block_range(self, i)
+    }
+
+    /// The entries whose blocks may hold keys in `range`, as [`SparseIndex::blocks_for`].
+    #[must_use]
+    pub fn blocks_for<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Range<usize> {
+        search::blocks_for(self, &range)
+    }
+
+    /// The entries in key order; reversible with `.rev()`.
+    pub fn iter(&self) -> Iter<'_, D> {
+        Iter {
+            index: self,
+            front: 0,
+            back: self.len(),
+        }
+    }
+
+    /// Statistics about the keys (decodes every key once).
+    #[must_use]
+    pub fn key_stats(&self) -> KeyStats {
+        match self.prefixed() {
+            Some(prefixed) => {
+                let mut keys = Vec::new();
+                let mut stats = KeyStats::default();
+                let mut first = None;
+                prefixed.for_each(|key, _| {
+                    if first.is_none() {
+                        first = Some(key.to_vec());
+                    }
+                    keys.clear();
+                    keys.extend_from_slice(key);
+                    stats = fold(stats, key.len());
+                });
+                if let Some(first) = first {
+                    stats.common_prefix_len = crate::stats::common_prefix_len(&first, &keys);
+                }
+                stats
+            }
+            None => KeyStats::collect(self.iter().map(|(key, _)| key)),
+        }
+    }
+
+    /// Decodes the whole index into an owned [`SparseIndex`].
+    #[must_use]
+    pub fn to_index(&self) -> SparseIndex {
+        let mut index = SparseIndex::with_capacity(self.len(), 0);
+        let mut add = |key: &[u8], offset| {
+            // A verified view holds ascending entries; an unverified corrupt one stops at the first bad entry.
+            let _ = index.add(key, offset);
+        };
+        match self.prefixed() {
+            Some(prefixed) => prefixed.for_each(add),
+            None => self.iter().for_each(|(key, offset)| add(&key, offset)),
+        }
+        if let Some(data_end) = self.data_end() {
+            let _ = index.set_data_end(data_end);
+        }
+        index
+    }
+
+    fn prefixed(&self) -> Option<Prefixed<'_>> {
+        (self.layout.version != VERSION_PLAIN).then(|| Prefixed {
+            layout: &self.layout,
+            bytes: self.data.as_ref(),
+        })
+    }
+
+    /// The structural checks of a plain (v1) index, in one pass over the three sections.
+    fn verify_plain(&self) -> Result<()> {
+        let layout = &self.layout;
+        let bytes = self.data.as_ref();
+        let heap = layout.body(bytes);
+        let ends = &bytes[layout.ends_start..layout.ends_start + 4 * layout.len];
+        let offsets = &bytes[layout.offsets_start..layout.offsets_start + 8 * layout.len];
+        let mut last_end = 0usize;
+        let mut last_key: &[u8] = &[];
+        let mut last_offset = 0u64;
+        for (i, (end, offset)) in ends
+            .chunks_exact(4)
+            .zip(offsets.chunks_exact(8))
+            .enumerate()
+        {
+            let end = u32::from_le_bytes([end[0], end[1], end[2], end[3]]) as usize;
+            let Some(key) = heap.get(last_end..end) else {
+                return Err(Error::CorruptKey {
+                    index: i,
+                    offset: layout.ends_start + 4 * i,
+                    reason: "ends before the previous key or past the key heap",
+                });
+            };
+            let mut word = [0; 8];
+            word.copy_from_slice(offset);
+            let offset = u64::from_le_bytes(word);
+            if i > 0 {
+                if search::compare_keys(last_key, key).is_ge() {
+                    return Err(Error::CorruptKey {
+                        index: i,
+                        offset: layout.ends_start + 4 * i,
+                        reason: "is not greater than the previous key",
+                    });
+                }
+                if offset <= last_offset {
+                    return Err(Error::CorruptOffset {
+                        index: i,
+                        offset: layout.offsets_start + 8 * i,
+                        value: offset,
+                    });
+                }
+            }
+            last_end = end;
+            last_key = key;
+            last_offset = offset;
+        }
+        if last_end != heap.len() {
+            return Err(Error::CorruptKey {
+                index: layout.len.saturating_sub(1),
+                offset: layout.ends_start + 4 * layout.len.saturating_sub(1),
+                reason: "does not end where the key heap ends",
+            });
+        }
+        if layout.len > 0 && layout.data_end != UNKNOWN_DATA_END && layout.data_end <= last_offset {
+            return Err(Error::CorruptDataEnd {
+                offset: layout.data_end_at(),
+                data_end: layout.data_end,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn fold(mut stats: KeyStats, len: usize) -> KeyStats {
+    stats.min_len = if stats.count == 0 {
+        len
+    } else {
+        stats.min_len.min(len)
+    };
+    stats.max_len = stats.max_len.max(len);
+    stats.count += 1;
+    stats.total_len += len as u64;
+    stats
+}
+
+impl<'a> SparseIndexRef<Cow<'a, [u8]>> {
+    /// Opens an index in any format this crate reads, for tools that accept whatever file they are given.
+    ///
+    /// byteshelf indexes (v1 and v2) are checked and borrowed; a legacy (Python reference) index is decoded,
+    /// checked and re-encoded as v1, with an unknown data end. Returns the view and the format found.
+    ///
+    /// ```
+    /// use sparse_index::{FileFormat, SparseIndex, SparseIndexRef};
+    ///
+    /// let mut index = SparseIndex::new();
+    /// index.add(b"k", 7)?;
+    /// let legacy = index.to_legacy_bytes();
+    /// let (view, format) = SparseIndexRef::from_any_bytes(&legacy)?;
+    /// assert_eq!(format, FileFormat::Legacy);
+    /// assert_eq!(view.floor_offset(b"z"), Some(7));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`from_bytes`](Self::from_bytes) or [`SparseIndex::from_legacy_bytes`].
+    pub fn from_any_bytes(bytes: &'a [u8]) -> Result<(Self, FileFormat)> {
+        match detect_format(bytes) {
+            FileFormat::Legacy => {
+                let index = SparseIndex::from_legacy_bytes(bytes)?;
+                let view = Self::from_bytes_unverified(Cow::Owned(index.to_bytes()))?;
+                Ok((view, FileFormat::Legacy))
+            }
+            _ => {
+                let view = Self::from_bytes(Cow::Borrowed(bytes))?;
+                let format = view.file_format();
+                Ok((view, format))
+            }
+        }
+    }
+}
+
+impl<D: AsRef<[u8]>> Entries for SparseIndexRef<D> {
+    fn entry_count(&self) -> usize {
+        self.layout.len
+    }
+
+    #[inline]
+    fn count_keys_below(&self, key: &[u8], strict: bool) -> usize {
+        match self.prefixed() {
+            Some(prefixed) => prefixed.count_keys_below(key, strict),
+            None => {
+                let bytes = self.data.as_ref();
+                search::partition_point(self.layout.len, |i| {
+                    search::is_below(plain_key(&self.layout, bytes, i), key, strict)
+                })
+            }
+        }
+    }
+
+    fn count_offsets_up_to(&self, offset: u64) -> usize {
+        match self.prefixed() {
+            Some(prefixed) => prefixed.count_offsets_up_to(offset),
+            None => {
+                let bytes = self.data.as_ref();
+                search::partition_point(self.layout.len, |i| {
+                    self.layout.offset_slot(bytes, i) <= offset
+                })
+            }
+        }
+    }
+
+    fn offset_of(&self, i: usize) -> Option<u64> {
+        self.offset(i)
+    }
+
+    fn end_of_data(&self) -> Option<u64> {
+        self.data_end()
+    }
+}
+
+/// Key `i` (`i < len`) of a plain index; empty if the (unverified) key ends are inconsistent.
+#[inline]
+fn plain_key<'a>(layout: &Layout, bytes: &'a [u8], i: usize) -> &'a [u8] {
+    let end = layout.end_slot(bytes, i) as usize;
+    let start = match i.checked_sub(1) {
+        Some(prev) => layout.end_slot(bytes, prev) as usize,
+        None => 0,
+    };
+    layout.body(bytes).get(start..end).unwrap_or_default()
+}
+
+impl<D: AsRef<[u8]>> fmt::Debug for SparseIndexRef<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SparseIndexRef")
+            .field("version", &self.layout.version)
+            .field("len", &self.len())
+            .field("data_end", &self.data_end())
+            .field(
+                "entries",
+                &DebugEntries(
+                    self.iter()
+                        .map(|(key, offset)| (Key(key.into_owned()), offset)),
+                ),
+            )
+            .finish()
+    }
+}
+
+impl<'a, D: AsRef<[u8]>> IntoIterator for &'a SparseIndexRef<D> {
+    type Item = (Cow<'a, [u8]>, u64);
+    type IntoIter = Iter<'a, D>;
+
+    fn into_iter(self) -> Iter<'a, D> {
+        self.iter()
+    }
+}
+
+/// Iterator over the entries of a [`SparseIndexRef`], from [`SparseIndexRef::iter`].
+pub struct Iter<'a, D> {
+    index: &'a SparseIndexRef<D>,
+    front: usize,
+    back: usize,
+}
+
+impl<D> fmt::Debug for Iter<'_, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter")
+            .field("front", &self.front)
+            .field("back", &self.back)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D> Clone for Iter<'_, D> {
+    fn clone(&self) -> Self {
+        Self { ..*self }
+    }
+}
+
+impl<'a, D: AsRef<[u8]>> Iterator for Iter<'a, D> {
+    type Item = (Cow<'a, [u8]>, u64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.front == self.back {
+            return None;
+        }
+        let entry = self.index.get(self.front);
+        self.front += 1;
+        entry
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.back - self.front;
+        (left, Some(left))
+    }
+}
+
+impl<D: AsRef<[u8]>> DoubleEndedIterator for Iter<'_, D> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.index.get(self.back)
+    }
+}
+
+impl<D: AsRef<[u8]>> ExactSizeIterator for Iter<'_, D> {}
+impl<D: AsRef<[u8]>> FusedIterator for Iter<'_, D> {}

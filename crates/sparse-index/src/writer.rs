@@ -1,0 +1,220 @@
+//! [`SparseIndexWriter`]: builds an index straight into an [`io::Write`](std::io::Write), streaming the keys and
+//! buffering only the fixed-width arrays (12 bytes per entry in v1, 12 bytes per restart point in v2).
+
+use std::fmt;
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::format::{self, Format, UNKNOWN_DATA_END};
+use crate::index::check_next;
+use crate::prefix;
+use crate::stats::common_prefix_len;
+
+/// Bytes gathered before they are checksummed and handed to the underlying writer.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Streams a sparse index to an [`io::Write`](std::io::Write): [`add`](Self::add) the blocks in order, then
+/// [`finish`](Self::finish) with the end offset of the data.
+///
+/// The writer buffers its own output (no `BufWriter` needed) and computes the CRC as it goes. After an I/O error
+/// the partly written output is unusable: drop the writer. Order errors leave it unchanged and usable.
+///
+/// ```
+/// use sparse_index::{Format, SparseIndexRef, SparseIndexWriter};
+///
+/// let mut writer = SparseIndexWriter::with_format(Vec::new(), Format::prefix_compressed());
+/// writer.add(b"user:0001", 0)?;
+/// writer.add(b"user:0042", 4096)?;
+/// let bytes = writer.finish(6000)?;
+///
+/// let index = SparseIndexRef::from_bytes(&bytes)?;
+/// assert_eq!(index.floor_offset(b"user:0010"), Some(0));
+/// assert_eq!(index.block_range(1), Some(4096..6000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SparseIndexWriter<W: Write> {
+    out: W,
+    format: Format,
+    /// Restart interval (v2) or 1 (v1).
+    interval: usize,
+    buf: Vec<u8>,
+    crc: crc32fast::Hasher,
+    /// Bytes of body written so far (flushed or still in `buf`).
+    body_len: u64,
+    len: usize,
+    /// v1: every block offset; v2: the offset of every restart entry.
+    offsets: Vec<u64>,
+    /// v1: every key end; v2: the stream position of every restart entry.
+    ends: Vec<u32>,
+    last_key: Vec<u8>,
+    last_offset: u64,
+}
+
+impl<W: Write> SparseIndexWriter<W> {
+    /// A writer of the plain layout (format version 1).
+    pub fn new(out: W) -> Self {
+        Self::with_format(out, Format::Plain)
+    }
+
+    /// A writer of `format`.
+    pub fn with_format(out: W, format: Format) -> Self {
+        let interval = match format {
+            Format::Plain => 1,
+            Format::PrefixCompressed { restart_interval } => usize::from(restart_interval.get()),
+        };
+        let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
+        buf.extend_from_slice(&format::encode_header(format));
+        Self {
+            out,
+            format,
+            interval,
+            buf,
+            crc: crc32fast::Hasher::new(),
+            body_len: 0,
+            len: 0,
+            offsets: Vec::new(),
+            ends: Vec::new(),
+            last_key: Vec::new(),
+            last_offset: 0,
+        }
+    }
+
+    /// Number of entries added so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no entry was added yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a block whose first key is `first_key` and which starts at byte `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyNotAscending`] or [`Error::OffsetNotAscending`] unless both are strictly greater than the
+    /// previous entry's, [`Error::TooLarge`] past `u32::MAX` entries or body bytes (nothing is written in these
+    /// cases), [`Error::Io`] if writing fails.
+    pub fn add(&mut self, first_key: impl AsRef<[u8]>, offset: u64) -> Result<()> {
+        let key = first_key.as_ref();
+        let last = (self.len > 0).then_some((self.last_key.as_slice(), self.last_offset));
+        check_next(last, self.len, key, offset)?;
+        if self.len >= u32::MAX as usize {
+            return Err(Error::TooLarge { what: "entries" });
+        }
+        let start = self.buf.len();
+        let restart = self.len.is_multiple_of(self.interval);
+        match self.format {
+            Format::Plain => self.buf.extend_from_slice(key),
+            Format::PrefixCompressed { .. } if restart => {
+                prefix::put_varint(&mut self.buf, key.len() as u64);
+                self.buf.extend_from_slice(key);
+            }
+            Format::PrefixCompressed { .. } => {
+                let shared = common_prefix_len(&self.last_key, key);
+                prefix::put_varint(&mut self.buf, shared as u64);
+                prefix::put_varint(&mut self.buf, (key.len() - shared) as u64);
+                prefix::put_varint(&mut self.buf, offset - self.last_offset);
+                self.buf.extend_from_slice(&key[shared..]);
+            }
+        }
+        let position = self.body_len;
+        let body_len = position + (self.buf.len() - start) as u64;
+        let Ok(end) = u32::try_from(body_len) else {
+            self.buf.truncate(start);
+            return Err(Error::TooLarge {
+                what: if self.format == Format::Plain {
+                    "key bytes"
+                } else {
+                    "entry stream bytes"
+                },
+            });
+        };
+        match self.format {
+            Format::Plain => {
+                self.offsets.push(offset);
+                self.ends.push(end);
+            }
+            Format::PrefixCompressed { .. } if restart => {
+                self.offsets.push(offset);
+                // `position <= body_len`, which fits a u32.
+                self.ends.push(position as u32);
+            }
+            Format::PrefixCompressed { .. } => {}
+        }
+        self.body_len = body_len;
+        self.len += 1;
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
+        self.last_offset = offset;
+        if self.buf.len() >= FLUSH_AT {
+            self.flush_buf()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the fixed-width arrays and the trailer, flushes, and returns the underlying writer.
+    ///
+    /// `data_end` is where the last block ends (the length of the data the index describes);
+    /// [`UNKNOWN_DATA_END`] records it as unknown.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DataEndNotAfterLastOffset`] if `data_end` is not greater than the last block's offset (nothing is
+    /// written then, and the writer is dropped), [`Error::Io`] if writing fails.
+    pub fn finish(mut self, data_end: u64) -> Result<W> {
+        if self.len > 0 && data_end != UNKNOWN_DATA_END && data_end <= self.last_offset {
+            return Err(Error::DataEndNotAfterLastOffset {
+                data_end,
+                last_offset: self.last_offset,
+            });
+        }
+        let offsets = std::mem::take(&mut self.offsets);
+        for offset in offsets {
+            self.buf.extend_from_slice(&offset.to_le_bytes());
+            if self.buf.len() >= FLUSH_AT {
+                self.flush_buf()?;
+            }
+        }
+        let ends = std::mem::take(&mut self.ends);
+        for end in ends {
+            self.buf.extend_from_slice(&end.to_le_bytes());
+            if self.buf.len() >= FLUSH_AT {
+                self.flush_buf()?;
+            }
+        }
+        // `add` keeps both within u32.
+        self.buf.extend_from_slice(&format::encode_trailer_fields(
+            self.len as u32,
+            self.body_len as u32,
+            data_end,
+        ));
+        self.crc.update(&self.buf);
+        let crc = self.crc.clone().finalize();
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        self.buf.extend_from_slice(&format::MAGIC);
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn flush_buf(&mut self) -> Result<()> {
+        self.crc.update(&self.buf);
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> fmt::Debug for SparseIndexWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SparseIndexWriter")
+            .field("format", &self.format)
+            .field("len", &self.len)
+            .field("body_len", &self.body_len)
+            .finish_non_exhaustive()
+    }
+}

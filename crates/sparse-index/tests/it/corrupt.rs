@@ -1,0 +1,225 @@
+//! Untrusted bytes: `from_bytes` returns an index or a typed error, never panics, and never accepts a damaged index.
+
+use proptest::prelude::*;
+use sparse_index::{Error, Format, SparseIndex, SparseIndexRef};
+
+fn sample() -> SparseIndex {
+    let mut index = SparseIndex::new();
+    for (i, key) in [&b""[..], b"\x00", b"ab", b"abc", b"abd", b"b\xff", b"c"].iter().enumerate() {
+        index.add(key, 100 * i as u64 + 3).unwrap();
+    }
+    index.set_data_end(1000).unwrap();
+    index
+}
+
+fn encodings() -> Vec<Vec<u8>> {
+    let index = sample();
+    vec![
+        index.to_bytes(),
+        index.to_bytes_with(Format::prefix_compressed()).unwrap(),
+        index
+            .to_bytes_with(Format::PrefixCompressed { restart_interval: 2.try_into().unwrap() })
+            .unwrap(),
+    ]
+}
+
+/// Whatever happens, no panic; an accepted input behaves like an index all the way through.
+fn exercise(bytes: &[u8]) {
+    let _ = SparseIndex::from_legacy_bytes(bytes);
+    let _ = SparseIndexRef::from_any_bytes(bytes);
+    if let Ok(index) = SparseIndexRef::from_bytes_unverified(bytes) {
+        // Unverified views of corrupt bytes give unspecified answers, but never panic.
+        for probe in [&b""[..], b"abc", b"\xff\xff"] {
+            let _ = (index.floor(probe), index.ceil(probe), index.blocks_for(probe..));
+        }
+        let _ = (index.next_offset_after(150), index.first_key(), index.last_key(), index.key_stats());
+        let _ = index.iter().rev().count() + index.iter().count();
+        let _ = (index.to_index(), format!("{index:?}"));
+    }
+    if let Ok(index) = SparseIndexRef::from_bytes(bytes) {
+        let owned = index.to_index();
+        assert_eq!(owned.len(), index.len());
+        let format = if index.version() == 1 {
+            Format::Plain
+        } else {
+            Format::PrefixCompressed {
+                restart_interval: u16::try_from(index.restart_interval()).unwrap().try_into().unwrap(),
+            }
+        };
+        // Every accepted encoding is canonical: decoding and re-encoding gives the same bytes.
+        assert_eq!(owned.to_bytes_with(format).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn every_single_bit_flip_is_rejected() {
+    for bytes in encodings() {
+        SparseIndexRef::from_bytes(&bytes[..]).unwrap();
+        for at in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut damaged = bytes.clone();
+                damaged[at] ^= 1 << bit;
+                assert!(SparseIndexRef::from_bytes(&damaged[..]).is_err(), "flip of bit {bit} at {at} accepted");
+                exercise(&damaged);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_truncation_is_rejected() {
+    for bytes in encodings() {
+        for len in 0..bytes.len() {
+            assert!(SparseIndexRef::from_bytes(&bytes[..len]).is_err());
+            assert!(SparseIndexRef::from_bytes(&bytes[bytes.len() - len..]).is_err());
+            exercise(&bytes[..len]);
+        }
+    }
+}
+
+/// Structure errors behind a valid CRC (a buggy writer): recompute the CRC after damaging a field.
+fn with_valid_crc(mut bytes: Vec<u8>, damage: impl FnOnce(&mut [u8])) -> Vec<u8> {
+    damage(&mut bytes);
+    let crc_at = bytes.len() - 8;
+    let crc = crc32fast::hash(&bytes[..crc_at]);
+    bytes[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn structure_is_checked_behind_a_valid_crc() {
+    let index = sample();
+    let v1 = index.to_bytes();
+    let n = index.len();
+    let heap_len = 12;
+    let offsets_at = 8 + heap_len;
+    let ends_at = offsets_at + 8 * n;
+    // Swap two offsets: offsets no longer ascend.
+    let swapped = with_valid_crc(v1.clone(), |b| {
+        let (first, second) = (offsets_at + 8, offsets_at + 16);
+        let tmp: [u8; 8] = b[first..first + 8].try_into().unwrap();
+        b.copy_within(second..second + 8, first);
+        b[second..second + 8].copy_from_slice(&tmp);
+    });
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&swapped[..]),
+        Err(Error::CorruptOffset { index: 2, offset, .. }) if offset == offsets_at + 16
+    ));
+    // A key end past the heap.
+    let past = with_valid_crc(v1.clone(), |b| b[ends_at + 4] = 200);
+    assert!(matches!(SparseIndexRef::from_bytes(&past[..]), Err(Error::CorruptKey { index: 1, .. })));
+    // Keys out of order: swap two heap bytes ("ab" -> "ba" then "abc" is smaller).
+    let unordered = with_valid_crc(v1.clone(), |b| b.swap(8 + 1, 8 + 2));
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&unordered[..]),
+        Err(Error::CorruptKey { index: 3, reason: "is not greater than the previous key", .. })
+    ));
+    // A data end before the last block.
+    let end_at = v1.len() - 16;
+    let early = with_valid_crc(v1.clone(), |b| b[end_at..end_at + 8].copy_from_slice(&5u64.to_le_bytes()));
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&early[..]),
+        Err(Error::CorruptDataEnd { data_end: 5, offset }) if offset == end_at
+    ));
+    // The unverified open accepts it all (only the frame is checked) and `verify` finds the problem.
+    let view = SparseIndexRef::from_bytes_unverified(&early[..]).unwrap();
+    assert!(matches!(view.verify(), Err(Error::CorruptDataEnd { .. })));
+
+    let v2 = index.to_bytes_with(Format::prefix_compressed()).unwrap();
+    // The first restart position must be 0.
+    let positions_at = v2.len() - 24 - 4;
+    let moved = with_valid_crc(v2.clone(), |b| b[positions_at] = 1);
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&moved[..]),
+        Err(Error::CorruptEncoding { index: 0, reason: "restart position does not match the entry stream", .. })
+    ));
+    // Entry 1 ("\0" after ""): shared 0, unshared 1, delta 100, key 0x00. A zero delta is an offset error.
+    let entry1 = 8 + 1; // after the restart entry `varint 0`
+    assert_eq!(&v2[entry1..entry1 + 4], &[0, 1, 100, 0]);
+    let zero_delta = with_valid_crc(v2.clone(), |b| b[entry1 + 2] = 0);
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&zero_delta[..]),
+        Err(Error::CorruptEncoding { index: 1, reason: "offset is not greater than the previous offset", .. })
+    ));
+    // An overlong varint (0x80 0x00 for 0) is not canonical.
+    let mut overlong = v2.clone();
+    overlong.splice(entry1..entry1 + 1, [0x80, 0x00]);
+    let body_len_at = overlong.len() - 20;
+    let body_len = u32::from_le_bytes(overlong[body_len_at..body_len_at + 4].try_into().unwrap()) + 1;
+    let overlong = with_valid_crc(overlong, |b| b[body_len_at..body_len_at + 4].copy_from_slice(&body_len.to_le_bytes()));
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&overlong[..]),
+        Err(Error::CorruptEncoding { index: 1, reason: "malformed shared length", .. })
+    ));
+}
+
+#[test]
+fn frame_errors_name_the_problem() {
+    let bytes = sample().to_bytes();
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&bytes[..31]),
+        Err(Error::Truncated { len: 31, needed: 32 })
+    ));
+    let mut bad = bytes.clone();
+    bad[4] = 3;
+    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::UnsupportedVersion { version: 3 })));
+    let mut bad = bytes.clone();
+    bad[5] = 1;
+    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::CorruptHeader { field: "flags", .. })));
+    let mut bad = bytes.clone();
+    bad.insert(20, 0);
+    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::CorruptLength { .. })));
+    let mut bad = bytes.clone();
+    let at = bytes.len() - 1;
+    bad[at] = b'Y';
+    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::BadMagic { offset }) if offset == at - 3));
+    let mut bad = bytes.clone();
+    bad[10] ^= 0x40;
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&bad[..]),
+        Err(Error::ChecksumMismatch { offset, .. }) if offset == bytes.len() - 8
+    ));
+    let mut v2 = sample().to_bytes_with(Format::prefix_compressed()).unwrap();
+    v2[6] = 0;
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&v2[..]),
+        Err(Error::CorruptHeader { field: "restart interval", .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn framed_noise_never_panics(
+        version in 1u8..3,
+        interval in 0u16..4,
+        body in prop::collection::vec(any::<u8>(), 0..120),
+        n in 0u32..12,
+        data_end in any::<u64>(),
+    ) {
+        // A correct frame and CRC around random contents, so the structural checks are what is tested.
+        let slots = if version == 1 { n as usize } else { (n as usize).div_ceil(usize::from(interval.max(1))) };
+        let fixed_len = 12 * slots;
+        let (body, fixed) = body.split_at(body.len().saturating_sub(fixed_len));
+        let mut bytes = b"SPIX".to_vec();
+        bytes.push(version);
+        bytes.push(0);
+        bytes.extend_from_slice(&if version == 1 { 0 } else { interval }.to_le_bytes());
+        bytes.extend_from_slice(body);
+        bytes.extend_from_slice(fixed);
+        bytes.resize(8 + body.len() + fixed_len, 0);
+        bytes.extend_from_slice(&n.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&data_end.to_le_bytes());
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        bytes.extend_from_slice(b"SPIX");
+        exercise(&bytes);
+    }
+}

@@ -1,0 +1,85 @@
+//! The Python reference's layout: known vectors, its edge cases, and where this crate is deliberately stricter.
+
+use sparse_index::{Error, FileFormat, SparseIndex, SparseIndexRef, detect_format};
+
+/// Hand-assembled from the reference's rules: `>IQ` + key per entry, then `>I` CRC-32 of the entries.
+fn reference_encoding(entries: &[(&[u8], u64)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, offset) in entries {
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(&offset.to_be_bytes());
+        out.extend_from_slice(key);
+    }
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_be_bytes());
+    out
+}
+
+#[test]
+fn empty_index_has_two_encodings() {
+    assert_eq!(SparseIndex::new().to_legacy_bytes(), [0, 0, 0, 0]);
+    assert!(SparseIndex::from_legacy_bytes(&[0, 0, 0, 0]).unwrap().is_empty());
+    assert!(SparseIndex::from_legacy_bytes(b"").unwrap().is_empty());
+    for len in 1..4 {
+        let err = SparseIndex::from_legacy_bytes(&[0; 3][..len]).unwrap_err();
+        assert!(matches!(err, Error::LegacyTooShort { len: l } if l == len));
+    }
+    insta::assert_snapshot!(
+        SparseIndex::from_legacy_bytes(&[0; 2]).unwrap_err(),
+        @"legacy sparse index too short for its CRC: 2 bytes"
+    );
+}
+
+#[test]
+fn known_vector_round_trips() {
+    let entries: [(&[u8], u64); 3] = [(b"", 0), (b"\x00\xff", 4096), (b"key", 1 << 40)];
+    let bytes = reference_encoding(&entries);
+    // "crc32(b'') == 0"; this vector's CRC, as Python's binascii.crc32 computes it.
+    assert_eq!(&bytes[..12], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let index = SparseIndex::from_legacy_bytes(&bytes).unwrap();
+    assert_eq!(index.iter().collect::<Vec<_>>(), entries);
+    assert_eq!(index.data_end(), None);
+    assert_eq!(index.to_legacy_bytes(), bytes);
+    assert_eq!(detect_format(&bytes), FileFormat::Legacy);
+    let (view, format) = SparseIndexRef::from_any_bytes(&bytes).unwrap();
+    assert_eq!(format, FileFormat::Legacy);
+    assert_eq!(view.ceil_offset(b"\x00"), Some(4096));
+}
+
+#[test]
+fn damage_is_rejected() {
+    let bytes = reference_encoding(&[(b"a", 1), (b"b", 2)]);
+    let mut flipped = bytes.clone();
+    flipped[13] ^= 1;
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&flipped),
+        Err(Error::ChecksumMismatch { offset: 26, .. })
+    ));
+    // A truncated entry behind a valid CRC: the reference stops silently, this crate says so.
+    let truncated = reference_encoding(&[(b"a", 1)]);
+    let mut payload = truncated[..truncated.len() - 4].to_vec();
+    payload.extend_from_slice(&[0, 0, 0, 9, 0, 0]);
+    let crc = crc32fast::hash(&payload);
+    payload.extend_from_slice(&crc.to_be_bytes());
+    let err = SparseIndex::from_legacy_bytes(&payload).unwrap_err();
+    insta::assert_snapshot!(err, @"corrupt legacy sparse index: entry 1 at byte 13 is truncated");
+    // A key that runs past the entries.
+    let long_key = {
+        let mut p = vec![0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, b'a'];
+        let crc = crc32fast::hash(&p);
+        p.extend_from_slice(&crc.to_be_bytes());
+        p
+    };
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&long_key),
+        Err(Error::LegacyTruncatedEntry { index: 0, offset: 0 })
+    ));
+    // Offsets that do not ascend (the reference never checks them).
+    let unordered = reference_encoding(&[(b"a", 10), (b"b", 10)]);
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&unordered),
+        Err(Error::CorruptOffset { index: 1, offset: 17, value: 10 })
+    ));
+    let unordered = reference_encoding(&[(b"b", 1), (b"a", 2)]);
+    assert!(matches!(SparseIndex::from_legacy_bytes(&unordered), Err(Error::CorruptKey { index: 1, offset: 13, .. })));
+}

@@ -1,0 +1,9 @@
+//! The integration tests of `sparse-index`, in one binary.
+
+mod corrupt;
+mod errors;
+mod golden;
+mod legacy;
+mod model;
+mod size;
+mod writer;
