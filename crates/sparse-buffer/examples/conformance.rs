@@ -26,12 +26,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>, String> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(format!("odd hex length: {text}"));
     }
     (0..text.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|e| format!("bad hex {text}: {e}")))
+        .map(|i| {
+            u8::from_str_radix(&text[i..i + 2], 16).map_err(|e| format!("bad hex {text}: {e}"))
+        })
         .collect()
 }
 
@@ -40,7 +42,9 @@ where
     T::Err: std::fmt::Display,
 {
     let field = field.ok_or_else(|| format!("missing field in `{line}`"))?;
-    field.parse().map_err(|e| format!("bad number `{field}` in `{line}`: {e}"))
+    field
+        .parse()
+        .map_err(|e| format!("bad number `{field}` in `{line}`: {e}"))
 }
 
 fn gap(next: Option<u64>) -> String {
@@ -48,7 +52,10 @@ fn gap(next: Option<u64>) -> String {
 }
 
 fn regions(buffer: &SparseBuffer) -> String {
-    let list: Vec<String> = buffer.regions().map(|r| format!("({}, {})", r.start, r.end)).collect();
+    let list: Vec<String> = buffer
+        .regions()
+        .map(|r| format!("({}, {})", r.start, r.end))
+        .collect();
     format!("[{}]", list.join(", "))
 }
 
@@ -101,10 +108,16 @@ fn apply(buffer: &mut SparseBuffer, line: &str) -> Result<String, String> {
             let whence: u8 = num(fields.next(), line)?;
             let from = match whence {
                 0 if offset >= 0 => SeekFrom::Start(offset.unsigned_abs()),
-                0 => SeekFrom::Current(offset - i64::try_from(buffer.position()).unwrap_or(i64::MAX)),
+                0 => {
+                    SeekFrom::Current(offset - i64::try_from(buffer.position()).unwrap_or(i64::MAX))
+                }
                 1 => SeekFrom::Current(offset),
                 2 => SeekFrom::End(offset),
-                _ => return Err(format!("whence {whence} cannot be expressed in Rust: `{line}`")),
+                _ => {
+                    return Err(format!(
+                        "whence {whence} cannot be expressed in Rust: `{line}`"
+                    ));
+                }
             };
             match buffer.seek(from) {
                 Ok(position) => format!("int:{position}"),
@@ -120,9 +133,10 @@ fn apply(buffer: &mut SparseBuffer, line: &str) -> Result<String, String> {
         "find" => {
             let start: u64 = num(fields.next(), line)?;
             let len: u64 = num(fields.next(), line)?;
-            buffer
-                .find_region(start, len)
-                .map_or_else(|| "none".to_owned(), |bytes| format!("bytes:{}", hex(&bytes)))
+            buffer.find_region(start, len).map_or_else(
+                || "none".to_owned(),
+                |bytes| format!("bytes:{}", hex(&bytes)),
+            )
         }
         _ => return Err(format!("unknown operation `{line}`")),
     })
@@ -131,7 +145,11 @@ fn apply(buffer: &mut SparseBuffer, line: &str) -> Result<String, String> {
 fn run(script: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut buffer = None;
-    for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         if let Some(rest) = line.strip_prefix("case ") {
             let size = rest.rsplit(' ').next().unwrap_or_default();
             buffer = Some(SparseBuffer::new(num(Some(size), line)?));
@@ -139,9 +157,15 @@ fn run(script: &str) -> Result<String, String> {
             out.push('\n');
             continue;
         }
-        let buffer = buffer.as_mut().ok_or("an operation before the first `case`")?;
+        let buffer = buffer
+            .as_mut()
+            .ok_or("an operation before the first `case`")?;
         let result = apply(buffer, line)?;
-        out.push_str(&format!("{line} -> {result} | pos={} regions={}\n", buffer.position(), regions(buffer)));
+        out.push_str(&format!(
+            "{line} -> {result} | pos={} regions={}\n",
+            buffer.position(),
+            regions(buffer)
+        ));
     }
     Ok(out)
 }
@@ -152,7 +176,9 @@ fn main() -> ExitCode {
         eprintln!("usage: sparse-buffer-conformance <script>");
         return ExitCode::from(2);
     };
-    let result = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}")).and_then(|s| run(&s));
+    let result = std::fs::read_to_string(path)
+        .map_err(|e| format!("{path}: {e}"))
+        .and_then(|s| run(&s));
     match result {
         Ok(out) => {
             print!("{out}");

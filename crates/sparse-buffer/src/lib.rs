@@ -105,7 +105,7 @@
 //! | roboto 0.62 | this crate | why |
 //! |---|---|---|
 //! | `read` in a gap returns `b''`, as at the end of the file | [`io::Read`](std::io::Read) fails with an error holding [`Error::NotCached`] (offset, next cached byte; [`Error::from_io`] gets it back), the cursor unchanged; [`read_at`](SparseBuffer::read_at) returns [`ReadAt::Gap`]. `Ok(0)` means end of file (or an empty buffer) only | In Rust `Ok(0)` is end-of-file: `read_exact` and every parser would take a gap for a truncated file. roboto's own `mcap` consumer silently accepts short reads |
-//! | `seek` to a negative position is accepted (`seek(-3)` gives -3, reads there give `b''`) | [`io::ErrorKind::InvalidInput`], the cursor unchanged | the convention of `std::fs::File` and `std::io::Cursor`; roboto's `HttpRangeReader` sends a malformed `Range: bytes=-3-…` header from there |
+//! | `seek` to a negative position is accepted (`seek(-3)` gives -3, reads there give `b''`) | [`std::io::ErrorKind::InvalidInput`], the cursor unchanged | the convention of `std::fs::File` and `std::io::Cursor`; roboto's `HttpRangeReader` sends a malformed `Range: bytes=-3-…` header from there |
 //! | an invalid `whence` (3, 99) is silently ignored | cannot be expressed ([`std::io::SeekFrom`]) | |
 //! | regions with a negative offset or past `file_size` are stored; reads clamp to `file_size`, `find_region` does not | [`Error::OutOfBounds`], the buffer unchanged; offsets are `u64` | bytes outside the file cannot come from it; storing them hides a caller's bug |
 //! | `read(-1)` reads to the end of the region; `read(None)` raises `TypeError` | a read is sized by its buffer | |

@@ -379,8 +379,7 @@ impl<S: RangeSource> RangeReader<S> {
         if offset >= self.size || buf.is_empty() {
             return Ok(0);
         }
-        let want = usize::try_from(len_u64(buf.len()).min(self.size - offset))
-            .unwrap_or(buf.len());
+        let want = usize::try_from(len_u64(buf.len()).min(self.size - offset)).unwrap_or(buf.len());
         let buf = &mut buf[..want];
         let end = offset + len_u64(want);
         let mut filled = 0;

@@ -240,9 +240,7 @@ impl FileSource {
 
 impl RangeSource for FileSource {
     fn size(&self) -> Result<u64> {
-        self.file
-            .metadata_len()
-            .map_err(|err| self.io_error(err))
+        self.file.metadata_len().map_err(|err| self.io_error(err))
     }
 
     fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {

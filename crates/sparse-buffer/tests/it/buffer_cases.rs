@@ -48,12 +48,19 @@ fn basic_reads_are_partial_at_region_end() -> io::Result<()> {
 
 #[test]
 fn newest_bytes_win() -> Result<(), Error> {
-    let cases: [(&[(u64, &[u8])], &[u8]); 6] = [
-        (&[(0, b"AAAAAAAAAA"), (5, b"BBBBBBBBBB")], b"AAAAABBBBBBBBBB"),
+    type Adds<'a> = &'a [(u64, &'a [u8])];
+    let cases: [(Adds<'_>, &[u8]); 6] = [
+        (
+            &[(0, b"AAAAAAAAAA"), (5, b"BBBBBBBBBB")],
+            b"AAAAABBBBBBBBBB",
+        ),
         (&[(5, b"AAAAAAAAAA"), (0, b"BBBBBBBB")], b"BBBBBBBBAAAAAAA"),
         (&[(0, b"AAAAAAAAAA"), (3, b"bb")], b"AAAbbAAAAA"),
         (&[(3, b"aa"), (0, b"BBBBBBBBBB")], b"BBBBBBBBBB"),
-        (&[(0, b"AAAAA"), (10, b"CCCCC"), (3, b"bbbbbbbbb")], b"AAAbbbbbbbbbCCC"),
+        (
+            &[(0, b"AAAAA"), (10, b"CCCCC"), (3, b"bbbbbbbbb")],
+            b"AAAbbbbbbbbbCCC",
+        ),
         (&[(0, b"abc"), (6, b"ghi"), (3, b"def")], b"abcdefghi"),
     ];
     for (adds, want) in cases {
@@ -109,13 +116,20 @@ fn seek_arithmetic_and_negative_positions() -> io::Result<()> {
     assert_eq!(b.seek(SeekFrom::End(-1))?, 9);
     assert_eq!(read(&mut b, 10)?, b"9");
     // roboto accepts -3 and -90; here they are errors and the cursor stays.
-    for from in [SeekFrom::Current(-13), SeekFrom::End(-100), SeekFrom::Current(i64::MIN)] {
+    for from in [
+        SeekFrom::Current(-13),
+        SeekFrom::End(-100),
+        SeekFrom::Current(i64::MIN),
+    ] {
         let err = b.seek(from).expect_err("negative position");
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert_eq!(b.stream_position()?, 10);
     }
     b.seek(SeekFrom::Start(u64::MAX))?;
-    assert_eq!(b.seek(SeekFrom::Current(1)).map_err(|e| e.kind()).err(), Some(io::ErrorKind::InvalidInput));
+    assert_eq!(
+        b.seek(SeekFrom::Current(1)).map_err(|e| e.kind()).err(),
+        Some(io::ErrorKind::InvalidInput)
+    );
     Ok(())
 }
 
@@ -124,14 +138,25 @@ fn regions_outside_the_file_are_rejected() {
     let mut b = SparseBuffer::new(10);
     for (offset, len) in [(5u64, 10usize), (10, 1), (u64::MAX, 2)] {
         match b.add_region(offset, vec![1; len]) {
-            Err(Error::OutOfBounds { start, size: 10, .. }) => assert_eq!(start, offset),
+            Err(Error::OutOfBounds {
+                start, size: 10, ..
+            }) => assert_eq!(start, offset),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(b.add_region_from_slice(offset, &vec![1; len]), Err(Error::OutOfBounds { .. })));
+        assert!(matches!(
+            b.add_region_from_slice(offset, &vec![1; len]),
+            Err(Error::OutOfBounds { .. })
+        ));
     }
     assert!(b.is_empty());
-    let message = b.add_region(5, vec![0; 10]).expect_err("past the end").to_string();
-    assert_eq!(message, "bytes 5..15 of sparse buffer lie outside the file (10 bytes)");
+    let message = b
+        .add_region(5, vec![0; 10])
+        .expect_err("past the end")
+        .to_string();
+    assert_eq!(
+        message,
+        "bytes 5..15 of sparse buffer lie outside the file (10 bytes)"
+    );
 }
 
 #[test]
@@ -161,7 +186,11 @@ fn find_region_across_touching_chunks_and_zero_copy_inside_one() -> Result<(), E
     b.add_region(0, first.clone())?;
     b.add_region(10, &b"abcdefghij"[..])?;
     let inside = b.find_region(2, 5).expect("cached");
-    assert_eq!(inside.as_ptr(), first[2..].as_ptr(), "a slice of the stored chunk");
+    assert_eq!(
+        inside.as_ptr(),
+        first[2..].as_ptr(),
+        "a slice of the stored chunk"
+    );
     assert_eq!(b.find_region(5, 10).as_deref(), Some(&b"56789abcde"[..]));
     Ok(())
 }
@@ -201,10 +230,19 @@ fn errors_cross_io_and_back() {
     }
     .into();
     assert_eq!(err.kind(), io::ErrorKind::Other);
-    assert_eq!(err.to_string(), "byte 7 is not cached (next cached byte: none)");
-    assert!(matches!(Error::from_io(err), Ok(Error::NotCached { offset: 7, .. })));
+    assert_eq!(
+        err.to_string(),
+        "byte 7 is not cached (next cached byte: none)"
+    );
+    assert!(matches!(
+        Error::from_io(err),
+        Ok(Error::NotCached { offset: 7, .. })
+    ));
     let plain = io::Error::new(io::ErrorKind::NotFound, "plain");
-    assert_eq!(Error::from_io(plain).map_err(|e| e.kind()).err(), Some(io::ErrorKind::NotFound));
+    assert_eq!(
+        Error::from_io(plain).map_err(|e| e.kind()).err(),
+        Some(io::ErrorKind::NotFound)
+    );
     let short: io::Error = Error::ShortFetch {
         name: "f".into(),
         start: 0,
@@ -213,7 +251,10 @@ fn errors_cross_io_and_back() {
     }
     .into();
     assert_eq!(short.kind(), io::ErrorKind::UnexpectedEof);
-    assert_eq!(short.to_string(), "f returned 3 bytes for bytes 0..10 (10 asked)");
+    assert_eq!(
+        short.to_string(),
+        "f returned 3 bytes for bytes 0..10 (10 asked)"
+    );
 }
 
 #[test]

@@ -90,11 +90,16 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
         match op.clone() {
             Op::Add { offset, len, fill } => {
                 // Distinct bytes per add, so that "newest bytes win" is visible.
-                let data: Vec<u8> = (0..len).map(|i| fill.wrapping_add(counter).wrapping_add(i as u8)).collect();
+                let data: Vec<u8> = (0..len)
+                    .map(|i| fill.wrapping_add(counter).wrapping_add(i as u8))
+                    .collect();
                 counter = counter.wrapping_add(37);
                 let result = buffer.add_region(offset, data.clone());
                 if len > 0 && offset + len as u64 > SIZE {
-                    prop_assert!(matches!(result, Err(Error::OutOfBounds { .. })), "{result:?}");
+                    prop_assert!(
+                        matches!(result, Err(Error::OutOfBounds { .. })),
+                        "{result:?}"
+                    );
                 } else {
                     prop_assert!(result.is_ok(), "{result:?}");
                     for (i, byte) in data.into_iter().enumerate() {
@@ -119,7 +124,10 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                             let err = result.expect_err("a gap is an error");
                             prop_assert_eq!(err.kind(), std::io::ErrorKind::Other);
                             match Error::from_io(err) {
-                                Ok(Error::NotCached { offset, next_cached }) => {
+                                Ok(Error::NotCached {
+                                    offset,
+                                    next_cached,
+                                }) => {
                                     prop_assert_eq!(offset, position);
                                     prop_assert_eq!(next_cached, next);
                                 }
@@ -184,10 +192,21 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 let want = if len == 0 {
                     // Inside a region or at its end.
                     let inside = (start < SIZE && model.bytes[start as usize].is_some())
-                        || (start > 0 && start <= SIZE && model.bytes[start as usize - 1].is_some());
+                        || (start > 0
+                            && start <= SIZE
+                            && model.bytes[start as usize - 1].is_some());
                     inside.then(Vec::new)
-                } else if end <= SIZE && model.bytes[start as usize..end as usize].iter().all(Option::is_some) {
-                    Some(model.bytes[start as usize..end as usize].iter().map(|b| b.unwrap_or(0)).collect())
+                } else if end <= SIZE
+                    && model.bytes[start as usize..end as usize]
+                        .iter()
+                        .all(Option::is_some)
+                {
+                    Some(
+                        model.bytes[start as usize..end as usize]
+                            .iter()
+                            .map(|b| b.unwrap_or(0))
+                            .collect(),
+                    )
                 } else {
                     None
                 };

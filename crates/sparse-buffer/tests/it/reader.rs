@@ -8,14 +8,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use sparse_buffer::{Error, FileSource, MemorySource, RangeReader, RangeSource, ReaderOptions, Result};
+use sparse_buffer::{
+    Error, FileSource, MemorySource, RangeReader, RangeSource, ReaderOptions, Result,
+};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
 /// Deterministic file contents.
 pub(crate) fn file_bytes(len: u64) -> Bytes {
-    (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 9)) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 9)) as u8)
+        .collect()
 }
 
 /// A memory source that records every range it serves, how many fetches ran at once, and can be slow.
@@ -60,7 +64,10 @@ impl RangeSource for Recorder {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_running.fetch_max(now, Ordering::SeqCst);
         std::thread::sleep(self.delay);
-        self.fetched.lock().expect("lock").extend(ranges.iter().cloned());
+        self.fetched
+            .lock()
+            .expect("lock")
+            .extend(ranges.iter().cloned());
         let out = ranges
             .iter()
             .map(|r| self.data.slice(r.start as usize..r.end as usize))
@@ -71,7 +78,11 @@ impl RangeSource for Recorder {
 }
 
 fn exact() -> ReaderOptions {
-    ReaderOptions::default().read_ahead(0).tail_read(0).coalesce_gap(0).max_request(0)
+    ReaderOptions::default()
+        .read_ahead(0)
+        .tail_read(0)
+        .coalesce_gap(0)
+        .max_request(0)
 }
 
 #[test]
@@ -84,7 +95,8 @@ fn scattered_reads_cost_one_request_after_prefetch() -> Result<()> {
             start..start + KIB
         })
         .collect();
-    let reader = RangeReader::with_options(Recorder::new(data.clone()), exact().coalesce_gap(64 * KIB))?;
+    let reader =
+        RangeReader::with_options(Recorder::new(data.clone()), exact().coalesce_gap(64 * KIB))?;
     assert_eq!(reader.plan(&ranges)?, [ranges[0].start..ranges[99].end]);
     reader.prefetch(&ranges)?;
     let mut out = vec![0; KIB as usize];
@@ -108,14 +120,24 @@ fn scattered_reads_cost_one_request_after_prefetch() -> Result<()> {
     for r in &ranges {
         reader.read_exact_at(r.start, &mut out)?;
     }
-    assert_eq!((reader.stats().requests, reader.stats().misses, reader.stats().hits), (1, 1, 99));
+    assert_eq!(
+        (
+            reader.stats().requests,
+            reader.stats().misses,
+            reader.stats().hits
+        ),
+        (1, 1, 99)
+    );
     Ok(())
 }
 
 #[test]
 fn prefetch_sends_exactly_the_plan() -> Result<()> {
     let data = file_bytes(64 * MIB);
-    let options = ReaderOptions::default().coalesce_gap(64 * KIB).max_request(MIB).concurrency(4);
+    let options = ReaderOptions::default()
+        .coalesce_gap(64 * KIB)
+        .max_request(MIB)
+        .concurrency(4);
     let reader = RangeReader::with_options(Recorder::new(data), options)?;
     // Already cached: skipped; gaps over 64 KiB: separate; 20 MiB: 20 requests of 1 MiB.
     reader.prefetch(&[10 * MIB..10 * MIB + 100])?;
@@ -163,7 +185,12 @@ fn a_read_skips_the_cached_regions_inside_its_read_ahead() -> Result<()> {
     let fetched = reader.source().fetched();
     assert_eq!(
         fetched,
-        [MIB..2 * MIB, 2 * MIB..3 * MIB, 3 * MIB..9 * MIB, 5 * MIB..5 * MIB + 10]
+        [
+            MIB..2 * MIB,
+            2 * MIB..3 * MIB,
+            3 * MIB..9 * MIB,
+            5 * MIB..5 * MIB + 10
+        ]
     );
     Ok(())
 }
@@ -171,7 +198,10 @@ fn a_read_skips_the_cached_regions_inside_its_read_ahead() -> Result<()> {
 #[test]
 fn a_miss_in_the_tail_fetches_the_whole_tail() -> Result<()> {
     let data = file_bytes(10 * MIB);
-    let reader = RangeReader::with_options(Recorder::new(data), ReaderOptions::default().tail_read(100 * KIB))?;
+    let reader = RangeReader::with_options(
+        Recorder::new(data),
+        ReaderOptions::default().tail_read(100 * KIB),
+    )?;
     let mut footer = [0; 8];
     reader.read_exact_at(10 * MIB - 8, &mut footer)?;
     reader.read_exact_at(10 * MIB - 90 * KIB, &mut [0; 1000])?;
@@ -191,7 +221,10 @@ impl RangeSource for Liar {
     }
     fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         if self.short {
-            Ok(ranges.iter().map(|r| Bytes::from(vec![0; (r.end - r.start) as usize - 1])).collect())
+            Ok(ranges
+                .iter()
+                .map(|r| Bytes::from(vec![0; (r.end - r.start) as usize - 1]))
+                .collect())
         } else {
             Ok(Vec::new())
         }
@@ -216,11 +249,21 @@ fn wrong_answers_are_typed_errors_not_short_data() {
     }
     // Nothing was stored, nothing stays in flight: the next read asks again (and fails again).
     assert!(reader.regions().is_empty());
-    assert!(matches!(reader.prefetch(&[0..10, 500..510]), Err(Error::ShortFetch { .. })));
+    assert!(matches!(
+        reader.prefetch(&[0..10, 500..510]),
+        Err(Error::ShortFetch { .. })
+    ));
     assert_eq!(reader.stats().requests, 3);
 
     let mut reader = RangeReader::with_options(Liar { short: false }, exact()).expect("size");
-    assert!(matches!(reader.read_at(0, &mut out), Err(Error::FetchCount { asked: 1, got: 0, .. })));
+    assert!(matches!(
+        reader.read_at(0, &mut out),
+        Err(Error::FetchCount {
+            asked: 1,
+            got: 0,
+            ..
+        })
+    ));
     let err = reader.read(&mut out).expect_err("through io::Read");
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     assert!(matches!(Error::from_io(err), Ok(Error::FetchCount { .. })));
@@ -230,7 +273,10 @@ fn wrong_answers_are_typed_errors_not_short_data() {
 fn concurrent_readers_never_fetch_the_same_bytes_twice() -> Result<()> {
     let data = file_bytes(4 * MIB);
     let source = Recorder::slow(data.clone(), Duration::from_millis(30));
-    let options = exact().read_ahead(256 * KIB).max_request(128 * KIB).concurrency(2);
+    let options = exact()
+        .read_ahead(256 * KIB)
+        .max_request(128 * KIB)
+        .concurrency(2);
     let reader = RangeReader::with_options(source, options)?;
     std::thread::scope(|scope| {
         for t in 0..8u64 {
@@ -254,7 +300,10 @@ fn concurrent_readers_never_fetch_the_same_bytes_twice() -> Result<()> {
         assert!(pair[0].end <= pair[1].start, "fetched twice: {pair:?}");
     }
     let stats = reader.stats();
-    assert_eq!(stats.bytes_fetched, fetched.iter().map(|r| r.end - r.start).sum::<u64>());
+    assert_eq!(
+        stats.bytes_fetched,
+        fetched.iter().map(|r| r.end - r.start).sum::<u64>()
+    );
     assert_eq!(stats.hits + stats.misses, 160);
     Ok(())
 }
@@ -294,13 +343,22 @@ fn a_reader_waits_for_bytes_in_flight_instead_of_fetching_them() -> Result<()> {
         // The second read finds 50..60 in flight and waits: no request of its own.
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while reader.stats().waits == 0 {
-            assert!(std::time::Instant::now() < deadline, "the second read never waited");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the second read never waited"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         go.send(()).expect("release");
         let data = file_bytes(1000);
-        assert_eq!(first.join().expect("first").expect("read"), data.slice(0..100));
-        assert_eq!(second.join().expect("second").expect("read"), data.slice(50..60));
+        assert_eq!(
+            first.join().expect("first").expect("read"),
+            data.slice(0..100)
+        );
+        assert_eq!(
+            second.join().expect("second").expect("read"),
+            data.slice(50..60)
+        );
     });
     assert!(asked.try_recv().is_err(), "a second request was sent");
     let stats = reader.stats();
@@ -341,7 +399,9 @@ fn read_and_seek_like_a_file() -> Result<(), Box<dyn std::error::Error>> {
     let mut tail = [0; 17];
     reader.read_exact(&mut tail)?;
     assert_eq!(tail[..], data[3 * MIB as usize..]);
-    let err = reader.seek(SeekFrom::Current(-(4 * MIB as i64))).expect_err("negative");
+    let err = reader
+        .seek(SeekFrom::Current(-(4 * MIB as i64)))
+        .expect_err("negative");
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     assert_eq!(reader.position(), 3 * MIB + 17);
     assert_eq!(reader.stream_position()?, 3 * MIB + 17);
@@ -356,12 +416,26 @@ fn bounds_are_checked_before_fetching() -> Result<()> {
     let reader = RangeReader::with_options(Recorder::new(file_bytes(1000)), exact())?;
     assert!(matches!(
         reader.read_exact_at(995, &mut [0; 10]),
-        Err(Error::OutOfBounds { start: 995, end: 1005, size: 1000, .. })
+        Err(Error::OutOfBounds {
+            start: 995,
+            end: 1005,
+            size: 1000,
+            ..
+        })
     ));
-    assert!(matches!(reader.read_range(10..2000), Err(Error::OutOfBounds { .. })));
+    assert!(matches!(
+        reader.read_range(10..2000),
+        Err(Error::OutOfBounds { .. })
+    ));
     let reversed = Range { start: 10, end: 5 };
-    assert!(matches!(reader.read_range(reversed.clone()), Err(Error::InvalidRange { .. })));
-    assert!(matches!(reader.prefetch(&[reversed]), Err(Error::InvalidRange { .. })));
+    assert!(matches!(
+        reader.read_range(reversed.clone()),
+        Err(Error::InvalidRange { .. })
+    ));
+    assert!(matches!(
+        reader.prefetch(&[reversed]),
+        Err(Error::InvalidRange { .. })
+    ));
     reader.prefetch(&[2000..3000, 7..7])?;
     assert_eq!(reader.stats().requests, 0);
     // A read running past the end returns what there is.
@@ -395,7 +469,9 @@ fn a_panicking_source_leaves_nothing_in_flight() {
         panicked: AtomicUsize::new(0),
     };
     let reader = Arc::new(RangeReader::with_options(source, exact()).expect("size"));
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.read_at(0, &mut [0; 10])));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reader.read_at(0, &mut [0; 10])
+    }));
     assert!(caught.is_err());
     let mut out = [0; 10];
     assert_eq!(reader.read_at(0, &mut out).ok(), Some(10));
@@ -408,9 +484,15 @@ fn a_file_source_behind_a_reader() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("data.bin");
     std::fs::write(&path, &data)?;
-    let reader = RangeReader::with_options(FileSource::open(&path)?, ReaderOptions::default().concurrency(3))?;
+    let reader = RangeReader::with_options(
+        FileSource::open(&path)?,
+        ReaderOptions::default().concurrency(3),
+    )?;
     reader.prefetch(&[0..2 * MIB])?;
-    assert_eq!(reader.read_range(MIB..MIB + 5000)?, data[MIB as usize..MIB as usize + 5000]);
+    assert_eq!(
+        reader.read_range(MIB..MIB + 5000)?,
+        data[MIB as usize..MIB as usize + 5000]
+    );
     assert_eq!(reader.stats().requests, 1);
     assert!(format!("{reader:?}").contains("data.bin"));
     let (_, buffer) = reader.into_parts();

@@ -24,15 +24,17 @@ fn options() -> impl Strategy<Value = ReaderOptions> {
         1..4usize,
         prop_oneof![Just(None), (1..100_000u64).prop_map(Some)],
     )
-        .prop_map(|(read_ahead, tail, gap, max_request, concurrency, budget)| {
-            ReaderOptions::default()
-                .read_ahead(read_ahead)
-                .tail_read(tail)
-                .coalesce_gap(gap)
-                .max_request(max_request)
-                .concurrency(concurrency)
-                .cache_budget(budget)
-        })
+        .prop_map(
+            |(read_ahead, tail, gap, max_request, concurrency, budget)| {
+                ReaderOptions::default()
+                    .read_ahead(read_ahead)
+                    .tail_read(tail)
+                    .coalesce_gap(gap)
+                    .max_request(max_request)
+                    .concurrency(concurrency)
+                    .cache_budget(budget)
+            },
+        )
 }
 
 fn op(size: u64) -> impl Strategy<Value = Op> {
@@ -45,7 +47,11 @@ fn op(size: u64) -> impl Strategy<Value = Op> {
 
 fn case() -> impl Strategy<Value = (u64, ReaderOptions, Vec<Op>)> {
     (1..150_000u64, options()).prop_flat_map(|(size, options)| {
-        (Just(size), Just(options), prop::collection::vec(op(size), 1..25))
+        (
+            Just(size),
+            Just(options),
+            prop::collection::vec(op(size), 1..25),
+        )
     })
 }
 

@@ -24,11 +24,19 @@ fn memory_source_rejects_ranges_outside_the_file() {
     let source = MemorySource::new(vec![0; 10]);
     assert!(matches!(
         source.fetch(&[0..5, 8..11]),
-        Err(Error::OutOfBounds { start: 8, end: 11, size: 10, .. })
+        Err(Error::OutOfBounds {
+            start: 8,
+            end: 11,
+            size: 10,
+            ..
+        })
     ));
     #[allow(clippy::reversed_empty_ranges)] // the point of the test
     let reversed = source.fetch(&[6..5]);
-    assert!(matches!(reversed, Err(Error::InvalidRange { start: 6, end: 5 })));
+    assert!(matches!(
+        reversed,
+        Err(Error::InvalidRange { start: 6, end: 5 })
+    ));
 }
 
 #[test]
@@ -46,7 +54,11 @@ fn file_source_reads_at_positions() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(source.name(), file.path().display().to_string());
     assert!(matches!(
         source.fetch(&[99_999..100_001]),
-        Err(Error::OutOfBounds { end: 100_001, size: 100_000, .. })
+        Err(Error::OutOfBounds {
+            end: 100_001,
+            size: 100_000,
+            ..
+        })
     ));
     assert!(format!("{source:?}").starts_with("FileSource { name: "));
     // Shared by threads without a cursor.
@@ -72,7 +84,10 @@ fn file_source_names_the_path_in_errors() {
     match FileSource::open(&path) {
         Err(err @ Error::Io { .. }) => {
             assert!(err.to_string().contains("absent.bin"), "{err}");
-            assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::NotFound);
+            assert_eq!(
+                std::io::Error::from(err).kind(),
+                std::io::ErrorKind::NotFound
+            );
         }
         other => panic!("{other:?}"),
     }
