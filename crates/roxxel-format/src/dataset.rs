@@ -184,32 +184,42 @@ impl OpenOptions {
         let spec = spec.into();
         // Journals are read once for all shards, and again at the end: a writer that changed state in between
         // (committed, rolled back, crashed) could otherwise give some shards their old and some their new state.
-        let mut attempts = 0;
-        loop {
+        // A writer that commits, rolls back or crashes mid-open could otherwise give some shards their old and
+        // some their new state, so the open is repeated until the listing and the journals are the same before
+        // and after.
+        for attempt in 0..OPEN_ATTEMPTS {
+            if attempt > 2 {
+                std::thread::sleep(std::time::Duration::from_millis(attempt.into()));
+            }
             let paths = spec.resolve()?;
             let journals = read_journals(&paths)?;
             let mut shards = Vec::with_capacity(paths.len());
             let mut skipped = Vec::new();
-            for path in paths {
-                match Shard::open_with_journals(&path, &journals) {
+            for path in &paths {
+                match Shard::open_with_journals(path, &journals) {
                     Ok(shard) => shards.push(shard),
                     Err(Error::Uncommitted { .. }) if spec.excludes_uncommitted() => {}
-                    Err(error) if self.skip_invalid => skipped.push(SkippedShard { path, error }),
+                    Err(error) if self.skip_invalid => skipped.push(SkippedShard {
+                        path: path.clone(),
+                        error,
+                    }),
                     Err(error) => return Err(error),
                 }
             }
-            let stable = read_journals(&shards.iter().map(|s| s.path().to_path_buf()).collect::<Vec<_>>())?
-                == journals
-                || attempts >= 8;
-            attempts += 1;
-            if stable {
+            if spec.resolve()? == paths && read_journals(&paths)? == journals {
                 let mut dataset = Dataset::from_shards(shards);
                 dataset.skipped = skipped;
                 return Ok(dataset);
             }
         }
+        Err(Error::Unstable {
+            spec: spec.to_string(),
+        })
     }
 }
+
+/// How often [`OpenOptions::open`] tries to catch a consistent state while writers keep changing it.
+const OPEN_ATTEMPTS: u32 = 40;
 
 fn read_journals(paths: &[PathBuf]) -> Result<Vec<Journal>> {
     let mut seen: Vec<PathBuf> = Vec::new();

@@ -141,6 +141,13 @@ pub enum Error {
         spec: String,
     },
 
+    /// Writers kept changing the dataset while it was being opened, so no consistent state could be read.
+    #[error("{spec} kept changing while it was opened (concurrent writers); try again")]
+    Unstable {
+        /// The specification as given.
+        spec: String,
+    },
+
     /// A glob pattern could not be parsed.
     #[error("invalid glob pattern {pattern:?}: {message}")]
     BadPattern {

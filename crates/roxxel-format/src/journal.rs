@@ -285,21 +285,22 @@ impl SessionLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(Error::Locked { file: path }),
-            Err(TryLockError::Error(err)) if err.kind() == io::ErrorKind::Unsupported => {
-                Ok(Self { _file: file })
-            }
-            Err(TryLockError::Error(err)) => Err(Error::io(&path, err)),
-        }
+        try_lock_for(&file, &path, Duration::from_millis(200))?;
+        Ok(Self { _file: file })
     }
 }
 
 /// Takes an exclusive lock on a shard being appended to. Readers hold shared locks only for the moment they
 /// open a shard, so this retries for a short while before reporting [`Error::Locked`].
 pub(crate) fn lock_shard_exclusive(file: &File, path: &Path) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(2);
+    try_lock_for(file, path, Duration::from_secs(2))
+}
+
+/// Takes an exclusive lock, retrying for `patience`: besides real contention, a lock can be held for a moment
+/// by a process this one is spawning (its copy of our descriptors lives until it executes), or by a reader
+/// opening a shard.
+pub(crate) fn try_lock_for(file: &File, path: &Path, patience: Duration) -> Result<()> {
+    let deadline = Instant::now() + patience;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(()),

@@ -15,6 +15,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::format::{Dtype, Footer, FooterKind, INDEX_ENTRY_LEN, MAX_FOOTER_LEN, decode_index};
@@ -371,12 +372,7 @@ impl Writer {
             .truncate(false)
             .open(&temp)
             .map_err(|e| Error::io(&temp, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked { file: temp }),
-            Err(fs::TryLockError::Error(err)) if err.kind() == io::ErrorKind::Unsupported => {}
-            Err(fs::TryLockError::Error(err)) => return Err(Error::io(&temp, err)),
-        }
+        journal::try_lock_for(&file, &temp, Duration::from_millis(200))?;
         // A leftover from a crashed writer: nobody maps temporary files, so emptying it is safe.
         file.set_len(0).map_err(|e| Error::io(&temp, e))?;
         Ok(ShardOut {

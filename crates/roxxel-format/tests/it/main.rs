@@ -1,0 +1,10 @@
+//! Integration tests of roxxel-format: reading, validation, writing, crash safety, concurrency, golden bytes
+//! and property tests against a Vec-of-records model.
+
+mod common;
+mod concurrency;
+mod golden;
+mod kill;
+mod model;
+mod read;
+mod write;

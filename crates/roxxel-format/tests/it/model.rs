@@ -1,0 +1,104 @@
+//! Property tests against a `Vec<Vec<u8>>` model, and robustness on mutated bytes.
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use roxxel_format::{Dataset, FooterKind, Shard, WriterOptions};
+
+use crate::common::{read_all, write};
+use crate::read::build;
+
+fn options(limit: Option<u64>, v2: bool) -> WriterOptions {
+    let mut opts = WriterOptions::new();
+    if let Some(limit) = limit {
+        opts = opts.max_shard_bytes(limit);
+    }
+    if v2 {
+        opts = opts.footer(FooterKind::Roxxel02);
+    }
+    opts
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn dataset_matches_the_model(
+        first in vec(vec(any::<u8>(), 0..40), 0..40),
+        second in vec(vec(any::<u8>(), 0..40), 0..20),
+        limit in proptest::option::of(30u64..400),
+        v2 in any::<bool>(),
+        probes in vec(any::<i64>(), 0..16),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.rox");
+        let opts = options(limit, v2);
+        write(&path, &opts, &first);
+        write(&path, &opts, &second);
+        let model: Vec<Vec<u8>> = [first, second].concat();
+
+        let ds = match limit {
+            None => Dataset::open(&path).unwrap(),
+            Some(_) => Dataset::open(dir.path().join("p_*.rox")).unwrap(),
+        };
+        ds.verify().unwrap();
+        prop_assert_eq!(ds.len(), model.len() as u64);
+        prop_assert_eq!(read_all(&ds), model.clone());
+        let n = model.len() as i64;
+        for p in probes {
+            let i = if n == 0 { p } else { p % (n + 1) };
+            match ds.get_signed(i) {
+                Ok(got) => {
+                    let at = if i < 0 { n + i } else { i };
+                    prop_assert_eq!(got, &model[at as usize][..]);
+                }
+                Err(_) => prop_assert!(i >= n || i < -n),
+            }
+            if n > 0 {
+                let a = p.unsigned_abs() % (n as u64 + 1);
+                let got: Vec<&[u8]> = ds.range(a..).unwrap().collect::<Result<_, _>>().unwrap();
+                let want: Vec<&[u8]> = model[a as usize..].iter().map(Vec::as_slice).collect();
+                prop_assert_eq!(got, want);
+            }
+        }
+        if let Some(limit) = limit {
+            for shard in ds.shards() {
+                let size = std::fs::metadata(shard.path()).unwrap().len();
+                prop_assert!(size <= limit || shard.len() == 1, "{} B with {} records", size, shard.len());
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_files_never_panic_or_read_out_of_bounds(
+        records in vec(vec(any::<u8>(), 0..12), 0..8),
+        v2 in any::<bool>(),
+        edits in vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        cut in proptest::option::of(any::<prop::sample::Index>()),
+    ) {
+        let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+        let kind = if v2 { FooterKind::Roxxel02 } else { FooterKind::Roxxel01 };
+        let mut bytes = build(&refs, kind, b"uint8\0\0\0");
+        for (at, value) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        if let Ok(shard) = Shard::from_bytes(bytes, "m.rox") {
+            let raw = shard.raw_data().len();
+            let mut total = 0usize;
+            for i in 0..shard.len() {
+                if let Ok(r) = shard.get(i) {
+                    prop_assert!(r.len() <= raw);
+                    total += r.len();
+                }
+            }
+            if shard.verify().is_ok() {
+                let all: Vec<&[u8]> = shard.iter().collect::<Result<_, _>>().unwrap();
+                prop_assert_eq!(all.concat(), shard.raw_data().to_vec());
+                prop_assert_eq!(total, raw);
+            }
+        }
+    }
+}
