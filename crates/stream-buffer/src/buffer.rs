@@ -535,8 +535,13 @@ impl Drop for PullTurn<'_> {
             let offset = buffer.pulled.load(Ordering::SeqCst);
             let _ = buffer.failure.set(Error::SourcePanicked { offset });
         }
-        *lock(&buffer.pulling) = false;
-        buffer.pull_progress.notify_all();
+        let mut pulling = lock(&buffer.pulling);
+        *pulling = false;
+        // Waiters register under this lock, so the count is exact here; waking nobody costs a syscall.
+        if buffer.waiters.load(Ordering::SeqCst) > 0 {
+            buffer.pull_progress.notify_all();
+        }
+        drop(pulling);
     }
 }
 
