@@ -73,8 +73,14 @@ fn dump(args: &[String]) -> Result<(), Box<dyn Error>> {
     dataset.verify()?;
     let mut out = String::new();
     for shard in dataset.shards() {
-        let name = shard.path().file_name().unwrap_or_default().to_string_lossy();
-        let dtype = shard.dtype().map_or_else(|| "-".to_owned(), |d| d.to_string());
+        let name = shard
+            .path()
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let dtype = shard
+            .dtype()
+            .map_or_else(|| "-".to_owned(), |d| d.to_string());
         out.push_str(&format!(
             "shard\t{name}\t{}\t{dtype}\t{}\t{}\n",
             shard.footer_kind(),
@@ -94,7 +100,7 @@ fn dump(args: &[String]) -> Result<(), Box<dyn Error>> {
 }
 
 fn from_hex(line: &str) -> Result<Vec<u8>, Box<dyn Error>> {
-    if line.len() % 2 != 0 {
+    if !line.len().is_multiple_of(2) {
         return Err(format!("odd-length hex line {line:?}").into());
     }
     (0..line.len())

@@ -223,7 +223,9 @@ pub enum Error {
     },
 
     /// The record source (the iterator handed to the writer) returned an error; the append was rolled back.
-    #[error("the record source failed after {records_written} new records; the shard was rolled back")]
+    #[error(
+        "the record source failed after {records_written} new records; the shard was rolled back"
+    )]
     Source {
         /// New records accepted before the failure (all discarded).
         records_written: u64,

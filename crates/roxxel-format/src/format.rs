@@ -41,7 +41,7 @@ pub enum FooterKind {
 impl FooterKind {
     /// The footer length in bytes (24 or 32).
     #[must_use]
-    pub const fn len(self) -> usize {
+    pub const fn size(self) -> usize {
         match self {
             Self::Roxxel01 => 24,
             Self::Roxxel02 => 32,
@@ -209,11 +209,11 @@ impl Footer {
             offset: file_len - 8,
             found: magic,
         })?;
-        if tail.len() < kind.len() || file_len < kind.len() as u64 {
+        if tail.len() < kind.size() || file_len < kind.size() as u64 {
             return Err(too_small());
         }
-        let footer = &tail[tail.len() - kind.len()..];
-        let footer_offset = file_len - kind.len() as u64;
+        let footer = &tail[tail.len() - kind.size()..];
+        let footer_offset = file_len - kind.size() as u64;
         let field = |at: usize| i64::from_le_bytes(footer[at..at + 8].try_into().expect("8 bytes"));
         let non_negative = |at: usize, name: &'static str| {
             let value = field(at);
@@ -257,7 +257,7 @@ impl Footer {
         self.records
             .checked_mul(INDEX_ENTRY_LEN)?
             .checked_add(self.raw_data_size)?
-            .checked_add(self.kind.len() as u64)
+            .checked_add(self.kind.size() as u64)
     }
 
     /// File offset of the index (equal to the payload size).
@@ -273,7 +273,7 @@ impl Footer {
         self.dtype.unwrap_or(Dtype::UINT8)
     }
 
-    /// The footer bytes (24 or 32, see [`FooterKind::len`]).
+    /// The footer bytes (24 or 32, see [`FooterKind::size`]).
     ///
     /// The writer keeps both fields below `i64::MAX`; larger values would read back as negative.
     #[must_use]
@@ -281,7 +281,7 @@ impl Footer {
         let mut bytes = [0u8; MAX_FOOTER_LEN];
         bytes[0..8].copy_from_slice(&self.records.to_le_bytes());
         bytes[8..16].copy_from_slice(&self.raw_data_size.to_le_bytes());
-        let len = self.kind.len();
+        let len = self.kind.size();
         if self.kind == FooterKind::Roxxel02 {
             bytes[16..24].copy_from_slice(&self.effective_dtype().to_field());
         }
@@ -318,7 +318,7 @@ impl AsRef<[u8]> for FooterBytes {
 #[must_use]
 pub fn decode_index(index: &[u8]) -> Vec<i64> {
     assert!(
-        index.len() % 8 == 0,
+        index.len().is_multiple_of(8),
         "an index is a whole number of 8-byte entries"
     );
     index

@@ -96,10 +96,8 @@ impl Journal {
             return None;
         }
         let name = shard.file_name()?;
-        if let Some(appended) = &self.appended {
-            if appended.name == name {
-                return Some(JournalRole::Appended(appended));
-            }
+        if let Some(appended) = self.appended.as_ref().filter(|a| a.name == name) {
+            return Some(JournalRole::Appended(appended));
         }
         let (base, first) = self.new_shards.as_ref()?;
         let (shard_base, idx) = naming::parse_shard_name(name)?;
@@ -157,10 +155,14 @@ impl Journal {
         let appended = match reader.byte().ok_or_else(|| bad(reader.at, "truncated"))? {
             0 => None,
             1 => {
-                let name = reader.name().ok_or_else(|| bad(reader.at, "truncated name"))?;
+                let name = reader
+                    .name()
+                    .ok_or_else(|| bad(reader.at, "truncated name"))?;
                 let old_len = reader.u64().ok_or_else(|| bad(reader.at, "truncated"))?;
                 let tail_at = reader.at;
-                let tail = reader.chunk().ok_or_else(|| bad(tail_at, "truncated tail"))?;
+                let tail = reader
+                    .chunk()
+                    .ok_or_else(|| bad(tail_at, "truncated tail"))?;
                 let footer = Footer::parse(tail, old_len, &path.with_file_name(&name))
                     .map_err(|_| bad(tail_at, "saved footer does not describe the saved state"))?;
                 if footer.file_len() != Some(old_len)
@@ -181,7 +183,9 @@ impl Journal {
         let new_shards = match reader.byte().ok_or_else(|| bad(flag_at, "truncated"))? {
             0 => None,
             1 => {
-                let base = reader.name().ok_or_else(|| bad(reader.at, "truncated name"))?;
+                let base = reader
+                    .name()
+                    .ok_or_else(|| bad(reader.at, "truncated name"))?;
                 let first = reader.u64().ok_or_else(|| bad(reader.at, "truncated"))?;
                 Some((base, first))
             }

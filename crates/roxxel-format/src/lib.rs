@@ -4,7 +4,7 @@
 //! - [`Shard`] / [`Dataset`]: memory-mapped, validated at open, zero-copy `get`, fast iteration, typed views.
 //! - [`Writer`] ([`WriterOptions`]): byte-identical to roxxel 0.1.0 by default, sharding and appending like it,
 //!   but crash-safe: an interrupted write leaves the old records intact ([`recover`] makes that permanent).
-//! - [`format`]: the footer and index layout as pure functions over byte slices.
+//! - [`format`](mod@format): the footer and index layout as pure functions over byte slices.
 //!
 //! The format and every deliberate difference from Python roxxel are described in `docs/formats/roxxel.md`.
 #![deny(missing_docs)]

@@ -81,7 +81,10 @@ pub(crate) fn os_from_bytes(bytes: &[u8]) -> OsString {
 /// Orders paths so that runs of digits compare by value: `ds_9999.rox` < `ds_10000.rox`, `a2` < `a10`.
 /// Equal values with different zero padding fall back to plain byte order, so the order is total.
 pub(crate) fn numeric_order(a: &Path, b: &Path) -> Ordering {
-    let (x, y) = (a.as_os_str().as_encoded_bytes(), b.as_os_str().as_encoded_bytes());
+    let (x, y) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
     let (mut i, mut j) = (0, 0);
     while i < x.len() && j < y.len() {
         if x[i].is_ascii_digit() && y[j].is_ascii_digit() {
@@ -128,15 +131,25 @@ mod tests {
 
     #[test]
     fn numeric_order_puts_10000_after_9999() {
-        let mut v: Vec<PathBuf> = ["d/ds_10000.rox", "d/ds_9999.rox", "d/ds_0001.rox", "d/ds_0000.rox"]
-            .into_iter()
-            .map(PathBuf::from)
-            .collect();
+        let mut v: Vec<PathBuf> = [
+            "d/ds_10000.rox",
+            "d/ds_9999.rox",
+            "d/ds_0001.rox",
+            "d/ds_0000.rox",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
         v.sort_by(|a, b| numeric_order(a, b));
         assert_eq!(
             v,
-            ["d/ds_0000.rox", "d/ds_0001.rox", "d/ds_9999.rox", "d/ds_10000.rox"]
-                .map(PathBuf::from)
+            [
+                "d/ds_0000.rox",
+                "d/ds_0001.rox",
+                "d/ds_9999.rox",
+                "d/ds_10000.rox"
+            ]
+            .map(PathBuf::from)
         );
     }
 
@@ -145,7 +158,10 @@ mod tests {
         assert_eq!(shard_base(Path::new("a/ds.rox")), Path::new("a/ds"));
         assert_eq!(shard_base(Path::new("a/big")), Path::new("a/big"));
         assert_eq!(shard_path(Path::new("a/ds"), 3), Path::new("a/ds_0003.rox"));
-        assert_eq!(shard_path(Path::new("ds"), 12345), Path::new("ds_12345.rox"));
+        assert_eq!(
+            shard_path(Path::new("ds"), 12345),
+            Path::new("ds_12345.rox")
+        );
         assert_eq!(
             parse_shard_name(OsStr::new("ds_x_0012.rox")),
             Some((OsString::from("ds_x"), 12))
@@ -154,7 +170,10 @@ mod tests {
         assert_eq!(temp_path(Path::new("a/ds.rox")), Path::new("a/.ds.rox.tmp"));
         assert_eq!(
             candidate_journals(Path::new("a/ds_0002.rox")),
-            [Path::new("a/.ds_0002.roxjournal"), Path::new("a/.ds.roxjournal")]
+            [
+                Path::new("a/.ds_0002.roxjournal"),
+                Path::new("a/.ds.roxjournal")
+            ]
         );
     }
 }

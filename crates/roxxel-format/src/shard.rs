@@ -100,7 +100,9 @@ impl Shard<Mmap> {
     fn open_by_journal(path: &Path, journals: &[Journal]) -> Result<Option<Self>> {
         for journal in journals {
             match journal.role(path) {
-                Some(JournalRole::Appended(old)) => return Self::open_old_state(path, old).map(Some),
+                Some(JournalRole::Appended(old)) => {
+                    return Self::open_old_state(path, old).map(Some);
+                }
                 Some(JournalRole::Uncommitted) => {
                     return Err(Error::Uncommitted {
                         file: path.to_path_buf(),
@@ -158,8 +160,8 @@ impl Shard<Mmap> {
         // `raw_data_size`; a rollback restores the old index and cuts the file back to its old, longer-than-payload
         // length), so these pages stay in the file and keep their contents for as long as the map lives. Another
         // program truncating the file could still raise SIGBUS; that is outside what any mmap reader can prevent.
-        let data = unsafe { MmapOptions::new().len(raw_len).map(file) }
-            .map_err(|e| Error::io(path, e))?;
+        let data =
+            unsafe { MmapOptions::new().len(raw_len).map(file) }.map_err(|e| Error::io(path, e))?;
         Ok(Self {
             data,
             path: path.to_path_buf(),

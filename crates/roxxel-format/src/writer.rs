@@ -272,11 +272,10 @@ impl Writer {
             let last = naming::shard_path(&self.base, idx - 1);
             let size = fs::metadata(&last).map_err(|e| Error::io(&last, e))?.len();
             // New shards follow the kind and dtype of the last one unless told otherwise.
-            if let Some(footer) = read_footer(&last) {
-                if self.opts.footer.is_none() && self.opts.dtype.is_none() {
-                    self.new_kind = footer.kind;
-                    self.new_dtype = footer.dtype;
-                }
+            let inherit = self.opts.footer.is_none() && self.opts.dtype.is_none();
+            if let Some(footer) = read_footer(&last).filter(|_| inherit) {
+                self.new_kind = footer.kind;
+                self.new_dtype = footer.dtype;
             }
             if size == 0 {
                 // An empty file holds nothing to lose (Python roxxel leaves these behind): write over it.
@@ -325,7 +324,7 @@ impl Writer {
             .map_err(|_| Error::TooLarge { file: path.into() })?;
         let mut saved = vec![0u8; saved_len];
         read_at(&file, footer.raw_data_size, &mut saved).map_err(|e| Error::io(path, e))?;
-        let index_len = saved_len - footer.kind.len();
+        let index_len = saved_len - footer.kind.size();
         let ends = decode_index(&saved[..index_len]);
         check_index(&ends, &footer, path)?;
         let kind = if self.opts.convert_existing {
@@ -334,7 +333,9 @@ impl Writer {
             footer.kind
         };
         let dtype = match (footer.dtype, self.opts.dtype) {
-            (Some(existing), Some(requested)) if existing != requested && !self.opts.convert_existing => {
+            (Some(existing), Some(requested))
+                if existing != requested && !self.opts.convert_existing =>
+            {
                 return Err(Error::DtypeMismatch {
                     file: path.to_path_buf(),
                     existing: existing.to_string(),
@@ -407,7 +408,9 @@ impl Writer {
 
     fn push_inner(&mut self, record: &[u8]) -> Result<()> {
         let Some(current) = self.current.as_mut() else {
-            return Err(Error::InvalidOptions("the writer was rolled back after an error"));
+            return Err(Error::InvalidOptions(
+                "the writer was rolled back after an error",
+            ));
         };
         let len = record.len() as u64;
         if let Some(max) = self.opts.max_shard_bytes {
@@ -415,7 +418,7 @@ impl Writer {
             let estimate = u128::from(current.raw)
                 + u128::from(len)
                 + (n + 1) * u128::from(INDEX_ENTRY_LEN)
-                + current.kind.len() as u128;
+                + current.kind.size() as u128;
             if estimate > u128::from(max) && n > 0 {
                 self.roll_over()?;
             }
@@ -505,10 +508,7 @@ impl Writer {
         };
         let io_err = |e| Error::io(&write_path, e);
         let previous_records = shard.old.as_ref().map_or(0, |o| o.footer.records);
-        let unchanged = shard
-            .old
-            .as_ref()
-            .is_some_and(|old| old.footer == footer);
+        let unchanged = shard.old.as_ref().is_some_and(|old| old.footer == footer);
         if !unchanged {
             if shard.old.is_some() {
                 // The new payload must be durable before an index that points into it.
@@ -521,7 +521,9 @@ impl Writer {
             shard.out.write_all(&footer.to_bytes()).map_err(io_err)?;
             shard.out.flush().map_err(io_err)?;
             let file = &shard.out.get_ref().file;
-            let new_len = footer.file_len().expect("bounded by the size check in push");
+            let new_len = footer
+                .file_len()
+                .expect("bounded by the size check in push");
             file.set_len(new_len).map_err(io_err)?;
             file.sync_all().map_err(io_err)?;
         }
@@ -556,7 +558,9 @@ impl Writer {
 
     fn finish_inner(&mut self) -> Result<WriteSummary> {
         let Some(current) = self.current.take() else {
-            return Err(Error::InvalidOptions("the writer was rolled back after an error"));
+            return Err(Error::InvalidOptions(
+                "the writer was rolled back after an error",
+            ));
         };
         self.finalize(current)?;
         if let Some(journal) = self.journal.take() {

@@ -67,7 +67,10 @@ fn disk_full_during_append_keeps_old_records() {
 fn disk_full_during_sharded_write_leaves_no_new_shards() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.rox");
-    let mut w = WriterOptions::new().max_shard_bytes(1_000).open(&path).unwrap();
+    let mut w = WriterOptions::new()
+        .max_shard_bytes(1_000)
+        .open(&path)
+        .unwrap();
     w.write_all(records(10, 1)).unwrap();
     w.finish().unwrap();
     let listing = |d: &std::path::Path| {

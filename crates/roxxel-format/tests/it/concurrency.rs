@@ -14,7 +14,11 @@ fn check_concurrent_appends(sharded: bool) {
     } else {
         WriterOptions::new()
     };
-    let spec = if sharded { dir.path().join("c_*.rox") } else { path.clone() };
+    let spec = if sharded {
+        dir.path().join("c_*.rox")
+    } else {
+        path.clone()
+    };
     let initial = records(500, 300, 1);
     write(&path, &opts, &initial);
     let batches: Vec<Vec<Vec<u8>>> = (0..12).map(|b| records(300, 900, b as u8 + 2)).collect();
@@ -46,12 +50,19 @@ fn check_concurrent_appends(sharded: bool) {
             // A dataset opened now is one of the committed states, never a mix or an error.
             let now = Dataset::open(&spec).expect("open during an append");
             let seen = read_all(&now);
-            assert!(states.contains(&seen), "saw {} records, not a committed state", seen.len());
+            assert!(
+                states.contains(&seen),
+                "saw {} records, not a committed state",
+                seen.len()
+            );
             opens += 1;
         }
     });
     assert_eq!(read_all(&early), initial);
-    assert_eq!(read_all(&Dataset::open(&spec).unwrap()), *states.last().unwrap());
+    assert_eq!(
+        read_all(&Dataset::open(&spec).unwrap()),
+        *states.last().unwrap()
+    );
 }
 
 #[test]

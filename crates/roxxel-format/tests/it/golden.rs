@@ -79,7 +79,11 @@ fn golden_sharded_then_appended() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("t.rox");
     let opts = WriterOptions::new().max_shard_bytes(64);
-    write(&base, &opts, &recs(&["alpha", "bravo", "charlie", "delta", "echo"]));
+    write(
+        &base,
+        &opts,
+        &recs(&["alpha", "bravo", "charlie", "delta", "echo"]),
+    );
     write(&base, &opts, &recs(&["fox", "golf"]));
     insta::assert_snapshot!(snapshot_dir(dir.path()));
 }

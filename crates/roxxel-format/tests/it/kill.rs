@@ -37,7 +37,9 @@ fn child(spec: &str) -> ! {
     let trial: u64 = parts.next().expect("trial").parse().expect("number");
     // Straight to the file descriptor: the test harness may capture `println!`.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "started").and_then(|()| out.flush()).expect("child: stdout");
+    writeln!(out, "started")
+        .and_then(|()| out.flush())
+        .expect("child: stdout");
     let mut writer = options(sharded).open(&path).expect("child: open");
     writer.write_all(batch(trial)).expect("child: write");
     writer.finish().expect("child: finish");
@@ -57,17 +59,28 @@ fn read_dataset(path: &Path, sharded: bool) -> Vec<Vec<u8>> {
         }
         // Before the first commit there is nothing (a fresh write is renamed into place only when complete).
         Err(Error::NoShards { .. }) => Vec::new(),
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Vec::new()
+        }
         Err(err) => panic!("dataset does not open after a kill: {err}"),
     }
 }
 
 fn run_child(path: &Path, sharded: bool, trial: u64, kill_after: Option<Duration>) -> Duration {
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["kill::appends_survive_being_killed", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "kill::appends_survive_being_killed",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(
             CHILD,
-            format!("{}|{}|{trial}", if sharded { "sharded" } else { "single" }, path.display()),
+            format!(
+                "{}|{}|{trial}",
+                if sharded { "sharded" } else { "single" },
+                path.display()
+            ),
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -89,7 +102,10 @@ fn run_child(path: &Path, sharded: bool, trial: u64, kill_after: Option<Duration
     }
     let status = child.wait().expect("wait");
     if kill_after.is_none() {
-        assert!(status.success(), "an undisturbed child append failed: {status}");
+        assert!(
+            status.success(),
+            "an undisturbed child append failed: {status}"
+        );
     }
     started.elapsed()
 }
@@ -134,11 +150,20 @@ fn appends_survive_being_killed() {
             old.len(),
             new.len()
         );
-        let recovery = recover(if sharded { path.with_file_name("h_0000.rox") } else { path.clone() }).unwrap();
+        let recovery = recover(if sharded {
+            path.with_file_name("h_0000.rox")
+        } else {
+            path.clone()
+        })
+        .unwrap();
         if !recovery.is_clean() {
             rolled_back += 1;
         }
-        assert_eq!(read_dataset(path, sharded), seen, "trial {trial}: recover changed the visible records");
+        assert_eq!(
+            read_dataset(path, sharded),
+            seen,
+            "trial {trial}: recover changed the visible records"
+        );
         if seen == old {
             kept_old += 1;
         } else {

@@ -56,7 +56,12 @@ fn reads_both_footers() {
     assert_eq!(one.get(2).unwrap(), b"rld!");
     assert_eq!(one.raw_data(), b"helloworld!");
 
-    let two = open_bytes(build(&[b"ab", b"cdef"], FooterKind::Roxxel02, b"int16\0\0\0")).unwrap();
+    let two = open_bytes(build(
+        &[b"ab", b"cdef"],
+        FooterKind::Roxxel02,
+        b"int16\0\0\0",
+    ))
+    .unwrap();
     assert_eq!(two.footer_kind(), FooterKind::Roxxel02);
     assert_eq!(two.dtype().unwrap().as_str(), Some("int16"));
     assert_eq!(two.dtype().unwrap().element_size(), Some(2));
@@ -77,13 +82,19 @@ fn index_is_read_unaligned() {
 fn empty_and_tiny_files_are_too_small() {
     for len in [0, 1, 23] {
         let err = open_bytes(vec![b'R'; len]).unwrap_err();
-        assert!(matches!(err, Error::TooSmall { size, .. } if size == len as u64), "{err}");
+        assert!(
+            matches!(err, Error::TooSmall { size, .. } if size == len as u64),
+            "{err}"
+        );
         assert!(err.to_string().contains("c.rox"), "{err}");
     }
     // A ROXXEL02 magic on a 24..31-byte file cannot hold its 32-byte footer.
     let mut bytes = vec![0u8; 28];
     bytes[20..].copy_from_slice(b"ROXXEL02");
-    assert!(matches!(open_bytes(bytes), Err(Error::TooSmall { size: 28, .. })));
+    assert!(matches!(
+        open_bytes(bytes),
+        Err(Error::TooSmall { size: 28, .. })
+    ));
 }
 
 #[test]
@@ -98,13 +109,18 @@ fn truncated_wrong_magic_and_trailing_garbage_are_bad_magic() {
     for (bytes, offset) in [(truncated, 50), (wrong, 51), (garbage, 55)] {
         let err = open_bytes(bytes).unwrap_err();
         match &err {
-            Error::BadMagic { file, offset: at, .. } => {
+            Error::BadMagic {
+                file, offset: at, ..
+            } => {
                 assert_eq!(file, Path::new("c.rox"));
                 assert_eq!(*at, offset);
             }
             other => panic!("expected BadMagic, got {other}"),
         }
-        assert!(err.to_string().contains(&format!("offset {offset}")), "{err}");
+        assert!(
+            err.to_string().contains(&format!("offset {offset}")),
+            "{err}"
+        );
     }
 }
 
@@ -113,7 +129,12 @@ fn footer_counts_that_do_not_match_the_size_are_rejected() {
     let base = sample();
     let footer = base.len() - 24;
     // N far too large, N one too large (Python opens this silently), N = 0 with data, payload size too large.
-    for (at, value) in [(footer, 1000), (footer, 4), (footer, 0), (footer + 8, 1 << 40)] {
+    for (at, value) in [
+        (footer, 1000),
+        (footer, 4),
+        (footer, 0),
+        (footer + 8, 1 << 40),
+    ] {
         let mut bytes = base.clone();
         put_i64(&mut bytes, at, value);
         let err = open_bytes(bytes).unwrap_err();
@@ -163,7 +184,15 @@ fn bad_index_entries_are_errors_not_silent_data() {
     }
     let err = shard.verify().unwrap_err();
     assert!(
-        matches!(err, Error::BadIndexEntry { record: 1, offset: 19, end: 500, .. }),
+        matches!(
+            err,
+            Error::BadIndexEntry {
+                record: 1,
+                offset: 19,
+                end: 500,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("c.rox") && err.to_string().contains("offset 19"));
@@ -173,7 +202,15 @@ fn bad_index_entries_are_errors_not_silent_data() {
     put_i64(&mut inverted, 11, 9);
     let shard = open_bytes(inverted).unwrap();
     assert_eq!(shard.get(0).unwrap(), b"helloworl");
-    assert!(matches!(shard.get(1), Err(Error::BadIndexEntry { record: 1, start: 9, end: 7, .. })));
+    assert!(matches!(
+        shard.get(1),
+        Err(Error::BadIndexEntry {
+            record: 1,
+            start: 9,
+            end: 7,
+            ..
+        })
+    ));
     assert_eq!(shard.get(2).unwrap(), b"rld!");
     assert!(shard.verify().is_err());
     let collected: Vec<_> = shard.iter().collect();
@@ -192,7 +229,12 @@ fn bad_index_entries_are_errors_not_silent_data() {
     assert_eq!(shard.get(2).unwrap(), b"rld");
     assert!(matches!(
         shard.verify(),
-        Err(Error::IndexEndMismatch { last_end: 10, raw_data_size: 11, offset: 27, .. })
+        Err(Error::IndexEndMismatch {
+            last_end: 10,
+            raw_data_size: 11,
+            offset: 27,
+            ..
+        })
     ));
 }
 
@@ -202,13 +244,22 @@ fn out_of_range_and_negative_indices() {
     let path = dir.path().join("a.rox");
     std::fs::write(&path, sample()).unwrap();
     let ds = Dataset::open(&path).unwrap();
-    assert!(matches!(ds.get(3), Err(Error::IndexOutOfRange { index: 3, len: 3 })));
+    assert!(matches!(
+        ds.get(3),
+        Err(Error::IndexOutOfRange { index: 3, len: 3 })
+    ));
     assert_eq!(ds.get_signed(-1).unwrap(), b"rld!");
     assert_eq!(ds.get_signed(-3).unwrap(), b"hello");
-    assert!(matches!(ds.get_signed(-4), Err(Error::IndexOutOfRange { index: -4, .. })));
+    assert!(matches!(
+        ds.get_signed(-4),
+        Err(Error::IndexOutOfRange { index: -4, .. })
+    ));
     assert_eq!(ds.resolve_index(-2).unwrap(), 1);
     assert!(ds.resolve_index(i64::MIN).is_err());
-    assert_eq!(ds.get_many(&[2, 0, 2]).unwrap(), [&b"rld!"[..], b"hello", b"rld!"]);
+    assert_eq!(
+        ds.get_many(&[2, 0, 2]).unwrap(),
+        [&b"rld!"[..], b"hello", b"rld!"]
+    );
     assert!(ds.get_many(&[0, 9]).is_err());
     assert_eq!(ds.range(1..).unwrap().count(), 2);
     assert_eq!(ds.range(3..3).unwrap().count(), 0);
@@ -236,7 +287,9 @@ fn shards_read_as_one_sequence_in_numeric_order() {
     std::fs::write(dir.path().join(".ds_0001.rox.tmp"), b"half a file").unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"not a shard").unwrap();
 
-    let want: Vec<Vec<u8>> = [b"a", b"b", b"c", b"d", b"e", b"f"].map(|r| r.to_vec()).to_vec();
+    let want: Vec<Vec<u8>> = [b"a", b"b", b"c", b"d", b"e", b"f"]
+        .map(|r| r.to_vec())
+        .to_vec();
     let pattern = dir.path().join("ds_*.rox");
     for spec in [DatasetSpec::from(&pattern), DatasetSpec::from(dir.path())] {
         let ds = Dataset::open(spec).unwrap();
@@ -245,7 +298,16 @@ fn shards_read_as_one_sequence_in_numeric_order() {
             .iter()
             .map(|s| s.path().file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["ds_0000.rox", "ds_9999.rox", "ds_10000.rox", "ds_10001.rox", "ds_10002.rox"]);
+        assert_eq!(
+            names,
+            [
+                "ds_0000.rox",
+                "ds_9999.rox",
+                "ds_10000.rox",
+                "ds_10001.rox",
+                "ds_10002.rox"
+            ]
+        );
         assert_eq!(read_all(&ds), want);
         for (i, r) in want.iter().enumerate() {
             assert_eq!(ds.get(i as u64).unwrap(), r);
@@ -258,10 +320,19 @@ fn shards_read_as_one_sequence_in_numeric_order() {
     }
 
     // A list keeps its order.
-    let list = vec![dir.path().join("ds_10000.rox"), dir.path().join("ds_0000.rox")];
-    assert_eq!(read_all(&Dataset::open(list).unwrap()), [b"d".to_vec(), b"a".to_vec()]);
+    let list = vec![
+        dir.path().join("ds_10000.rox"),
+        dir.path().join("ds_0000.rox"),
+    ];
+    assert_eq!(
+        read_all(&Dataset::open(list).unwrap()),
+        [b"d".to_vec(), b"a".to_vec()]
+    );
     // `?` is a pattern too.
-    assert_eq!(Dataset::open(dir.path().join("ds_999?.rox")).unwrap().len(), 2);
+    assert_eq!(
+        Dataset::open(dir.path().join("ds_999?.rox")).unwrap().len(),
+        2
+    );
 }
 
 #[test]
@@ -276,17 +347,31 @@ fn a_broken_shard_in_a_pattern_is_named_or_skipped() {
 
     let pattern = dir.path().join("ds_*.rox");
     let err = Dataset::open(&pattern).unwrap_err();
-    assert!(matches!(&err, Error::TooSmall { file, size: 0 } if file.ends_with("ds_0001.rox")), "{err}");
+    assert!(
+        matches!(&err, Error::TooSmall { file, size: 0 } if file.ends_with("ds_0001.rox")),
+        "{err}"
+    );
     assert!(err.to_string().contains("ds_0001.rox"));
 
-    let ds = Dataset::options().skip_invalid(true).open(&pattern).unwrap();
+    let ds = Dataset::options()
+        .skip_invalid(true)
+        .open(&pattern)
+        .unwrap();
     assert_eq!(read_all(&ds), [b"a".to_vec(), b"b".to_vec()]);
     let skipped: Vec<_> = ds
         .skipped()
         .iter()
-        .map(|s| (s.path.file_name().unwrap().to_string_lossy().into_owned(), s.error.is_corruption()))
+        .map(|s| {
+            (
+                s.path.file_name().unwrap().to_string_lossy().into_owned(),
+                s.error.is_corruption(),
+            )
+        })
         .collect();
-    assert_eq!(skipped, [("ds_0001.rox".into(), true), ("ds_0002.rox".into(), true)]);
+    assert_eq!(
+        skipped,
+        [("ds_0001.rox".into(), true), ("ds_0002.rox".into(), true)]
+    );
 }
 
 #[test]
@@ -298,7 +383,10 @@ fn missing_files_and_empty_patterns() {
         Dataset::open(dir.path().join("*.rox")),
         Err(Error::NoShards { .. })
     ));
-    assert!(matches!(Dataset::open(dir.path()), Err(Error::NoShards { .. })));
+    assert!(matches!(
+        Dataset::open(dir.path()),
+        Err(Error::NoShards { .. })
+    ));
     assert!(matches!(
         Dataset::open(dir.path().join("[*.rox")),
         Err(Error::BadPattern { .. })
@@ -316,23 +404,32 @@ fn typed_views_of_the_payload() {
         assert_eq!(shard.raw_data_as::<u16>().unwrap(), &tokens[..]);
     }
     let err = shard.raw_data_as::<[u8; 3]>().unwrap_err();
-    assert!(matches!(err, Error::TypedView { reason, .. } if reason.contains("multiple")), "{err}");
+    assert!(
+        matches!(err, Error::TypedView { reason, .. } if reason.contains("multiple")),
+        "{err}"
+    );
 
     // An in-memory image at an odd address cannot be viewed as u32.
     let mut image = vec![0u8];
     image.extend_from_slice(&v1(&[&[1, 0, 0, 0, 2, 0, 0, 0]]));
     let shard = Shard::from_bytes(&image[1..], "odd.rox").unwrap();
-    let misaligned = shard.raw_data().as_ptr() as usize % 4 != 0;
+    let misaligned = !(shard.raw_data().as_ptr() as usize).is_multiple_of(4);
     if misaligned {
         let err = shard.raw_data_as::<u32>().unwrap_err();
-        assert!(matches!(err, Error::TypedView { reason, .. } if reason.contains("aligned")), "{err}");
+        assert!(
+            matches!(err, Error::TypedView { reason, .. } if reason.contains("aligned")),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn dtype_names() {
     assert_eq!(Dtype::new("int32").unwrap().to_field(), *b"int32\0\0\0");
-    assert!(matches!(Dtype::new("complex128"), Err(Error::InvalidDtype { .. })));
+    assert!(matches!(
+        Dtype::new("complex128"),
+        Err(Error::InvalidDtype { .. })
+    ));
     assert!(Dtype::new("").is_err());
     assert!(Dtype::new("a b").is_err());
     assert_eq!("float16".parse::<Dtype>().unwrap().element_size(), Some(2));

@@ -12,14 +12,20 @@ const NOTES_V1: &[u8] = b"helloworld!\
 \x03\0\0\0\0\0\0\0\x0b\0\0\0\0\0\0\0ROXXEL01";
 
 fn notes_records() -> Vec<Vec<u8>> {
-    [&b"hello"[..], b"", b"wo", b"rld!"].map(<[u8]>::to_vec).to_vec()
+    [&b"hello"[..], b"", b"wo", b"rld!"]
+        .map(<[u8]>::to_vec)
+        .to_vec()
 }
 
 #[test]
 fn skipping_empty_records_reproduces_the_python_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.rox");
-    write(&path, &WriterOptions::new().skip_empty_records(true), &notes_records());
+    write(
+        &path,
+        &WriterOptions::new().skip_empty_records(true),
+        &notes_records(),
+    );
     assert_eq!(std::fs::read(&path).unwrap(), NOTES_V1);
 }
 
@@ -39,13 +45,21 @@ fn roxxel02_with_dtype() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.rox");
     let recs = [&b"hell"[..], b"owor", b"ld!\0"].map(<[u8]>::to_vec);
-    write(&path, &WriterOptions::new().footer(FooterKind::Roxxel02), &recs);
+    write(
+        &path,
+        &WriterOptions::new().footer(FooterKind::Roxxel02),
+        &recs,
+    );
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 12 + 24 + 32);
     assert_eq!(&bytes[bytes.len() - 16..], b"uint8\0\0\0ROXXEL02");
 
     let path = dir.path().join("t.rox");
-    write(&path, &WriterOptions::new().dtype(Dtype::new("int32").unwrap()), &recs);
+    write(
+        &path,
+        &WriterOptions::new().dtype(Dtype::new("int32").unwrap()),
+        &recs,
+    );
     let ds = Dataset::open(&path).unwrap();
     assert_eq!(ds.shards()[0].footer_kind(), FooterKind::Roxxel02);
     assert_eq!(ds.shards()[0].dtype().unwrap().as_str(), Some("int32"));
@@ -65,10 +79,19 @@ fn sharding_follows_the_python_rules() {
     let ten: Vec<Vec<u8>> = (0..10u8).map(|i| vec![b'0' + i; 10]).collect();
     let opts = WriterOptions::new().max_shard_bytes(100);
     write(&base, &opts, &ten);
-    let sizes = |d| shard_files(d).into_iter().map(|(n, b)| (n, b.len())).collect::<Vec<_>>();
+    let sizes = |d| {
+        shard_files(d)
+            .into_iter()
+            .map(|(n, b)| (n, b.len()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         sizes(dir.path()),
-        [("t_0000.rox".into(), 96), ("t_0001.rox".into(), 96), ("t_0002.rox".into(), 60)]
+        [
+            ("t_0000.rox".into(), 96),
+            ("t_0001.rox".into(), 96),
+            ("t_0002.rox".into(), 60)
+        ]
     );
     // A second write appends 2 records to t_0002 (now 96 B) and 1 to a new t_0003.
     write(&base, &opts, &vec![b"x".repeat(10); 3]);
@@ -86,9 +109,17 @@ fn sharding_follows_the_python_rules() {
 
     // A record above the limit gets a shard of its own; a base without `.rox` is used as is.
     let big = dir.path().join("big");
-    write(&big, &WriterOptions::new().max_shard_bytes(100), &[vec![7; 500], vec![8; 5]]);
+    write(
+        &big,
+        &WriterOptions::new().max_shard_bytes(100),
+        &[vec![7; 500], vec![8; 5]],
+    );
     let ds = Dataset::open(dir.path().join("big_*.rox")).unwrap();
-    let lens: Vec<u64> = ds.shards().iter().map(|s| std::fs::metadata(s.path()).unwrap().len()).collect();
+    let lens: Vec<u64> = ds
+        .shards()
+        .iter()
+        .map(|s| std::fs::metadata(s.path()).unwrap().len())
+        .collect();
     assert_eq!(lens, [532, 37]);
 }
 
@@ -98,13 +129,19 @@ fn appending_keeps_the_footer_kind_unless_asked() {
     let path = dir.path().join("a.rox");
     let (a, b, c) = (records(20, 30, 1), records(5, 30, 2), records(5, 30, 3));
     write(&path, &WriterOptions::new(), &a);
-    write(&path, &WriterOptions::new().footer(FooterKind::Roxxel02), &b);
+    write(
+        &path,
+        &WriterOptions::new().footer(FooterKind::Roxxel02),
+        &b,
+    );
     let ds = Dataset::open(&path).unwrap();
     assert_eq!(ds.shards()[0].footer_kind(), FooterKind::Roxxel01);
     drop(ds);
     write(
         &path,
-        &WriterOptions::new().footer(FooterKind::Roxxel02).convert_existing(true),
+        &WriterOptions::new()
+            .footer(FooterKind::Roxxel02)
+            .convert_existing(true),
         &c,
     );
     let ds = Dataset::open(&path).unwrap();
@@ -126,9 +163,15 @@ fn appending_keeps_the_footer_kind_unless_asked() {
 fn sharded_appends_inherit_the_footer_of_the_last_shard() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("s.rox");
-    let v2 = WriterOptions::new().max_shard_bytes(200).dtype(Dtype::new("int16").unwrap());
+    let v2 = WriterOptions::new()
+        .max_shard_bytes(200)
+        .dtype(Dtype::new("int16").unwrap());
     write(&base, &v2, &records(10, 40, 1));
-    write(&base, &WriterOptions::new().max_shard_bytes(200), &records(30, 40, 2));
+    write(
+        &base,
+        &WriterOptions::new().max_shard_bytes(200),
+        &records(30, 40, 2),
+    );
     let ds = Dataset::open(dir.path().join("s_*.rox")).unwrap();
     assert!(ds.shards().len() > 3);
     for shard in ds.shards() {
@@ -144,19 +187,32 @@ fn a_file_with_a_bad_footer_is_never_overwritten() {
     let precious = b"someone else's data, not a roxxel file at all".to_vec();
     std::fs::write(&path, &precious).unwrap();
     let err = WriterOptions::new().open(&path).unwrap_err();
-    assert!(matches!(&err, Error::WouldOverwrite { file, .. } if *file == path), "{err}");
+    assert!(
+        matches!(&err, Error::WouldOverwrite { file, .. } if *file == path),
+        "{err}"
+    );
     assert!(err.to_string().contains("overwrite_invalid"));
     assert_eq!(std::fs::read(&path).unwrap(), precious);
 
-    write(&path, &WriterOptions::new().overwrite_invalid(true), &records(3, 10, 1));
+    write(
+        &path,
+        &WriterOptions::new().overwrite_invalid(true),
+        &records(3, 10, 1),
+    );
     assert_eq!(Dataset::open(&path).unwrap().len(), 3);
 
     // Same for the last shard of a sharded dataset.
     let base = dir.path().join("s.rox");
     std::fs::write(dir.path().join("s_0000.rox"), &precious).unwrap();
-    let err = WriterOptions::new().max_shard_bytes(1000).open(&base).unwrap_err();
+    let err = WriterOptions::new()
+        .max_shard_bytes(1000)
+        .open(&base)
+        .unwrap_err();
     assert!(matches!(err, Error::WouldOverwrite { .. }), "{err}");
-    assert_eq!(std::fs::read(dir.path().join("s_0000.rox")).unwrap(), precious);
+    assert_eq!(
+        std::fs::read(dir.path().join("s_0000.rox")).unwrap(),
+        precious
+    );
 }
 
 #[test]
@@ -190,8 +246,20 @@ fn a_failing_record_source_rolls_everything_back() {
     });
     let mut writer = WriterOptions::new().open(&path).unwrap();
     let err = writer.try_write_all(failing).unwrap_err();
-    assert!(matches!(err, Error::Source { records_written: 700, .. }), "{err}");
-    assert!(writer.push(b"more").is_err(), "a rolled-back writer refuses records");
+    assert!(
+        matches!(
+            err,
+            Error::Source {
+                records_written: 700,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        writer.push(b"more").is_err(),
+        "a rolled-back writer refuses records"
+    );
     drop(writer);
     assert_eq!(std::fs::read(&path).unwrap(), before);
 
@@ -202,7 +270,13 @@ fn a_failing_record_source_rolls_everything_back() {
     let files = shard_files(dir.path());
     let mut writer = opts.open(&base).unwrap();
     let err = writer
-        .try_write_all((0..500).map(|i| if i < 400 { Ok(vec![1u8; 50]) } else { Err(io::Error::other("x")) }))
+        .try_write_all((0..500).map(|i| {
+            if i < 400 {
+                Ok(vec![1u8; 50])
+            } else {
+                Err(io::Error::other("x"))
+            }
+        }))
         .unwrap_err();
     assert!(matches!(err, Error::Source { .. }));
     drop(writer);
@@ -211,7 +285,11 @@ fn a_failing_record_source_rolls_everything_back() {
     // A fresh write that fails leaves nothing behind.
     let fresh = dir.path().join("fresh.rox");
     let mut writer = WriterOptions::new().open(&fresh).unwrap();
-    assert!(writer.try_write_all([Ok(vec![1u8]), Err(io::Error::other("x"))]).is_err());
+    assert!(
+        writer
+            .try_write_all([Ok(vec![1u8]), Err(io::Error::other("x"))])
+            .is_err()
+    );
     drop(writer);
     assert!(!fresh.exists());
     assert!(!dir.path().join(".fresh.rox.tmp").exists());
@@ -242,7 +320,10 @@ fn two_writers_are_kept_apart() {
     let first = WriterOptions::new().open(&path).unwrap();
     let err = WriterOptions::new().open(&path).unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
-    let err = WriterOptions::new().max_shard_bytes(100).open(&path).unwrap_err();
+    let err = WriterOptions::new()
+        .max_shard_bytes(100)
+        .open(&path)
+        .unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
     first.finish().unwrap();
     WriterOptions::new().open(&path).unwrap().finish().unwrap();
@@ -262,6 +343,10 @@ fn summary_lists_the_shards_written() {
     assert!(summary.shards.len() >= 2);
     assert!(summary.shards[0].previous_records > 0);
     assert_eq!(summary.shards[1].previous_records, 0);
-    let total: u64 = summary.shards.iter().map(|s| s.footer.records - s.previous_records).sum();
+    let total: u64 = summary
+        .shards
+        .iter()
+        .map(|s| s.footer.records - s.previous_records)
+        .sum();
     assert_eq!(total, 20);
 }
