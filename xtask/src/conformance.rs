@@ -82,8 +82,8 @@ pub(crate) fn run(only: &[&str]) -> Result<()> {
             .map_err(|err| format!("cannot create {}: {err}", work.display()))?;
         driver.arg("--work").arg(&work);
         for (env, requirements) in &suite.envs {
-            let venv_python =
-                ensure_venv(&python, &format!("{}-{env}", suite.krate), requirements)?;
+            let name = format!("{}-{env}", suite.krate);
+            let venv_python = ensure_venv(&python, &name, Packages::Requirements(requirements))?;
             driver
                 .arg("--python")
                 .arg(format!("{env}={}", venv_python.display()));
@@ -143,12 +143,12 @@ fn discover() -> Result<Vec<Suite>> {
     Ok(suites)
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| cmd::root().join("target"), PathBuf::from)
 }
 
 /// The system Python 3, with a clear line on what to install when it is missing.
-fn find_python() -> Result<String> {
+pub(crate) fn find_python() -> Result<String> {
     for candidate in ["python3", "python"] {
         if cmd::available(
             candidate,
@@ -162,20 +162,29 @@ fn find_python() -> Result<String> {
         .to_owned())
 }
 
-/// Creates (once) the venv `name` with the packages of `requirements`; returns its python.
-fn ensure_venv(python: &str, name: &str, requirements: &Path) -> Result<PathBuf> {
+/// What to pip-install into a venv.
+pub(crate) enum Packages<'a> {
+    /// The exact pins of a requirements file.
+    Requirements(&'a Path),
+    /// pip arguments, e.g. `--no-deps pkg==1.0 dep==2.0` where a package's own pins are broken.
+    Args(&'a [&'a str]),
+}
+
+/// Creates (once) the venv `name` with `packages`; returns its python. A venv is rebuilt when what it should hold
+/// changes (a stamp file records it).
+pub(crate) fn ensure_venv(python: &str, name: &str, packages: Packages<'_>) -> Result<PathBuf> {
     let venv = target_dir().join("conformance").join("venvs").join(name);
     let venv_python = venv.join("bin").join("python");
-    let wanted = fs::read_to_string(requirements)
-        .map_err(|err| format!("cannot read {}: {err}", requirements.display()))?;
+    let wanted = match packages {
+        Packages::Requirements(path) => fs::read_to_string(path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?,
+        Packages::Args(args) => args.join(" "),
+    };
     let stamp = venv.join("installed-requirements.txt");
     if venv_python.is_file() && fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
         return Ok(venv_python);
     }
-    eprintln!(
-        "setting up the Python environment {name} ({})",
-        requirements.display()
-    );
+    eprintln!("setting up the Python environment {name}");
     cmd::run(cmd::new(python, ["-m", "venv", "--clear"]).arg(&venv)).map_err(|err| {
         format!("{err}\n(python3 needs the venv module: `apt-get install python3-venv`)")
     })?;
@@ -185,20 +194,21 @@ fn ensure_venv(python: &str, name: &str, requirements: &Path) -> Result<PathBuf>
             venv.display()
         ));
     }
-    cmd::run(
-        cmd::new(
-            &venv_python,
-            [
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ],
-        )
-        .arg(requirements),
-    )?;
+    let mut install = cmd::new(
+        &venv_python,
+        [
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ],
+    );
+    match packages {
+        Packages::Requirements(path) => install.arg("-r").arg(path),
+        Packages::Args(args) => install.args(args),
+    };
+    cmd::run(&mut install)?;
     fs::write(&stamp, wanted).map_err(|err| format!("cannot write {}: {err}", stamp.display()))?;
     Ok(venv_python)
 }

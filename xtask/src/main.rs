@@ -3,6 +3,7 @@
 //! It depends on nothing but std so that it builds in seconds on a fresh machine, and it shells out to cargo,
 //! python3 and pip for the real work.
 
+mod bench;
 mod ci;
 mod cmd;
 mod conformance;
@@ -16,6 +17,7 @@ cargo xtask <command>
 commands:
   ci                    every check CI runs: fmt, clippy, test, doc, feature checks, conformance, deny
   conformance [CRATE..] cross-implementation cases against the pinned Python references (all crates, or these)
+  bench [--quick]       criterion benches, then byteshelf side by side with the Python references: docs/benchmarks.md
   release [--dry-run]   check versions, changelog, deny and a publish dry run; without --dry-run publish and tag
   help                  this text
 ";
@@ -25,6 +27,8 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci::run(),
+        ["bench"] => bench::run(false),
+        ["bench", "--quick"] => bench::run(true),
         ["conformance", only @ ..] => conformance::run(only),
         ["release"] => release::run(release::Mode::Publish),
         ["release", "--dry-run"] => release::run(release::Mode::DryRun),
