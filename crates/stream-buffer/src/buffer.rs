@@ -26,6 +26,9 @@ use crate::persist;
 use crate::source::{IterSource, READ_CHUNK, ReadSource, Source};
 use crate::spool::Spool;
 
+/// Largest piece of a chunk spooled before it is published to readers.
+const PUBLISH_STEP: usize = 1024 * 1024;
+
 /// Default memory threshold: the first 5 MiB of a stream stay in memory, the rest goes to a temporary file.
 pub const DEFAULT_MEMORY_THRESHOLD: usize = 5 * 1024 * 1024;
 
@@ -438,19 +441,24 @@ impl StreamBuffer {
                     bytes = &bytes[..usize::try_from(room).unwrap_or(0)];
                     overflow = true;
                 }
-                outcome = self
-                    .spool
-                    .append(pulled, bytes)
-                    .map(|()| pulled + bytes.len() as u64)
-                    .map_err(|source| Error::Spool {
-                        offset: pulled,
-                        source: Arc::new(source),
-                    });
+                // A huge chunk is published piece by piece, so readers can start before it is all spooled.
+                let mut at = pulled;
+                for piece in bytes.chunks(PUBLISH_STEP) {
+                    if let Err(source) = self.spool.append(at, piece) {
+                        outcome = Err(Error::Spool {
+                            offset: at,
+                            source: Arc::new(source),
+                        });
+                        return;
+                    }
+                    at += piece.len() as u64;
+                    self.publish(at);
+                }
+                outcome = Ok(at);
             });
             match (more, outcome) {
                 (Ok(true), Ok(now)) => {
                     pulled = now;
-                    self.publish(now);
                     if overflow {
                         let declared = self.declared_len.unwrap_or(now);
                         self.finish(

@@ -7,27 +7,31 @@
 //! while the stream is being pulled, so a reader never sees bytes move under it; [`Spool::into_file`] fills the
 //! hole once, at the end.
 //!
-//! Only one thread (the puller) appends. Readers copy out of the memory tier under a read lock that the puller
-//! takes for writing only while it copies a chunk in, and read the file with positional reads
-//! ([`FileExt::read_exact_at`]) that need no lock at all. Callers only read bytes that were published as pulled,
-//! which happens after [`Spool::append`] returns.
+//! Only one thread (the puller) appends. Readers copy out of the memory tier under a read lock; the puller
+//! allocates blocks and takes their page faults outside the lock, and holds the write lock only to copy at most
+//! [`COPY_STEP`] bytes in. The file is read with positional reads ([`FileExt::read_exact_at`]) that need no
+//! lock at all. Callers only read bytes that were published as pulled, which happens after [`Spool::append`]
+//! returns.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard};
 
-/// Size of one memory block. Blocks never move once full, and a read rarely spans two of them.
+/// Size of one memory block. A block never moves once allocated at full size, and a read rarely spans two.
 const BLOCK: usize = 256 * 1024;
 /// First allocation of block 0, which doubles up to [`BLOCK`] so that tiny streams stay tiny.
 const FIRST_ALLOCATION: usize = 4 * 1024;
+/// Most bytes copied into the memory tier per hold of its write lock.
+const COPY_STEP: usize = 64 * 1024;
 
-/// The memory tier: `blocks[i]` holds stream bytes `[i * BLOCK, i * BLOCK + blocks[i].len())`.
+/// The memory tier: `blocks[i]` holds stream bytes from `i * BLOCK`; the first `stored` bytes are filled in.
 #[derive(Debug, Default)]
 struct MemoryTier {
-    blocks: Vec<Vec<u8>>,
+    blocks: Vec<Box<[u8]>>,
+    stored: usize,
 }
 
 /// Both tiers of the spool.
@@ -35,7 +39,7 @@ struct MemoryTier {
 pub(crate) struct Spool {
     threshold: usize,
     memory: RwLock<MemoryTier>,
-    /// Sum of the memory blocks' capacities, readable without the lock.
+    /// Sum of the memory blocks' sizes, readable without the lock.
     memory_bytes: AtomicUsize,
     file: OnceLock<File>,
     spill_dir: Option<PathBuf>,
@@ -83,7 +87,9 @@ impl Spool {
     pub(crate) fn append(&self, at: u64, bytes: &[u8]) -> io::Result<()> {
         let (in_memory, on_disk) = bytes.split_at(self.memory_part(at, bytes.len()));
         if !in_memory.is_empty() {
-            self.append_to_memory(in_memory);
+            // `memory_part` is non-zero only when `at < threshold`, so `at` fits in usize.
+            let at = usize::try_from(at).map_err(|_| missing("memory"))?;
+            self.append_to_memory(at, in_memory);
         }
         if !on_disk.is_empty() {
             let file_offset = at + in_memory.len() as u64;
@@ -92,40 +98,67 @@ impl Spool {
         Ok(())
     }
 
-    fn append_to_memory(&self, mut bytes: &[u8]) {
-        let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
+    /// Copies `bytes` into the memory tier at `at`, which is below the threshold.
+    fn append_to_memory(&self, mut at: usize, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            if memory
-                .blocks
-                .last()
-                .is_none_or(|block| block.len() == BLOCK)
-            {
-                let start = memory.blocks.len() * BLOCK;
-                let limit = BLOCK.min(self.threshold - start);
-                // Block 0 starts small and grows; a later block is only needed by a stream already BLOCK long.
-                let first = if start == 0 {
-                    FIRST_ALLOCATION.min(limit)
-                } else {
-                    limit
-                };
-                memory.blocks.push(Vec::with_capacity(first));
-                self.memory_bytes.fetch_add(first, Ordering::Relaxed);
-            }
-            let index = memory.blocks.len() - 1;
+            let (index, offset) = (at / BLOCK, at % BLOCK);
             let limit = BLOCK.min(self.threshold - index * BLOCK);
-            let block = &mut memory.blocks[index];
-            let take = bytes.len().min(limit - block.len());
-            let needed = block.len() + take;
-            if needed > block.capacity() {
-                let old = block.capacity();
-                let target = needed.max(old.saturating_mul(2)).min(limit);
-                block.reserve_exact(target - block.len());
-                let new = block.capacity();
-                self.memory_bytes.fetch_add(new - old, Ordering::Relaxed);
+            let capacity = self
+                .read_memory_tier()
+                .blocks
+                .get(index)
+                .map_or(0, |block| block.len());
+            if offset == capacity {
+                self.enlarge_block(index, capacity, offset + bytes.len(), limit);
+                continue;
             }
-            block.extend_from_slice(&bytes[..take]);
+            let take = bytes.len().min(capacity - offset).min(COPY_STEP);
+            let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
+            memory.blocks[index][offset..offset + take].copy_from_slice(&bytes[..take]);
+            memory.stored = at + take;
+            drop(memory);
+            at += take;
             bytes = &bytes[take..];
         }
+    }
+
+    /// Adds block `index`, or grows it when it is block 0 and full at `capacity`, so that it holds `wanted`
+    /// bytes or at least its `limit`.
+    fn enlarge_block(&self, index: usize, capacity: usize, wanted: usize, limit: usize) {
+        // Block 0 starts small and doubles, so that tiny streams stay tiny; a later block is only needed by a
+        // stream that is already BLOCK long.
+        let size = if index == 0 {
+            wanted.max(capacity * 2).max(FIRST_ALLOCATION).min(limit)
+        } else {
+            limit
+        };
+        // `vec![0; size]` would map untouched zero pages that fault later, under the write lock; writing the
+        // zeros here takes the page faults now.
+        #[allow(clippy::slow_vector_initialization)]
+        // deliberate: the writes are the point (see above)
+        let mut fresh = {
+            let mut fresh = Vec::with_capacity(size);
+            fresh.resize(size, 0u8);
+            fresh
+        };
+        if capacity > 0 {
+            let memory = self.read_memory_tier();
+            fresh[..capacity].copy_from_slice(&memory.blocks[index]);
+        }
+        let fresh = fresh.into_boxed_slice();
+        let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
+        if index < memory.blocks.len() {
+            memory.blocks[index] = fresh;
+        } else {
+            memory.blocks.push(fresh);
+        }
+        drop(memory);
+        self.memory_bytes
+            .fetch_add(size - capacity, Ordering::Relaxed);
+    }
+
+    fn read_memory_tier(&self) -> RwLockReadGuard<'_, MemoryTier> {
+        self.memory.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn file_or_create(&self) -> io::Result<&File> {
@@ -156,7 +189,10 @@ impl Spool {
     }
 
     fn read_memory(&self, mut at: usize, mut out: &mut [u8]) -> io::Result<()> {
-        let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
+        let memory = self.read_memory_tier();
+        if at.saturating_add(out.len()) > memory.stored {
+            return Err(missing("memory bytes"));
+        }
         while !out.is_empty() {
             let block = memory
                 .blocks
@@ -181,15 +217,15 @@ impl Spool {
     pub(crate) fn copy_to(&self, len: u64, out: &mut File) -> io::Result<()> {
         let head = self.memory_part(0, usize::try_from(len).unwrap_or(usize::MAX));
         {
-            let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
+            let memory = self.read_memory_tier();
+            if memory.stored < head {
+                return Err(missing("memory bytes"));
+            }
             let mut left = head;
             for block in &memory.blocks {
                 let take = left.min(block.len());
                 out.write_all(&block[..take])?;
                 left -= take;
-            }
-            if left != 0 {
-                return Err(missing("memory bytes"));
             }
         }
         let tail = len - head as u64;
@@ -216,6 +252,9 @@ impl Spool {
             .memory
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
+        if memory.stored < head {
+            return Err(missing("memory bytes"));
+        }
         let mut file = match self.file.into_inner() {
             Some(file) => file,
             None => match &self.spill_dir {
@@ -229,9 +268,6 @@ impl Spool {
             let take = (head - at).min(block.len());
             file.write_all_at(&block[..take], at as u64)?;
             at += take;
-        }
-        if at != head {
-            return Err(missing("memory bytes"));
         }
         file.seek(SeekFrom::Start(0))?;
         Ok(file)

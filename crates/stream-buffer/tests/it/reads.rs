@@ -224,3 +224,28 @@ fn debug_output_shows_the_state() {
     assert!(shown.contains("pulled: 4"), "{shown}");
     assert!(shown.contains("spilled: false"), "{shown}");
 }
+
+#[test]
+fn one_huge_chunk_spans_blocks_pieces_and_both_tiers() {
+    let data = data(5 * 1024 * 1024 + 77);
+    for threshold in [0, 300_000, 2_500_001, 6 << 20] {
+        let buffer = StreamBuffer::builder()
+            .memory_threshold(threshold)
+            .build_from_chunks([Ok::<_, io::Error>(data.clone())]);
+        for (offset, len) in [
+            (3_000_000, 10),
+            (0, 5),
+            (262_140, 10),
+            (1_048_570, 2_000_000),
+            (5_242_800, 1000),
+        ] {
+            assert_eq!(
+                buffer.read(offset, len).unwrap(),
+                expected(&data, offset, len),
+                "threshold {threshold}, read({offset}, {len})"
+            );
+        }
+        assert_eq!(buffer.slice(..).unwrap(), data);
+        assert!(buffer.memory_bytes() <= threshold);
+    }
+}
