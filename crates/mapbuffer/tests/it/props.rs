@@ -1,0 +1,123 @@
+//! Property tests against a `BTreeMap` model, and arbitrary bytes that must never panic.
+
+use std::collections::BTreeMap;
+
+use mapbuffer::{Codec, FormatVersion, IntMap, MapBuffer, MapBufferBuilder, format};
+use proptest::prelude::*;
+
+fn key() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0..64u64,
+        any::<u64>(),
+        Just(u64::MAX),
+        Just(1 << 63),
+        Just((1 << 63) - 1)
+    ]
+}
+
+fn model() -> impl Strategy<Value = BTreeMap<u64, Vec<u8>>> {
+    prop::collection::btree_map(key(), prop::collection::vec(any::<u8>(), 0..40), 0..80)
+}
+
+fn codec() -> impl Strategy<Value = Codec> {
+    prop::sample::select(
+        Codec::ALL
+            .into_iter()
+            .filter(|codec| codec.is_available() && *codec != Codec::Lzma)
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn version() -> impl Strategy<Value = FormatVersion> {
+    prop_oneof![Just(FormatVersion::V0), Just(FormatVersion::V1)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn reads_back_the_model(model in model(), codec in codec(), version in version(), probes in prop::collection::vec(key(), 0..40)) {
+        // Shuffled input order must not matter.
+        let mut input: Vec<(u64, &Vec<u8>)> = model.iter().map(|(k, v)| (*k, v)).collect();
+        input.reverse();
+        let bytes = MapBufferBuilder::new().codec(codec).format_version(version).to_vec(input).unwrap();
+        let map = MapBuffer::from_bytes(&bytes).unwrap();
+        map.validate().unwrap();
+        prop_assert_eq!(map.len(), model.len());
+        for (key, value) in &model {
+            let got = map.get(*key).unwrap();
+            prop_assert_eq!(got.as_deref(), Some(&value[..]));
+        }
+        for probe in probes {
+            let got = map.get(probe).unwrap();
+            prop_assert_eq!(got.as_deref(), model.get(&probe).map(Vec::as_slice));
+            prop_assert_eq!(map.contains(probe), model.contains_key(&probe));
+        }
+        let iterated: Vec<(u64, Vec<u8>)> = map.iter().map(|e| e.map(|(k, v)| (k, v.into_owned()))).collect::<Result<_, _>>().unwrap();
+        let expected: Vec<(u64, Vec<u8>)> = model.into_iter().collect();
+        prop_assert_eq!(iterated, expected);
+    }
+
+    #[test]
+    fn lower_bound_agrees_with_a_sorted_vec(keys in prop::collection::btree_set(key(), 0..200), probes in prop::collection::vec(key(), 1..50)) {
+        let sorted: Vec<u64> = keys.into_iter().collect();
+        let layout = format::eytzinger_layout(sorted.len() as u32);
+        let slots: Vec<u64> = layout.iter().map(|&rank| sorted[rank as usize]).collect();
+        for probe in probes {
+            let found = format::eytzinger_lower_bound(slots.len(), probe, |slot| Ok::<_, ()>(slots[slot])).unwrap();
+            let rank = sorted.partition_point(|&k| k < probe);
+            prop_assert_eq!(found.map(|slot| slots[slot]), sorted.get(rank).copied());
+        }
+    }
+
+    #[test]
+    fn intmap_reads_back_the_model(model in prop::collection::btree_map(key(), any::<u64>(), 0..100), probes in prop::collection::vec(key(), 0..20)) {
+        let bytes = IntMap::build(model.iter().map(|(k, v)| (*k, *v))).unwrap();
+        let map = IntMap::from_bytes(&bytes).unwrap();
+        map.validate().unwrap();
+        prop_assert_eq!(map.iter().collect::<Vec<_>>(), model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
+        for probe in probes {
+            prop_assert_eq!(map.get(probe), model.get(&probe).copied());
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(tail in prop::collection::vec(any::<u8>(), 0..200), n in 0u32..6, version in 0u8..3, codec in 0usize..6) {
+        let mut bytes = b"mapbufr".to_vec();
+        bytes.push(version);
+        bytes.extend_from_slice(&Codec::ALL.get(codec).map_or(*b"junk", |c| c.tag()));
+        bytes.extend_from_slice(&n.to_le_bytes());
+        bytes.extend_from_slice(&tail);
+        if let Ok(map) = MapBuffer::from_bytes(&bytes) {
+            let _ = map.validate();
+            for slot in 0..map.len() {
+                let _ = map.value_at(slot);
+                let _ = map.get(map.key_at(slot).unwrap());
+            }
+            let _ = map.iter().count();
+        }
+        let mut intmap = b"intm\x00\x03".to_vec();
+        intmap.extend_from_slice(&n.to_le_bytes());
+        intmap.extend_from_slice(&tail);
+        if let Ok(map) = IntMap::from_bytes(&intmap) {
+            let _ = map.validate();
+            let _ = map.iter().count();
+        }
+    }
+
+    #[test]
+    fn mutated_maps_never_panic(model in model(), codec in codec(), version in version(), edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
+        let mut bytes = MapBufferBuilder::new().codec(codec).format_version(version).to_vec(model.iter().map(|(k, v)| (*k, v))).unwrap();
+        for (at, byte) in edits {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        if let Ok(map) = MapBuffer::from_bytes(&bytes) {
+            let _ = map.validate();
+            for key in model.keys() {
+                let _ = map.get(*key);
+            }
+            let _ = map.iter_slot_order().count();
+        }
+    }
+}
