@@ -1,1 +1,167 @@
-fn main() {}
+//! MapBuffer speed on the workload: 1,000,000 random keys × 100-byte values, format version 1, no
+//! compression, lookups of random present keys.
+//!
+//! Targets: `get` (search and CRC) ≤ 100 ns, `contains` ≤ 60 ns, open + one `get` ≤ 5 µs, build ≥ 500 MB/s.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mapbuffer::{Codec, FormatVersion, IntMap, MapBuffer, MapBufferBuilder};
+
+const KEYS: usize = 1_000_000;
+const VALUE_LEN: usize = 100;
+
+/// A small, fast deterministic generator (SplitMix64), so the benches need no RNG crate.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// `KEYS` distinct random keys with random values, and a shuffled list of lookups among them.
+fn workload() -> (Vec<(u64, Vec<u8>)>, Vec<u64>) {
+    let mut rng = SplitMix(42);
+    let mut keys: Vec<u64> = (0..KEYS * 11 / 10).map(|_| rng.next()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.truncate(KEYS);
+    let entries: Vec<(u64, Vec<u8>)> = keys
+        .iter()
+        .map(|&key| {
+            let value = (0..VALUE_LEN).map(|_| rng.next() as u8).collect();
+            (key, value)
+        })
+        .collect();
+    let lookups = (0..1 << 16)
+        .map(|_| keys[(rng.next() % keys.len() as u64) as usize])
+        .collect();
+    // Present the input unsorted, as a real caller would.
+    let mut shuffled = entries;
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+    }
+    (shuffled, lookups)
+}
+
+fn benches(c: &mut Criterion) {
+    let (entries, lookups) = workload();
+    let input_bytes: u64 = entries.iter().map(|(_, v)| v.len() as u64 + 8).sum();
+    let bytes = MapBufferBuilder::new()
+        .to_vec(entries.iter().map(|(k, v)| (*k, v)))
+        .expect("building the benchmark map");
+
+    let mut group = c.benchmark_group("build");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(input_bytes));
+    for version in [FormatVersion::V1, FormatVersion::V0] {
+        group.bench_function(BenchmarkId::new("1M x 100B", format!("v{version}")), |b| {
+            b.iter(|| {
+                MapBufferBuilder::new()
+                    .format_version(version)
+                    .to_vec(entries.iter().map(|(k, v)| (*k, v)))
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+
+    let map = MapBuffer::from_bytes(&bytes[..]).unwrap();
+    let unchecked = MapBuffer::from_bytes(&bytes[..]).unwrap().with_crc_check(false);
+    let mut group = c.benchmark_group("lookup 1M x 100B v1");
+    let mut i = 0;
+    group.bench_function("get", |b| {
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            black_box(map.get(black_box(lookups[i])).unwrap());
+        })
+    });
+    group.bench_function("get without CRC check", |b| {
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            black_box(unchecked.get(black_box(lookups[i])).unwrap());
+        })
+    });
+    group.bench_function("contains", |b| {
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            black_box(map.contains(black_box(lookups[i])));
+        })
+    });
+    group.bench_function("get absent", |b| {
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            black_box(map.get(black_box(lookups[i] ^ 1)).unwrap());
+        })
+    });
+    group.bench_function("open + get", |b| {
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            let map = MapBuffer::from_bytes(black_box(&bytes[..])).unwrap();
+            black_box(map.get(lookups[i]).unwrap().map(|v| v.len()));
+        })
+    });
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    group.bench_function("open file (mmap) + get", |b| {
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            let map = MapBuffer::open(file.path()).unwrap();
+            black_box(map.get(lookups[i]).unwrap().map(|v| v.len()));
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("scan 1M x 100B v1");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(KEYS as u64));
+    group.bench_function("iter_slot_order", |b| {
+        b.iter(|| map.iter_slot_order().map(|e| e.unwrap().1.len()).sum::<usize>())
+    });
+    group.bench_function("iter (key order)", |b| {
+        b.iter(|| map.iter().map(|e| e.unwrap().1.len()).sum::<usize>())
+    });
+    group.bench_function("validate", |b| b.iter(|| map.validate().unwrap()));
+    group.finish();
+
+    let zstd_entries = &entries[..100_000];
+    let zstd = MapBufferBuilder::new()
+        .codec(Codec::Zstd)
+        .to_vec(zstd_entries.iter().map(|(k, v)| (*k, v)))
+        .unwrap();
+    let zstd_map = MapBuffer::from_bytes(&zstd[..]).unwrap();
+    let mut group = c.benchmark_group("zstd 100k x 100B v1");
+    group.bench_function("get", |b| {
+        b.iter(|| {
+            i = (i + 1) % zstd_entries.len();
+            black_box(zstd_map.get(black_box(zstd_entries[i].0)).unwrap());
+        })
+    });
+    group.sample_size(10);
+    group.bench_function("build", |b| {
+        b.iter(|| {
+            MapBufferBuilder::new()
+                .codec(Codec::Zstd)
+                .to_vec(zstd_entries.iter().map(|(k, v)| (*k, v)))
+                .unwrap()
+        })
+    });
+    group.finish();
+
+    let intmap = IntMap::build(entries.iter().map(|(k, v)| (*k, v.len() as u64))).unwrap();
+    let intmap = IntMap::from_bytes(&intmap[..]).unwrap();
+    c.bench_function("intmap 1M get", |b| {
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            black_box(intmap.get(black_box(lookups[i])));
+        })
+    });
+}
+
+criterion_group!(mapbuffer_benches, benches);
+criterion_main!(mapbuffer_benches);
