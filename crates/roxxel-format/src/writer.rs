@@ -183,6 +183,11 @@ impl Writer {
                 "a dtype needs a ROXXEL02 footer; ROXXEL01 has no dtype field",
             ));
         }
+        if path.to_string_lossy().contains(['*', '?']) {
+            return Err(Error::InvalidOptions(
+                "the writer takes a file path or a shard base, not a glob pattern",
+            ));
+        }
         let base = naming::shard_base(path);
         let session = SessionLock::acquire(&base)?;
         let journal_path = naming::journal_path(&base);
@@ -496,46 +501,20 @@ impl Writer {
         Ok(())
     }
 
-    /// Writes the index and footer of a shard and makes it durable (renaming a new shard into place).
+    /// Writes the index and footer of a shard and makes it durable (renaming a new shard into place). On error
+    /// the shard goes back to `self.current`, so a rollback can remove its temporary file or restore it.
     fn finalize(&mut self, mut shard: ShardOut) -> Result<()> {
-        let path = shard.path.clone();
-        let write_path = shard.write_path().to_path_buf();
-        let footer = Footer {
-            kind: shard.kind,
-            records: shard.ends.len() as u64,
-            raw_data_size: shard.raw,
-            dtype: shard.dtype,
+        let footer = match write_tail(&mut shard) {
+            Ok(footer) => footer,
+            Err(err) => {
+                self.current = Some(shard);
+                return Err(err);
+            }
         };
-        let io_err = |e| Error::io(&write_path, e);
-        let previous_records = shard.old.as_ref().map_or(0, |o| o.footer.records);
-        let unchanged = shard.old.as_ref().is_some_and(|old| old.footer == footer);
-        if !unchanged {
-            if shard.old.is_some() {
-                // The new payload must be durable before an index that points into it.
-                shard.out.flush().map_err(io_err)?;
-                shard.out.get_ref().file.sync_data().map_err(io_err)?;
-            }
-            for end in &shard.ends {
-                shard.out.write_all(&end.to_le_bytes()).map_err(io_err)?;
-            }
-            shard.out.write_all(&footer.to_bytes()).map_err(io_err)?;
-            shard.out.flush().map_err(io_err)?;
-            let file = &shard.out.get_ref().file;
-            let new_len = footer
-                .file_len()
-                .expect("bounded by the size check in push");
-            file.set_len(new_len).map_err(io_err)?;
-            file.sync_all().map_err(io_err)?;
-        }
-        if let Some(temp) = &shard.temp {
-            fs::rename(temp, &path).map_err(|e| Error::io(&path, e))?;
-            journal::sync_dir(&path)?;
-            shard.temp = None;
-        }
         self.summary.shards.push(ShardSummary {
-            path,
+            path: shard.path.clone(),
             footer,
-            previous_records,
+            previous_records: shard.old.as_ref().map_or(0, |o| o.footer.records),
         });
         // Keep the lock of an appended shard until the session commits; new shards are invisible until then.
         if let Some(old) = shard.old.take() {
@@ -563,9 +542,10 @@ impl Writer {
             ));
         };
         self.finalize(current)?;
-        if let Some(journal) = self.journal.take() {
+        if let Some(journal) = &self.journal {
             journal.remove()?;
         }
+        self.journal = None;
         self.appended_done = None;
         self.finished = true;
         Ok(std::mem::take(&mut self.summary))
@@ -617,6 +597,47 @@ impl ShardOut {
     fn write_path(&self) -> &Path {
         self.temp.as_deref().unwrap_or(&self.path)
     }
+}
+
+/// Writes the index and footer after the payload, syncs, and renames a new shard into place.
+fn write_tail(shard: &mut ShardOut) -> Result<Footer> {
+    let path = shard.path.clone();
+    let write_path = shard.write_path().to_path_buf();
+    let footer = Footer {
+        kind: shard.kind,
+        records: shard.ends.len() as u64,
+        raw_data_size: shard.raw,
+        dtype: shard.dtype,
+    };
+    let new_len = footer
+        .file_len()
+        .ok_or_else(|| Error::TooLarge { file: path.clone() })?;
+    let io_err = |e| Error::io(&write_path, e);
+    let unchanged = shard.old.as_ref().is_some_and(|old| old.footer == footer);
+    if !unchanged {
+        if shard.old.is_some() {
+            // The new payload must be durable before an index that points into it.
+            shard.out.flush().map_err(io_err)?;
+            shard.out.get_ref().file.sync_data().map_err(io_err)?;
+        }
+        for end in &shard.ends {
+            shard.out.write_all(&end.to_le_bytes()).map_err(io_err)?;
+        }
+        shard.out.write_all(&footer.to_bytes()).map_err(io_err)?;
+        shard.out.flush().map_err(io_err)?;
+        let file = &shard.out.get_ref().file;
+        // Only shrinks when converting a ROXXEL02 footer to ROXXEL01 without new records; never below the payload.
+        file.set_len(new_len).map_err(io_err)?;
+        file.sync_all().map_err(io_err)?;
+    }
+    if let Some(temp) = shard.temp.take() {
+        if let Err(err) = fs::rename(&temp, &path) {
+            shard.temp = Some(temp);
+            return Err(Error::io(&path, err));
+        }
+        journal::sync_dir(&path)?;
+    }
+    Ok(footer)
 }
 
 /// Checks an index before appending to it, so a damaged shard is never extended.

@@ -65,6 +65,11 @@ fn roxxel02_with_dtype() {
     assert_eq!(ds.shards()[0].dtype().unwrap().as_str(), Some("int32"));
 
     let err = WriterOptions::new()
+        .open(dir.path().join("ds_*.rox"))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidOptions(_)), "{err}");
+
+    let err = WriterOptions::new()
         .footer(FooterKind::Roxxel01)
         .dtype(Dtype::UINT8)
         .open(dir.path().join("x.rox"))
