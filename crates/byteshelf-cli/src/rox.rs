@@ -1,0 +1,558 @@
+//! `byteshelf rox ...`: Roxxel datasets (pack, info, get, cat, verify, recover, unpack).
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use byteshelf::roxxel::{
+    self, Dataset, DatasetSpec, Dtype, FooterKind, Recovery, Shard, WriteSummary, WriterOptions,
+};
+use serde::Serialize;
+
+use crate::cli::{
+    CatArgs, FooterArg, PackArgs, RoxCommand, RoxGetArgs, Separator, SpecArgs, SpecJsonArgs,
+    UnpackArgs,
+};
+use crate::error::{Error, Result};
+use crate::output::{SizeSummary, Stdout, size};
+use crate::progress::Progress;
+
+/// Runs one `rox` command.
+pub(crate) fn run(command: RoxCommand) -> Result {
+    match command {
+        RoxCommand::Pack(args) => pack(&args),
+        RoxCommand::Info(args) => info(&args),
+        RoxCommand::Get(args) => get(&args),
+        RoxCommand::Cat(args) => cat(&args),
+        RoxCommand::Verify(args) => verify(&args),
+        RoxCommand::Recover(args) => recover(&args),
+        RoxCommand::Unpack(args) => unpack(&args),
+    }
+}
+
+/// A roxxel error about the dataset `spec`.
+fn rox_error(spec: &str, err: &roxxel::Error) -> Error {
+    Error::from_lib(Path::new(spec), err)
+}
+
+fn open(spec: &str) -> Result<Dataset> {
+    Dataset::open(spec).map_err(|e| rox_error(spec, &e))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// pack
+
+fn pack(args: &PackArgs) -> Result {
+    let dtype = args
+        .dtype
+        .as_deref()
+        .map(|name| Dtype::new(name).map_err(|e| Error::usage(format!("--dtype: {e}"))))
+        .transpose()?;
+    let footer = match (args.footer, dtype) {
+        (Some(FooterArg::V01), Some(_)) => {
+            return Err(Error::usage(
+                "--dtype needs a ROXXEL02 footer: drop --footer 01",
+            ));
+        }
+        (Some(FooterArg::V01), None) => Some(FooterKind::Roxxel01),
+        (Some(FooterArg::V02), _) | (None, Some(_)) => Some(FooterKind::Roxxel02),
+        (None, None) => None,
+    };
+    if !args.append {
+        refuse_existing(&args.out, args.max_shard_bytes.is_some())?;
+    }
+    let mut options = WriterOptions::new();
+    if let Some(max) = args.max_shard_bytes {
+        options = options.max_shard_bytes(max);
+    }
+    if let Some(kind) = footer {
+        options = options.footer(kind);
+    }
+    if let Some(dtype) = dtype {
+        options = options.dtype(dtype);
+    }
+    let inputs = match &args.lines {
+        Some(_) => None,
+        None => Some(collect_files(&args.paths)?),
+    };
+    let out = args.out.as_path();
+    let mut writer = options.open(out).map_err(|e| Error::from_lib(out, &e))?;
+    let mut bytes = 0u64;
+    match (&args.lines, inputs) {
+        (Some(lines), _) => {
+            let progress = Progress::new("packing", None);
+            let (name, reader): (PathBuf, Box<dyn Read>) = if lines.as_os_str() == "-" {
+                (PathBuf::from("<stdin>"), Box::new(io::stdin().lock()))
+            } else {
+                let file = File::open(lines).map_err(|e| Error::io(lines, &e))?;
+                (lines.clone(), Box::new(file))
+            };
+            let mut reader = BufReader::with_capacity(1 << 16, reader);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let read = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| Error::io(&name, &e))?;
+                if read == 0 {
+                    break;
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                writer.push(&line).map_err(|e| Error::from_lib(out, &e))?;
+                bytes += line.len() as u64;
+                progress.advance(1, bytes);
+            }
+            progress.finish();
+        }
+        (None, Some(files)) => {
+            let progress = Progress::new("packing", Some(files.len() as u64));
+            for file in &files {
+                let record = fs::read(file).map_err(|e| Error::io(file, &e))?;
+                writer.push(&record).map_err(|e| Error::from_lib(out, &e))?;
+                bytes += record.len() as u64;
+                progress.advance(1, bytes);
+            }
+            progress.finish();
+        }
+        (None, None) => unreachable!("files are collected whenever --lines is absent"),
+    }
+    let summary = writer.finish().map_err(|e| Error::from_lib(out, &e))?;
+    print_pack_summary(&summary, bytes)
+}
+
+fn print_pack_summary(summary: &WriteSummary, bytes: u64) -> Result {
+    let mut stdout = Stdout::new();
+    let shards = summary.shards.len();
+    stdout.line(format!(
+        "packed {} records ({}) into {} shard{}",
+        summary.records_written,
+        size(bytes),
+        shards,
+        if shards == 1 { "" } else { "s" }
+    ))?;
+    for shard in &summary.shards {
+        stdout.line(format!(
+            "  {}  {}  {} records",
+            shard.path.display(),
+            shard.footer.kind,
+            shard.footer.records
+        ))?;
+    }
+    stdout.flush()
+}
+
+/// Fails when `out` (or, sharded, any `{base}_NNNN.rox` next to it) exists: pack creates, `--append` adds.
+fn refuse_existing(out: &Path, sharded: bool) -> Result {
+    let exists = |path: &Path| {
+        Error::usage(format!(
+            "{} already exists: pass --append to add records to it, or choose another name",
+            path.display()
+        ))
+    };
+    if out.exists() {
+        return Err(exists(out));
+    }
+    if sharded {
+        let Some(name) = out.file_name() else {
+            return Ok(());
+        };
+        let name = name.to_string_lossy();
+        let base = name.strip_suffix(".rox").unwrap_or(&name);
+        let prefix = format!("{base}_");
+        let dir = match out.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut shards: Vec<String> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|entry_name| {
+                entry_name
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".rox"))
+                    .is_some_and(|digits| {
+                        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                    })
+            })
+            .collect();
+        shards.sort();
+        if let Some(first) = shards.first() {
+            return Err(exists(&out.with_file_name(first)));
+        }
+    }
+    Ok(())
+}
+
+/// The files `paths` name, directories walked recursively with their entries in sorted order.
+pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        walk(path, &mut files)?;
+    }
+    Ok(files)
+}
+
+fn walk(path: &Path, files: &mut Vec<PathBuf>) -> Result {
+    let meta = fs::metadata(path).map_err(|e| Error::io(path, &e))?;
+    if !meta.is_dir() {
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<(OsString, PathBuf)> = Vec::new();
+    for entry in fs::read_dir(path).map_err(|e| Error::io(path, &e))? {
+        let entry = entry.map_err(|e| Error::io(path, &e))?;
+        entries.push((entry.file_name(), entry.path()));
+    }
+    entries.sort();
+    for (_, entry) in entries {
+        walk(&entry, files)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// info
+
+/// `rox info --json`.
+#[derive(Debug, Serialize)]
+struct DatasetInfo {
+    spec: String,
+    shards: Vec<ShardInfo>,
+    records: u64,
+    bytes: u64,
+    payload_bytes: u64,
+    record_size: Option<SizeSummary>,
+}
+
+/// One shard in [`DatasetInfo`].
+#[derive(Debug, Serialize)]
+struct ShardInfo {
+    path: String,
+    footer: &'static str,
+    dtype: Option<String>,
+    records: u64,
+    bytes: u64,
+    payload_bytes: u64,
+}
+
+fn shard_info(shard: &Shard) -> ShardInfo {
+    let footer = shard.footer();
+    ShardInfo {
+        path: shard.path().display().to_string(),
+        footer: footer.kind.as_str(),
+        dtype: footer.dtype.map(|dtype| dtype.to_string()),
+        records: footer.records,
+        bytes: footer.file_len().unwrap_or(u64::MAX),
+        payload_bytes: footer.raw_data_size,
+    }
+}
+
+fn info(args: &SpecJsonArgs) -> Result {
+    let dataset = open(&args.spec)?;
+    let shards: Vec<ShardInfo> = dataset.shards().iter().map(shard_info).collect();
+    let mut sizes = Vec::with_capacity(usize::try_from(dataset.len()).unwrap_or(0));
+    for record in dataset.iter() {
+        sizes.push(record.map_err(|e| rox_error(&args.spec, &e))?.len() as u64);
+    }
+    let info = DatasetInfo {
+        spec: args.spec.clone(),
+        records: dataset.len(),
+        bytes: shards.iter().map(|s| s.bytes).sum(),
+        payload_bytes: shards.iter().map(|s| s.payload_bytes).sum(),
+        record_size: SizeSummary::of(&mut sizes),
+        shards,
+    };
+    let mut stdout = Stdout::new();
+    if args.json {
+        stdout.json(&info)?;
+    } else {
+        print_info(&mut stdout, &info)?;
+    }
+    stdout.flush()
+}
+
+fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
+    let total = format!(
+        "total ({} shard{})",
+        info.shards.len(),
+        if info.shards.len() == 1 { "" } else { "s" }
+    );
+    let width = info
+        .shards
+        .iter()
+        .map(|s| s.path.chars().count())
+        .chain([total.len()])
+        .max()
+        .unwrap_or(5);
+    stdout.line(format!("dataset {}", info.spec))?;
+    stdout.line(format!(
+        "{:<width$}  {:<8}  {:<8}  {:>12}  {:>14}",
+        "shard", "footer", "dtype", "records", "bytes"
+    ))?;
+    for shard in &info.shards {
+        stdout.line(format!(
+            "{:<width$}  {:<8}  {:<8}  {:>12}  {:>14}",
+            shard.path,
+            shard.footer,
+            shard.dtype.as_deref().unwrap_or("-"),
+            shard.records,
+            shard.bytes
+        ))?;
+    }
+    stdout.line(format!(
+        "{total:<width$}  {:<8}  {:<8}  {:>12}  {:>14}",
+        "", "", info.records, info.bytes
+    ))?;
+    stdout.line(format!(
+        "payload {} bytes, index and footers {} bytes",
+        info.payload_bytes,
+        info.bytes - info.payload_bytes
+    ))?;
+    match info.record_size {
+        Some(s) => stdout.line(format!(
+            "record size: min {}, median {}, max {} bytes",
+            s.min, s.median, s.max
+        )),
+        None => stdout.line("record size: no records"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// get, cat
+
+fn get(args: &RoxGetArgs) -> Result {
+    let dataset = open(&args.spec)?;
+    let records = args
+        .indexes
+        .iter()
+        .map(|&index| {
+            dataset
+                .get_signed(index)
+                .map_err(|e| rox_error(&args.spec, &e))
+        })
+        .collect::<Result<Vec<&[u8]>>>()?;
+    let mut stdout = Stdout::new();
+    for (record, &index) in records.iter().zip(&args.indexes) {
+        if args.hex {
+            stdout.line(format!("record {index}: {} bytes", record.len()))?;
+            stdout.hexdump(record)?;
+        } else {
+            stdout.bytes(record)?;
+        }
+    }
+    stdout.flush()
+}
+
+/// Parses `A..B` (either end optional, negative counts from the end) against `len` records.
+/// A malformed range is a usage error; a range outside the dataset is about the data (exit 1, as for `get`).
+fn parse_range(spec: &str, text: &str, len: u64) -> Result<(u64, u64)> {
+    let bad = || {
+        Error::usage(format!(
+            "--range {text:?}: expected A..B, A.., ..B (integers)"
+        ))
+    };
+    let (a, b) = text.split_once("..").ok_or_else(bad)?;
+    let end_of = |part: &str, default: u64| -> Result<Option<u64>> {
+        if part.is_empty() {
+            return Ok(Some(default));
+        }
+        let value: i64 = part.trim().parse().map_err(|_| bad())?;
+        Ok(if value < 0 {
+            len.checked_sub(value.unsigned_abs())
+        } else {
+            Some(value.unsigned_abs())
+        })
+    };
+    match (end_of(a, 0)?, end_of(b, len)?) {
+        (Some(start), Some(end)) if start <= end && end <= len => Ok((start, end)),
+        _ => Err(Error::data(
+            Path::new(spec),
+            format!(
+                "--range {text} is not within its {len} records (A <= B <= {len}, negative ends count from the end)"
+            ),
+        )),
+    }
+}
+
+fn cat(args: &CatArgs) -> Result {
+    let dataset = open(&args.spec)?;
+    let (start, end) = match &args.range {
+        Some(text) => parse_range(&args.spec, text, dataset.len())?,
+        None => (0, dataset.len()),
+    };
+    let records = dataset
+        .range(start..end)
+        .map_err(|e| rox_error(&args.spec, &e))?;
+    let mut stdout = Stdout::new();
+    for record in records {
+        let record = record.map_err(|e| rox_error(&args.spec, &e))?;
+        match args.sep {
+            Separator::Newline => {
+                stdout.bytes(record)?;
+                stdout.bytes(b"\n")?;
+            }
+            Separator::None => stdout.bytes(record)?,
+            Separator::U32le => {
+                let len = u32::try_from(record.len()).map_err(|_| {
+                    Error::data(
+                        Path::new(&args.spec),
+                        format!(
+                            "a record of {} bytes does not fit a u32 length prefix",
+                            record.len()
+                        ),
+                    )
+                })?;
+                stdout.bytes(&len.to_le_bytes())?;
+                stdout.bytes(record)?;
+            }
+        }
+    }
+    stdout.flush()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// verify, recover, unpack
+
+fn verify(args: &SpecArgs) -> Result {
+    let dataset = Dataset::options()
+        .skip_invalid(true)
+        .open(args.spec.as_str())
+        .map_err(|e| rox_error(&args.spec, &e))?;
+    let mut bad = Vec::new();
+    for skipped in dataset.skipped() {
+        bad.push(Error::from_lib(&skipped.path, &skipped.error));
+    }
+    let total_bytes: u64 = dataset
+        .shards()
+        .iter()
+        .map(|s| s.footer().file_len().unwrap_or(0))
+        .sum();
+    let progress = Progress::new("verifying", Some(dataset.shards().len() as u64));
+    let mut done = 0;
+    for shard in dataset.shards() {
+        if let Err(err) = shard.verify() {
+            bad.push(Error::from_lib(shard.path(), &err));
+        }
+        done += shard.footer().file_len().unwrap_or(0);
+        progress.advance(1, done.min(total_bytes));
+    }
+    progress.finish();
+    let shards = dataset.shards().len() + dataset.skipped().len();
+    if let Some(last) = bad.pop() {
+        for err in &bad {
+            eprintln!("error: {err}");
+        }
+        return Err(last);
+    }
+    let mut stdout = Stdout::new();
+    stdout.line(format!(
+        "ok: {}: {} records in {} shard{}, {} checked",
+        args.spec,
+        dataset.len(),
+        shards,
+        if shards == 1 { "" } else { "s" },
+        size(total_bytes)
+    ))?;
+    stdout.flush()
+}
+
+fn recover(args: &SpecArgs) -> Result {
+    let spec = DatasetSpec::from(args.spec.as_str());
+    // A plain path that is not a directory may name a file that no longer exists (the base of a sharded
+    // dataset, a shard whose creation was interrupted): recover it as it is.
+    let targets = match &spec {
+        DatasetSpec::Path(path) if !path.is_dir() => vec![path.clone()],
+        _ => spec.resolve().map_err(|e| rox_error(&args.spec, &e))?,
+    };
+    let mut total = Recovery::default();
+    for target in &targets {
+        let done = roxxel::recover(target).map_err(|e| Error::from_lib(target, &e))?;
+        for (from, to) in [
+            (done.journals, &mut total.journals),
+            (done.restored, &mut total.restored),
+            (done.removed, &mut total.removed),
+        ] {
+            for path in from {
+                if !to.contains(&path) {
+                    to.push(path);
+                }
+            }
+        }
+    }
+    let mut stdout = Stdout::new();
+    if total.is_clean() {
+        stdout.line(format!("{}: nothing to recover", args.spec))?;
+    } else {
+        for journal in &total.journals {
+            stdout.line(format!(
+                "rolled back the interrupted write of journal {}",
+                journal.display()
+            ))?;
+        }
+        for path in &total.restored {
+            stdout.line(format!("restored {}", path.display()))?;
+        }
+        for path in &total.removed {
+            stdout.line(format!("removed {}", path.display()))?;
+        }
+    }
+    stdout.flush()
+}
+
+fn unpack(args: &UnpackArgs) -> Result {
+    let dataset = open(&args.spec)?;
+    fs::create_dir_all(&args.dir).map_err(|e| Error::io(&args.dir, &e))?;
+    let width = dataset.len().saturating_sub(1).to_string().len();
+    let progress = Progress::new("unpacking", Some(dataset.len()));
+    let mut bytes = 0u64;
+    for (index, record) in dataset.iter().enumerate() {
+        let record = record.map_err(|e| rox_error(&args.spec, &e))?;
+        let path = args.dir.join(format!("{index:0width$}"));
+        write_new(&path, record)?;
+        bytes += record.len() as u64;
+        progress.advance(1, bytes);
+    }
+    progress.finish();
+    let mut stdout = Stdout::new();
+    stdout.line(format!(
+        "unpacked {} records ({}) into {}",
+        dataset.len(),
+        size(bytes),
+        args.dir.display()
+    ))?;
+    stdout.flush()
+}
+
+/// Writes a file that must not exist yet.
+fn write_new(path: &Path, bytes: &[u8]) -> Result {
+    use std::io::Write as _;
+    let mut file = File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, &e))?;
+    file.write_all(bytes).map_err(|e| Error::io(path, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("d", "2..5", 10).ok(), Some((2, 5)));
+        assert_eq!(parse_range("d", "..", 10).ok(), Some((0, 10)));
+        assert_eq!(parse_range("d", "-3..", 10).ok(), Some((7, 10)));
+        assert_eq!(parse_range("d", "..-1", 10).ok(), Some((0, 9)));
+        assert!(parse_range("d", "5..2", 10).is_err());
+        assert!(parse_range("d", "0..11", 10).is_err());
+        assert!(parse_range("d", "-11..", 10).is_err());
+        assert!(parse_range("d", "x..2", 10).is_err());
+        assert!(parse_range("d", "3", 10).is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! `byteshelf map ...`: building from files and JSON lines with every codec, reading back, corrupt maps.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::{run_in, run_with_stdin, tempdir, write};
+
+const ENTRIES: [(u64, &[u8]); 4] = [
+    (7, b"seven"),
+    (0, b""),
+    (18_446_744_073_709_551_615, b"the largest key"),
+    (42, b"\x00binary\xff"),
+];
+
+fn jsonl() -> String {
+    ENTRIES
+        .iter()
+        .map(|(key, value)| {
+            format!(
+                "{{\"key\": {key}, \"value\": \"{}\"}}\n",
+                BASE64.encode(value)
+            )
+        })
+        .collect()
+}
+
+fn build_from_files(d: &Path, out: &str, extra: &[&str]) {
+    for (key, value) in ENTRIES {
+        write(d, &format!("values/{key}"), value);
+    }
+    let mut args = vec!["map", "build", out];
+    args.extend_from_slice(extra);
+    args.push("values");
+    run_in(d, &args).ok();
+}
+
+#[test]
+fn build_get_every_codec_and_version() {
+    let dir = tempdir();
+    let d = dir.path();
+    for codec in ["none", "gzip", "br", "zstd", "lzma"] {
+        for version in ["0", "1"] {
+            let name = format!("{codec}-{version}.mb");
+            build_from_files(
+                d,
+                &name,
+                &["--compress", codec, "--format-version", version],
+            );
+            for (key, value) in ENTRIES {
+                let got = run_in(d, &["map", "get", &name, &key.to_string()]);
+                assert_eq!(got.ok(), value, "{name} key {key}");
+            }
+            let info = run_in(d, &["map", "info", &name, "--json"]);
+            let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
+            assert_eq!(json["codec"], codec);
+            assert_eq!(json["format_version"], version.parse::<u8>().unwrap());
+            assert_eq!(json["keys"], 4);
+            let verify = run_in(d, &["map", "verify", &name]);
+            assert!(
+                verify.text().starts_with(&format!("ok: {name}: 4 keys")),
+                "{}",
+                verify.text()
+            );
+        }
+    }
+    let two = run_in(d, &["map", "get", "none-1.mb", "42", "7"]);
+    assert_eq!(two.ok(), b"\x00binary\xffseven");
+}
+
+#[test]
+fn jsonl_from_file_and_stdin_match_files() {
+    let dir = tempdir();
+    let d = dir.path();
+    build_from_files(d, "files.mb", &[]);
+    write(d, "entries.jsonl", jsonl().as_bytes());
+    run_in(d, &["map", "build", "file.mb", "--jsonl", "entries.jsonl"]).ok();
+    run_with_stdin(
+        d,
+        &["map", "build", "stdin.mb", "--jsonl", "-"],
+        Some(jsonl().as_bytes()),
+    )
+    .ok();
+    let files = std::fs::read(d.join("files.mb")).unwrap();
+    assert_eq!(std::fs::read(d.join("file.mb")).unwrap(), files);
+    assert_eq!(std::fs::read(d.join("stdin.mb")).unwrap(), files);
+    // Rebuilding replaces the file.
+    run_with_stdin(
+        d,
+        &["map", "build", "files.mb", "--jsonl", "-"],
+        Some(b"{\"key\": 1, \"value\": \"eA==\"}\n"),
+    )
+    .ok();
+    assert_eq!(run_in(d, &["map", "get", "files.mb", "1"]).ok(), b"x");
+}
+
+#[test]
+fn dump_lists_every_key() {
+    let dir = tempdir();
+    let d = dir.path();
+    build_from_files(d, "m.mb", &["--compress", "gzip"]);
+    let dump = run_in(d, &["map", "dump", "m.mb", "--json"]);
+    let lines: Vec<serde_json::Value> = dump
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let keys: Vec<u64> = lines.iter().map(|l| l["key"].as_u64().unwrap()).collect();
+    assert_eq!(keys, [0, 7, 42, u64::MAX]);
+    assert_eq!(lines[1]["value_bytes"], 5);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["crc"] == "ok" && l["error"].is_null())
+    );
+    insta::assert_snapshot!("map_dump_text", run_in(d, &["map", "dump", "m.mb"]).text());
+}
+
+#[test]
+fn info_snapshots() {
+    let dir = tempdir();
+    let d = dir.path();
+    build_from_files(d, "m.mb", &[]);
+    run_in(d, &["map", "build", "empty.mb", "--jsonl", "-"]).ok();
+    insta::assert_snapshot!("map_info_text", run_in(d, &["map", "info", "m.mb"]).text());
+    insta::assert_snapshot!(
+        "map_info_json",
+        run_in(d, &["map", "info", "m.mb", "--json"]).text()
+    );
+    insta::assert_snapshot!(
+        "map_info_empty",
+        run_in(d, &["map", "info", "empty.mb"]).text()
+    );
+}
+
+#[test]
+fn bad_inputs() {
+    let dir = tempdir();
+    let d = dir.path();
+    write(d, "vals/12", b"x");
+    write(d, "vals/notakey", b"y");
+    run_in(d, &["map", "build", "m.mb", "vals"]).fails(1, &["notakey", "decimal u64"]);
+    write(
+        d,
+        "bad.jsonl",
+        b"{\"key\": 1, \"value\": \"eA==\"}\n{\"key\": -1, \"value\": \"\"}\n",
+    );
+    run_in(d, &["map", "build", "m.mb", "--jsonl", "bad.jsonl"]).fails(1, &["bad.jsonl", "line 2"]);
+    write(d, "bad64.jsonl", b"{\"key\": 1, \"value\": \"!!\"}\n");
+    run_in(d, &["map", "build", "m.mb", "--jsonl", "bad64.jsonl"])
+        .fails(1, &["bad64.jsonl", "line 1", "base64"]);
+    write(
+        d,
+        "dup.jsonl",
+        b"{\"key\": 1, \"value\": \"\"}\n{\"key\": 1, \"value\": \"\"}\n",
+    );
+    run_in(d, &["map", "build", "m.mb", "--jsonl", "dup.jsonl"])
+        .fails(1, &["dup.jsonl", "duplicate key 1"]);
+    assert!(
+        !d.join("m.mb").exists(),
+        "failed builds leave nothing behind"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn missing_keys_and_files() {
+    let dir = tempdir();
+    let d = dir.path();
+    build_from_files(d, "m.mb", &[]);
+    run_in(d, &["map", "get", "m.mb", "7", "8"]).fails(1, &["m.mb", "key 8"]);
+    run_in(d, &["map", "info", "nope.mb"]).fails(1, &["nope.mb"]);
+}
+
+#[test]
+fn truncated_and_corrupt_maps_fail_cleanly() {
+    let dir = tempdir();
+    let d = dir.path();
+    build_from_files(d, "m.mb", &["--compress", "zstd"]);
+    let good = std::fs::read(d.join("m.mb")).unwrap();
+    for len in 0..good.len() {
+        std::fs::write(d.join("bad.mb"), &good[..len]).unwrap();
+        run_in(d, &["map", "verify", "bad.mb"]).fails(1, &["bad.mb"]);
+        for command in [
+            &["map", "info", "bad.mb"][..],
+            &["map", "get", "bad.mb", "42"],
+            &["map", "dump", "bad.mb"],
+        ] {
+            let run = run_in(d, command);
+            if run.code != 0 {
+                run.fails(1, &["bad.mb"]);
+            }
+        }
+    }
+    for at in 0..good.len() {
+        let mut bad = good.clone();
+        bad[at] ^= 0x04;
+        std::fs::write(d.join("bad.mb"), &bad).unwrap();
+        for command in [
+            &["map", "verify", "bad.mb"][..],
+            &["map", "info", "bad.mb", "--json"],
+            &["map", "get", "bad.mb", "7"],
+        ] {
+            let run = run_in(d, command);
+            if run.code != 0 {
+                run.fails(1, &["bad.mb"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn crc_damage_is_named_by_key() {
+    let dir = tempdir();
+    let d = dir.path();
+    build_from_files(d, "m.mb", &[]);
+    let mut bad = std::fs::read(d.join("m.mb")).unwrap();
+    let at = bad.windows(5).position(|w| w == b"seven").unwrap();
+    bad[at] = b'S';
+    std::fs::write(d.join("m.mb"), &bad).unwrap();
+    run_in(d, &["map", "verify", "m.mb"]).fails(1, &["m.mb", "key 7", "CRC"]);
+    run_in(d, &["map", "get", "m.mb", "7"]).fails(1, &["m.mb", "key 7"]);
+    assert_eq!(
+        run_in(d, &["map", "get", "m.mb", "42"]).ok(),
+        b"\x00binary\xff"
+    );
+    let dump = run_in(d, &["map", "dump", "m.mb"]);
+    dump.fails(1, &["m.mb", "1 of 4 values are damaged"]);
+    assert!(dump.text().contains("mismatch"), "{}", dump.text());
+}
