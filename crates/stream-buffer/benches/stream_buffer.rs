@@ -160,14 +160,55 @@ fn random_4k(c: &mut Criterion) {
     group.finish();
 }
 
+/// Wall time for `iters` batches of 4 KiB reads at `offsets`, split among `readers` threads.
+fn timed_batches(
+    iters: u64,
+    readers: usize,
+    offsets: &[u64],
+    read: &(dyn Fn(u64, &mut [u8]) + Sync),
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        thread::scope(|scope| {
+            for part in offsets.chunks(offsets.len().div_ceil(readers)) {
+                scope.spawn(move || {
+                    let mut out = [0u8; 4 * KIB];
+                    for &offset in part {
+                        read(offset, &mut out);
+                        black_box(&out);
+                    }
+                });
+            }
+        });
+    }
+    start.elapsed()
+}
+
 /// Readers of pulled bytes on 1 and 2 threads while a third thread is pulling (from a slow source, as from a
 /// network: it holds the pulling turn almost all the time). Each iteration is a fixed batch of reads split
-/// among the readers, so with scaling the two-reader time is half the one-reader time.
+/// among the readers, so with scaling the two-reader time is half the one-reader time. `plain_slice` does the
+/// same reads from a `Vec` with no buffer and no puller: what the machine allows at the moment.
 fn concurrent_readers(c: &mut Criterion) {
     const PULLED: usize = 64 * MIB;
     const BATCH: usize = 20_000;
     let mut group = c.benchmark_group("concurrent_4k_reads_while_pulling");
     group.throughput(Throughput::Elements(BATCH as u64));
+    let plain: Vec<u8> = pattern().0.iter().copied().cycle().take(PULLED).collect();
+    let plain_offsets = offsets(0, PULLED, BATCH, 0xD1B5_4A32_D192_ED03);
+    for readers in [1, 2] {
+        group.bench_function(
+            BenchmarkId::new("plain_slice", format!("{readers}_readers")),
+            |b| {
+                b.iter_custom(|iters| {
+                    timed_batches(iters, readers, &plain_offsets, &|offset, out| {
+                        let at = offset as usize;
+                        out.copy_from_slice(&plain[at..at + out.len()]);
+                    })
+                });
+            },
+        );
+    }
+    drop(plain);
     for (tier, threshold) in [
         ("in_memory", 2 * PULLED),
         ("spilled", DEFAULT_MEMORY_THRESHOLD),
@@ -183,8 +224,7 @@ fn concurrent_readers(c: &mut Criterion) {
             let puller = scope.spawn(|| {
                 let mut pulls = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    let end = buffer.pulled();
-                    buffer.read(end, 1).unwrap();
+                    buffer.read(buffer.pulled(), 1).unwrap();
                     pulls += 1;
                 }
                 pulls
@@ -192,21 +232,9 @@ fn concurrent_readers(c: &mut Criterion) {
             for readers in [1, 2] {
                 group.bench_function(BenchmarkId::new(tier, format!("{readers}_readers")), |b| {
                     b.iter_custom(|iters| {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            thread::scope(|inner| {
-                                for part in offsets.chunks(BATCH / readers) {
-                                    let buffer = &buffer;
-                                    inner.spawn(move || {
-                                        let mut out = [0u8; 4 * KIB];
-                                        for &offset in part {
-                                            black_box(buffer.read_into(offset, &mut out).unwrap());
-                                        }
-                                    });
-                                }
-                            });
-                        }
-                        start.elapsed()
+                        timed_batches(iters, readers, &offsets, &|offset, out| {
+                            assert_eq!(buffer.read_into(offset, out).unwrap(), out.len());
+                        })
                     });
                 });
             }
