@@ -3,7 +3,10 @@
 //! The bytes are kept as [`Bytes`] chunks keyed by their first offset in a `BTreeMap`. Chunks never overlap; two
 //! chunks whose ends touch form one logical region. Adding bytes carves the old chunks they overwrite (a
 //! [`Bytes::slice`], never a copy) and inserts the new chunk as it is, so whatever order the regions arrive in,
-//! adding one costs O(log n + k) for the k chunks it overwrites, and no byte is copied twice.
+//! no byte is copied. Adding a region costs O((k + 1) log n) for the k chunks it covers entirely, and at most
+//! two descents of the map when it covers none; since each add inserts at most two chunks, and a chunk is
+//! removed at most once, that is amortised O(log n) per add. A lookup costs one descent plus one step per
+//! chunk it reads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +30,19 @@ pub enum ReadAt {
     },
     /// The offset is at or past the end of the file.
     End,
+}
+
+/// How a new region meets the chunks already stored (see [`SparseBuffer::add_region`]).
+enum Overlap {
+    /// No chunk starts before its end.
+    None,
+    /// The chunk before it was trimmed (by this many bytes, possibly 0); nothing else overlaps.
+    Trimmed(u64),
+    /// A chunk starts exactly where it does and nothing else starts inside it: that chunk is replaced (this
+    /// many of its bytes are overwritten).
+    Replaced(u64),
+    /// Several chunks start inside it: the general path.
+    Several,
 }
 
 /// The cached byte regions of a file of known size, readable like the file itself.
@@ -139,10 +155,63 @@ impl SparseBuffer {
             return Ok(());
         }
         let end = self.region_end(offset, data.len())?;
-        self.cached -= self.carve(offset, end);
+        // The last chunk starting before `end` tells which case this is, in one descent of the map.
+        let mut tail = None;
+        let case = match self.chunks.range_mut(..end).next_back() {
+            None => Overlap::None,
+            Some((&start, chunk)) => {
+                let chunk_end = start + len_u64(chunk.len());
+                if chunk_end > end {
+                    tail = Some(chunk.slice(to_usize(end - start)..));
+                }
+                if start < offset {
+                    // Nothing starts inside the new region; this chunk alone may overlap it: keep its head.
+                    if chunk_end > offset {
+                        chunk.truncate(to_usize(offset - start));
+                    }
+                    Overlap::Trimmed(chunk_end.clamp(offset, end) - offset)
+                } else if start == offset {
+                    // The insert below replaces this chunk; chunks never overlap, so the one before it ends
+                    // at or before `offset`.
+                    Overlap::Replaced(chunk_end.min(end) - offset)
+                } else {
+                    Overlap::Several
+                }
+            }
+        };
+        let removed = match case {
+            Overlap::None => 0,
+            Overlap::Trimmed(removed) | Overlap::Replaced(removed) => removed,
+            Overlap::Several => {
+                tail = None;
+                self.carve(offset, end)
+            }
+        };
+        if let Some(tail) = tail {
+            self.chunks.insert(end, tail);
+        }
+        self.cached -= removed;
         self.cached += len_u64(data.len());
         self.chunks.insert(offset, data);
         Ok(())
+    }
+
+    /// Cuts `start..end` out of the chunk that starts before `start`, if it reaches past `start`: its head stays
+    /// in place (truncated), its tail past `end` becomes a chunk of its own. Returns how many bytes it lost.
+    fn trim_left_neighbour(&mut self, start: u64, end: u64) -> u64 {
+        let Some((&chunk_start, chunk)) = self.chunks.range_mut(..start).next_back() else {
+            return 0;
+        };
+        let chunk_end = chunk_start + len_u64(chunk.len());
+        if chunk_end <= start {
+            return 0;
+        }
+        let tail = (chunk_end > end).then(|| chunk.slice(to_usize(end - chunk_start)..));
+        chunk.truncate(to_usize(start - chunk_start));
+        if let Some(tail) = tail {
+            self.chunks.insert(end, tail);
+        }
+        chunk_end.min(end) - start
     }
 
     /// Like [`add_region`](Self::add_region), copying `data` once.
@@ -184,21 +253,7 @@ impl SparseBuffer {
     /// Removes the stored bytes of `start..end` (start < end), slicing the chunks that straddle its edges.
     /// Returns how many bytes were removed.
     fn carve(&mut self, start: u64, end: u64) -> u64 {
-        let mut removed = 0;
-        if let Some((&chunk_start, chunk)) = self.chunks.range(..start).next_back() {
-            let chunk_end = chunk_start + len_u64(chunk.len());
-            if chunk_end > start {
-                let chunk = chunk.clone();
-                self.chunks
-                    .insert(chunk_start, chunk.slice(..to_usize(start - chunk_start)));
-                if chunk_end > end {
-                    self.chunks
-                        .insert(end, chunk.slice(to_usize(end - chunk_start)..));
-                    return end - start;
-                }
-                removed += chunk_end - start;
-            }
-        }
+        let mut removed = self.trim_left_neighbour(start, end);
         while let Some((&chunk_start, _)) = self.chunks.range(start..end).next() {
             let Some(chunk) = self.chunks.remove(&chunk_start) else {
                 break;

@@ -580,7 +580,8 @@ impl<S: RangeSource> RangeReader<S> {
         for (request, result) in requests.iter().zip(results) {
             let stored = result.and_then(|bytes| shared.buffer.add_region(request.start, bytes));
             match stored {
-                Ok(()) => shared.lru.record(request),
+                Ok(()) if self.options.cache_budget.is_some() => shared.lru.record(request),
+                Ok(()) => {}
                 Err(err) => {
                     first_error.get_or_insert(err);
                 }

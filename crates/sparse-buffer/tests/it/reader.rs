@@ -513,3 +513,13 @@ fn clear_cache_forgets_everything() -> Result<()> {
     assert_eq!(reader.options().read_ahead, 0);
     Ok(())
 }
+
+#[test]
+fn buffers_and_readers_are_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<sparse_buffer::SparseBuffer>();
+    send_sync::<RangeReader<FileSource>>();
+    send_sync::<RangeReader<MemorySource>>();
+    send_sync::<RangeReader<Box<dyn RangeSource>>>();
+    send_sync::<Error>();
+}
