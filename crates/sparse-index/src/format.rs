@@ -1,7 +1,7 @@
 //! The byteshelf sparse-index byte layout: constants, the fixed header and trailer, format detection and the pure
 //! helpers that read little-endian integers out of untrusted bytes.
 //!
-//! Both versions share one frame (all integers little-endian, no alignment assumed):
+//! Both versions share one frame (integers little-endian unless noted, no alignment assumed):
 //!
 //! ```text
 //! 0        4  magic "SPIX"
@@ -11,10 +11,13 @@
 //! 8        B  body: v1 the key heap, v2 the entry stream (B = body_len)
 //! 8+B      8m u64 offsets: v1 every block offset (m = n), v2 the offset of every restart entry (m = ⌈n/K⌉)
 //! 8+B+8m   4m u32 ends: v1 the end of every key in the heap, v2 the position of every restart entry in the stream
-//! end-24   4  n         u32 entry count
-//! end-20   4  body_len  u32
-//! end-16   8  data_end  u64 end of the last block (u64::MAX: unknown)
-//! end-8    4  crc32     u32 CRC-32 (IEEE, crc32fast) of every byte before it
+//! v1 only: 8n heads: for every key, the 8 bytes after the common prefix of all keys, zero-padded (compared as
+//!             big-endian u64s, so most binary-search probes touch one array)
+//! end-28   4  n           u32 entry count
+//! end-24   4  body_len    u32
+//! end-20   8  data_end    u64 end of the last block (u64::MAX: unknown)
+//! end-12   4  prefix_len  u32 v1: length of the prefix every key shares; v2: 0
+//! end-8    4  crc32       u32 CRC-32 (IEEE, crc32fast) of every byte before it
 //! end-4    4  magic "SPIX"
 //! ```
 //!
@@ -29,8 +32,8 @@ use crate::error::{Error, Result};
 pub const MAGIC: [u8; 4] = *b"SPIX";
 /// Length of the fixed header: magic, version, flags, and the reserved field or restart interval.
 pub const HEADER_LEN: usize = 8;
-/// Length of the fixed trailer: entry count, body length, data end, CRC-32 and magic.
-pub const TRAILER_LEN: usize = 24;
+/// Length of the fixed trailer: entry count, body length, data end, prefix length, CRC-32 and magic.
+pub const TRAILER_LEN: usize = 28;
 /// The smallest valid index (no entries).
 pub const MIN_LEN: usize = HEADER_LEN + TRAILER_LEN;
 /// The data end recorded when it is not known (e.g. after importing a legacy index).
@@ -158,6 +161,10 @@ pub(crate) struct Layout {
     pub(crate) offsets_start: usize,
     /// Start of the u32 ends (v1) or restart positions (v2) array.
     pub(crate) ends_start: usize,
+    /// Start of the v1 heads array (its end for v2, which has none).
+    pub(crate) heads_start: usize,
+    /// v1: length of the prefix every key shares (0 for v2).
+    pub(crate) prefix_len: usize,
     /// Recorded data end ([`UNKNOWN_DATA_END`] when unknown).
     pub(crate) data_end: u64,
     /// Byte offset of the stored CRC.
@@ -168,7 +175,8 @@ pub(crate) struct Layout {
 const TRAILER_N: usize = 0;
 const TRAILER_BODY_LEN: usize = 4;
 const TRAILER_DATA_END: usize = 8;
-const TRAILER_CRC: usize = 16;
+const TRAILER_PREFIX_LEN: usize = 16;
+const TRAILER_CRC: usize = 20;
 
 impl Layout {
     /// Checks the frame (size, both magics, version, flags, header field, lengths) in O(1).
@@ -221,9 +229,18 @@ impl Layout {
         let n = read_u32(bytes, trailer + TRAILER_N);
         let body_len = read_u32(bytes, trailer + TRAILER_BODY_LEN);
         let data_end = read_u64(bytes, trailer + TRAILER_DATA_END);
+        let prefix_len = read_u32(bytes, trailer + TRAILER_PREFIX_LEN);
+        if version == VERSION_PREFIX && prefix_len != 0 {
+            return Err(Error::CorruptHeader {
+                field: "v2 prefix length",
+                value: u64::from(prefix_len),
+                offset: trailer + TRAILER_PREFIX_LEN,
+            });
+        }
         // Every quantity is at most u32::MAX, so this arithmetic cannot overflow a u64.
         let slots = u64::from(n).div_ceil(restart_interval as u64);
-        let expected = (HEADER_LEN + TRAILER_LEN) as u64 + u64::from(body_len) + 12 * slots;
+        let heads = if version == VERSION_PLAIN { 8 * u64::from(n) } else { 0 };
+        let expected = (HEADER_LEN + TRAILER_LEN) as u64 + u64::from(body_len) + 12 * slots + heads;
         if expected != total as u64 {
             return Err(Error::CorruptLength {
                 expected,
@@ -237,6 +254,7 @@ impl Layout {
         let body_start = HEADER_LEN;
         let offsets_start = body_start + body_len;
         let ends_start = offsets_start + 8 * slots;
+        let heads_start = ends_start + 4 * slots;
         Ok(Self {
             version,
             restart_interval,
@@ -246,6 +264,8 @@ impl Layout {
             slots,
             offsets_start,
             ends_start,
+            heads_start,
+            prefix_len: prefix_len as usize,
             data_end,
             crc_at: trailer + TRAILER_CRC,
         })
@@ -284,6 +304,20 @@ impl Layout {
         read_u32(bytes, self.ends_start + 4 * i)
     }
 
+    /// Head `i` of a v1 index (`i < len`).
+    #[inline]
+    pub(crate) fn head(&self, bytes: &[u8], i: usize) -> u64 {
+        let at = self.heads_start + 8 * i;
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_be_bytes(word)
+    }
+
+    /// Byte offset of the prefix length field.
+    pub(crate) fn prefix_len_at(&self) -> usize {
+        self.crc_at - TRAILER_CRC + TRAILER_PREFIX_LEN
+    }
+
     /// Byte offset of the data end field.
     pub(crate) fn data_end_at(&self) -> usize {
         self.crc_at - TRAILER_CRC + TRAILER_DATA_END
@@ -309,13 +343,34 @@ pub(crate) fn encode_header(format: Format) -> [u8; HEADER_LEN] {
     ]
 }
 
-/// The trailer up to (not including) the CRC: n, body length, data end.
-pub(crate) fn encode_trailer_fields(n: u32, body_len: u32, data_end: u64) -> [u8; TRAILER_CRC] {
+/// The trailer up to (not including) the CRC: n, body length, data end, prefix length.
+pub(crate) fn encode_trailer_fields(
+    n: u32,
+    body_len: u32,
+    data_end: u64,
+    prefix_len: u32,
+) -> [u8; TRAILER_CRC] {
     let mut out = [0; TRAILER_CRC];
     out[TRAILER_N..TRAILER_N + 4].copy_from_slice(&n.to_le_bytes());
     out[TRAILER_BODY_LEN..TRAILER_BODY_LEN + 4].copy_from_slice(&body_len.to_le_bytes());
     out[TRAILER_DATA_END..TRAILER_DATA_END + 8].copy_from_slice(&data_end.to_le_bytes());
+    out[TRAILER_PREFIX_LEN..TRAILER_PREFIX_LEN + 4].copy_from_slice(&prefix_len.to_le_bytes());
     out
+}
+
+/// The head of a key's suffix (the key after the common prefix): its first 8 bytes, zero-padded, as a big-endian
+/// integer. Heads are monotone in the suffix: a smaller head means a smaller key, a greater head a greater key;
+/// equal heads decide nothing.
+#[inline]
+pub(crate) fn key_head(suffix: &[u8]) -> u64 {
+    match suffix.first_chunk::<8>() {
+        Some(head) => u64::from_be_bytes(*head),
+        None => {
+            let mut head = [0; 8];
+            head[..suffix.len()].copy_from_slice(suffix);
+            u64::from_be_bytes(head)
+        }
+    }
 }
 
 /// Reads a little-endian u32 at `at`; the caller guarantees `at + 4 <= bytes.len()`.

@@ -8,7 +8,7 @@ use std::ops::{Range, RangeBounds};
 use crate::error::{Error, Key, Result};
 use crate::format::{self, Format, UNKNOWN_DATA_END};
 use crate::search::{self, Entries};
-use crate::stats::KeyStats;
+use crate::stats::{KeyStats, common_prefix_len};
 use crate::writer::SparseIndexWriter;
 
 /// An owned sparse index: block first keys (strictly ascending, byte order) mapped to block offsets (strictly
@@ -237,10 +237,10 @@ impl SparseIndex {
         KeyStats::collect(self.iter().map(|(key, _)| key))
     }
 
-    /// Serialises the index in the plain layout (format version 1).
+    /// Serialises the index in the plain layout (format version 1): 20 bytes plus the key per entry.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(format::MIN_LEN + self.heap.len() + 12 * self.len());
+        let mut out = Vec::with_capacity(format::MIN_LEN + self.heap.len() + 20 * self.len());
         out.extend_from_slice(&format::encode_header(Format::Plain));
         out.extend_from_slice(&self.heap);
         for offset in &self.offsets {
@@ -249,13 +249,19 @@ impl SparseIndex {
         for end in &self.key_ends {
             out.extend_from_slice(&end.to_le_bytes());
         }
-        // `add` keeps both quantities within u32.
-        let n = self.len() as u32;
-        let heap_len = self.heap.len() as u32;
+        let prefix_len = match (self.first_key(), self.last_key()) {
+            (Some(first), Some(last)) => common_prefix_len(first, last),
+            _ => 0,
+        };
+        for (key, _) in self {
+            out.extend_from_slice(&format::key_head(&key[prefix_len..]).to_be_bytes());
+        }
+        // `add` keeps all three quantities within u32.
         out.extend_from_slice(&format::encode_trailer_fields(
-            n,
-            heap_len,
+            self.len() as u32,
+            self.heap.len() as u32,
             self.data_end.unwrap_or(UNKNOWN_DATA_END),
+            prefix_len as u32,
         ));
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());

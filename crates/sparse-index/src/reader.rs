@@ -2,16 +2,19 @@
 //! `D: AsRef<[u8]>` (a `Vec<u8>`, a slice, a memory map).
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::ops::{Range, RangeBounds};
 
 use crate::error::{Error, Key, Result};
-use crate::format::{FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
+use crate::format::{
+    FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format, key_head, read_u32,
+};
 use crate::index::{DebugEntries, SparseIndex};
 use crate::prefix::Prefixed;
 use crate::search::{self, Entries};
-use crate::stats::KeyStats;
+use crate::stats::{KeyStats, common_prefix_len};
 
 /// A serialised sparse index searched in place: nothing is decoded up front, lookups are binary searches over the
 /// bytes.
@@ -249,7 +252,7 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
                     stats = fold(stats, key.len());
                 });
                 if let Some(first) = first {
-                    stats.common_prefix_len = crate::stats::common_prefix_len(&first, &keys);
+                    stats.common_prefix_len = common_prefix_len(&first, &keys);
                 }
                 stats
             }
@@ -282,19 +285,52 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
         })
     }
 
-    /// The structural checks of a plain (v1) index, in one pass over the three sections.
+    /// The structural checks of a plain (v1) index, in one pass over its sections.
     fn verify_plain(&self) -> Result<()> {
         let layout = &self.layout;
         let bytes = self.data.as_ref();
+        let n = layout.len;
         let heap = layout.body(bytes);
-        let ends = &bytes[layout.ends_start..layout.ends_start + 4 * layout.len];
-        let offsets = &bytes[layout.offsets_start..layout.offsets_start + 8 * layout.len];
+        let ends = &bytes[layout.ends_start..layout.ends_start + 4 * n];
+        let offsets = &bytes[layout.offsets_start..layout.offsets_start + 8 * n];
+        let heads = &bytes[layout.heads_start..layout.heads_start + 8 * n];
+        // The prefix length must be that of the first and last keys (hence of all keys, as they ascend).
+        let first_key = heap.get(..(ends.first_chunk::<4>().map_or(0, |e| u32::from_le_bytes(*e) as usize)));
+        let last_key = match ends.last_chunk::<4>() {
+            Some(end) => heap.get(
+                ends.len()
+                    .checked_sub(8)
+                    .map_or(0, |at| read_u32(ends, at) as usize)
+                    ..u32::from_le_bytes(*end) as usize,
+            ),
+            None => Some(&[][..]),
+        };
+        let expected_prefix = match (first_key, last_key) {
+            (Some(first), Some(last)) if n > 0 => common_prefix_len(first, last),
+            _ => 0,
+        };
+        let prefix_len = layout.prefix_len;
+        let bad_prefix = Error::CorruptHeader {
+            field: "prefix length",
+            value: prefix_len as u64,
+            offset: layout.prefix_len_at(),
+        };
+        if prefix_len != expected_prefix {
+            return Err(bad_prefix);
+        }
+        // (A bad first key end is reported by the loop below.)
+        let prefix = match first_key {
+            Some(first) => first.get(..prefix_len).ok_or(bad_prefix)?,
+            None => &[],
+        };
         let mut last_end = 0usize;
         let mut last_key: &[u8] = &[];
         let mut last_offset = 0u64;
-        for (i, (end, offset)) in ends
+        let mut last_head = 0u64;
+        for (i, ((end, offset), head)) in ends
             .chunks_exact(4)
             .zip(offsets.chunks_exact(8))
+            .zip(heads.chunks_exact(8))
             .enumerate()
         {
             let end = u32::from_le_bytes([end[0], end[1], end[2], end[3]]) as usize;
@@ -308,8 +344,27 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
             let mut word = [0; 8];
             word.copy_from_slice(offset);
             let offset = u64::from_le_bytes(word);
+            word.copy_from_slice(head);
+            let head = u64::from_be_bytes(word);
+            let Some(suffix) = key.strip_prefix(prefix) else {
+                return Err(Error::CorruptKey {
+                    index: i,
+                    offset: layout.ends_start + 4 * i,
+                    reason: "does not start with the prefix of the first and last keys",
+                });
+            };
+            if key_head(suffix) != head {
+                return Err(Error::CorruptKey {
+                    index: i,
+                    offset: layout.heads_start + 8 * i,
+                    reason: "head does not match the key",
+                });
+            }
             if i > 0 {
-                if search::compare_keys(last_key, key).is_ge() {
+                // Heads are monotone in the keys, so a smaller head proves a smaller key.
+                if last_head > head
+                    || (last_head == head && search::compare_keys(last_key, key).is_ge())
+                {
                     return Err(Error::CorruptKey {
                         index: i,
                         offset: layout.ends_start + 4 * i,
@@ -327,15 +382,16 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
             last_end = end;
             last_key = key;
             last_offset = offset;
+            last_head = head;
         }
         if last_end != heap.len() {
             return Err(Error::CorruptKey {
-                index: layout.len.saturating_sub(1),
-                offset: layout.ends_start + 4 * layout.len.saturating_sub(1),
+                index: n.saturating_sub(1),
+                offset: layout.ends_start + 4 * n.saturating_sub(1),
                 reason: "does not end where the key heap ends",
             });
         }
-        if layout.len > 0 && layout.data_end != UNKNOWN_DATA_END && layout.data_end <= last_offset {
+        if n > 0 && layout.data_end != UNKNOWN_DATA_END && layout.data_end <= last_offset {
             return Err(Error::CorruptDataEnd {
                 offset: layout.data_end_at(),
                 data_end: layout.data_end,
@@ -403,12 +459,7 @@ impl<D: AsRef<[u8]>> Entries for SparseIndexRef<D> {
     fn count_keys_below(&self, key: &[u8], strict: bool) -> usize {
         match self.prefixed() {
             Some(prefixed) => prefixed.count_keys_below(key, strict),
-            None => {
-                let bytes = self.data.as_ref();
-                search::partition_point(self.layout.len, |i| {
-                    search::is_below(plain_key(&self.layout, bytes, i), key, strict)
-                })
-            }
+            None => plain_count_keys_below(&self.layout, self.data.as_ref(), key, strict),
         }
     }
 
@@ -431,6 +482,46 @@ impl<D: AsRef<[u8]>> Entries for SparseIndexRef<D> {
     fn end_of_data(&self) -> Option<u64> {
         self.data_end()
     }
+}
+
+/// Number of keys `<= key` (`strict`: `< key`) in a plain index.
+///
+/// All keys share `prefix_len` bytes, so the key is first compared with that prefix once; then a binary search over
+/// the heads (8 bytes after the prefix) decides almost every probe with one integer comparison. Only keys whose
+/// head equals the key's are compared in full.
+#[inline]
+fn plain_count_keys_below(layout: &Layout, bytes: &[u8], key: &[u8], strict: bool) -> usize {
+    let n = layout.len;
+    if n == 0 {
+        return 0;
+    }
+    let prefix = plain_key(layout, bytes, 0)
+        .get(..layout.prefix_len)
+        .unwrap_or_default();
+    let shared = &key[..key.len().min(prefix.len())];
+    match shared.cmp(&prefix[..shared.len()]) {
+        Ordering::Less => return 0,
+        Ordering::Greater => return n,
+        // A proper prefix of the common prefix is below every key.
+        Ordering::Equal if shared.len() < prefix.len() => return 0,
+        Ordering::Equal => {}
+    }
+    let head = key_head(&key[prefix.len()..]);
+    let below = search::partition_point(n, |i| layout.head(bytes, i) < head);
+    // Keys with an equal head (usually none) are ordered by comparing them in full.
+    let mut ties = 0;
+    while below + ties < n && layout.head(bytes, below + ties) == head && ties < 8 {
+        ties += 1;
+    }
+    if ties == 8 {
+        ties += search::partition_point(n - below - ties, |i| {
+            layout.head(bytes, below + 8 + i) == head
+        });
+    }
+    below
+        + search::partition_point(ties, |i| {
+            search::is_below(plain_key(layout, bytes, below + i), key, strict)
+        })
 }
 
 /// Key `i` (`i < len`) of a plain index; empty if the (unverified) key ends are inconsistent.

@@ -46,6 +46,11 @@ pub struct SparseIndexWriter<W: Write> {
     offsets: Vec<u64>,
     /// v1: every key end; v2: the stream position of every restart entry.
     ends: Vec<u32>,
+    /// v1: for every key, where it parts from the first key, and the 8 bytes from there (zero-padded). The heads
+    /// are rebuilt from these in `finish`, once the prefix shared by all keys is known.
+    divergence: Vec<u32>,
+    tails: Vec<u64>,
+    first_key: Vec<u8>,
     last_key: Vec<u8>,
     last_offset: u64,
 }
@@ -74,6 +79,9 @@ impl<W: Write> SparseIndexWriter<W> {
             len: 0,
             offsets: Vec::new(),
             ends: Vec::new(),
+            divergence: Vec::new(),
+            tails: Vec::new(),
+            first_key: Vec::new(),
             last_key: Vec::new(),
             last_offset: 0,
         }
@@ -137,6 +145,13 @@ impl<W: Write> SparseIndexWriter<W> {
             Format::Plain => {
                 self.offsets.push(offset);
                 self.ends.push(end);
+                if self.len == 0 {
+                    self.first_key.extend_from_slice(key);
+                }
+                let parts_at = common_prefix_len(&self.first_key, key);
+                // Key lengths are within the u32 body length.
+                self.divergence.push(parts_at as u32);
+                self.tails.push(format::key_head(&key[parts_at..]));
             }
             Format::PrefixCompressed { .. } if restart => {
                 self.offsets.push(offset);
@@ -186,11 +201,22 @@ impl<W: Write> SparseIndexWriter<W> {
                 self.flush_buf()?;
             }
         }
-        // `add` keeps both within u32.
+        let prefix_len = self.divergence.last().copied().unwrap_or(0);
+        let divergence = std::mem::take(&mut self.divergence);
+        let tails = std::mem::take(&mut self.tails);
+        for (parts_at, tail) in divergence.into_iter().zip(tails) {
+            let head = self.head(prefix_len as usize, parts_at as usize, tail);
+            self.buf.extend_from_slice(&head.to_be_bytes());
+            if self.buf.len() >= FLUSH_AT {
+                self.flush_buf()?;
+            }
+        }
+        // `add` keeps all three within u32.
         self.buf.extend_from_slice(&format::encode_trailer_fields(
             self.len as u32,
             self.body_len as u32,
             data_end,
+            prefix_len,
         ));
         self.crc.update(&self.buf);
         let crc = self.crc.clone().finalize();
@@ -199,6 +225,20 @@ impl<W: Write> SparseIndexWriter<W> {
         self.out.write_all(&self.buf)?;
         self.out.flush()?;
         Ok(self.out)
+    }
+
+    /// The head of a key that parts from the first key at `parts_at` with the 8 bytes `tail` from there, given the
+    /// prefix all keys share (`prefix_len <= parts_at`): its bytes come from the first key up to `parts_at`, then
+    /// from the tail.
+    fn head(&self, prefix_len: usize, parts_at: usize, tail: u64) -> u64 {
+        let from_first = (parts_at - prefix_len).min(8);
+        if from_first == 0 {
+            return tail;
+        }
+        let mut head = [0; 8];
+        head[..from_first].copy_from_slice(&self.first_key[prefix_len..prefix_len + from_first]);
+        head[from_first..].copy_from_slice(&tail.to_be_bytes()[..8 - from_first]);
+        u64::from_be_bytes(head)
     }
 
     fn flush_buf(&mut self) -> Result<()> {

@@ -105,17 +105,40 @@ fn structure_is_checked_behind_a_valid_crc() {
         SparseIndexRef::from_bytes(&swapped[..]),
         Err(Error::CorruptOffset { index: 2, offset, .. }) if offset == offsets_at + 16
     ));
+    // Keys that ascend in their heads but not in their prefixes ("ax", "by", "az" share only "a").
+    let mut tricky = SparseIndex::new();
+    for (i, key) in [b"ax", b"bx", b"bz"].iter().enumerate() {
+        tricky.add(key, i as u64).unwrap();
+    }
+    let mut bytes = tricky.to_bytes();
+    assert_eq!(&bytes[8..14], b"axbxbz");
+    bytes[12] = b'a'; // the last key becomes "az": the prefix "a" is now shared by the first and last keys
+    let prefix_at = bytes.len() - 12;
+    let tricky = with_valid_crc(bytes, |b| b[prefix_at] = 1);
+    assert!(SparseIndexRef::from_bytes(&tricky[..]).is_err());
     // A key end past the heap.
     let past = with_valid_crc(v1.clone(), |b| b[ends_at + 4] = 200);
     assert!(matches!(SparseIndexRef::from_bytes(&past[..]), Err(Error::CorruptKey { index: 1, .. })));
     // Keys out of order: swap two heap bytes ("ab" -> "ba" then "abc" is smaller).
-    let unordered = with_valid_crc(v1.clone(), |b| b.swap(8 + 1, 8 + 2));
+    let heads_at = ends_at + 4 * n;
+    let unordered = with_valid_crc(v1.clone(), |b| {
+        b.swap(8 + 1, 8 + 2);
+        // Keep the heads (8 bytes of each key, zero-padded; no common prefix here) consistent with the keys.
+        let mut start = 0;
+        for i in 0..n {
+            let end = u32::from_le_bytes(b[ends_at + 4 * i..ends_at + 4 * i + 4].try_into().unwrap()) as usize;
+            let mut head = [0; 8];
+            head[..end - start].copy_from_slice(&b[8 + start..8 + end]);
+            b[heads_at + 8 * i..heads_at + 8 * i + 8].copy_from_slice(&head);
+            start = end;
+        }
+    });
     assert!(matches!(
         SparseIndexRef::from_bytes(&unordered[..]),
         Err(Error::CorruptKey { index: 3, reason: "is not greater than the previous key", .. })
     ));
     // A data end before the last block.
-    let end_at = v1.len() - 16;
+    let end_at = v1.len() - 20;
     let early = with_valid_crc(v1.clone(), |b| b[end_at..end_at + 8].copy_from_slice(&5u64.to_le_bytes()));
     assert!(matches!(
         SparseIndexRef::from_bytes(&early[..]),
@@ -127,7 +150,7 @@ fn structure_is_checked_behind_a_valid_crc() {
 
     let v2 = index.to_bytes_with(Format::prefix_compressed()).unwrap();
     // The first restart position must be 0.
-    let positions_at = v2.len() - 24 - 4;
+    let positions_at = v2.len() - 28 - 4;
     let moved = with_valid_crc(v2.clone(), |b| b[positions_at] = 1);
     assert!(matches!(
         SparseIndexRef::from_bytes(&moved[..]),
@@ -144,7 +167,7 @@ fn structure_is_checked_behind_a_valid_crc() {
     // An overlong varint (0x80 0x00 for 0) is not canonical.
     let mut overlong = v2.clone();
     overlong.splice(entry1..entry1 + 1, [0x80, 0x00]);
-    let body_len_at = overlong.len() - 20;
+    let body_len_at = overlong.len() - 24;
     let body_len = u32::from_le_bytes(overlong[body_len_at..body_len_at + 4].try_into().unwrap()) + 1;
     let overlong = with_valid_crc(overlong, |b| b[body_len_at..body_len_at + 4].copy_from_slice(&body_len.to_le_bytes()));
     assert!(matches!(
@@ -157,8 +180,8 @@ fn structure_is_checked_behind_a_valid_crc() {
 fn frame_errors_name_the_problem() {
     let bytes = sample().to_bytes();
     assert!(matches!(
-        SparseIndexRef::from_bytes(&bytes[..31]),
-        Err(Error::Truncated { len: 31, needed: 32 })
+        SparseIndexRef::from_bytes(&bytes[..35]),
+        Err(Error::Truncated { len: 35, needed: 36 })
     ));
     let mut bad = bytes.clone();
     bad[4] = 3;
@@ -202,10 +225,14 @@ proptest! {
         body in prop::collection::vec(any::<u8>(), 0..120),
         n in 0u32..12,
         data_end in any::<u64>(),
+        prefix_len in 0u32..3,
     ) {
         // A correct frame and CRC around random contents, so the structural checks are what is tested.
-        let slots = if version == 1 { n as usize } else { (n as usize).div_ceil(usize::from(interval.max(1))) };
-        let fixed_len = 12 * slots;
+        let fixed_len = if version == 1 {
+            20 * n as usize
+        } else {
+            12 * (n as usize).div_ceil(usize::from(interval.max(1)))
+        };
         let (body, fixed) = body.split_at(body.len().saturating_sub(fixed_len));
         let mut bytes = b"SPIX".to_vec();
         bytes.push(version);
@@ -217,6 +244,7 @@ proptest! {
         bytes.extend_from_slice(&n.to_le_bytes());
         bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&data_end.to_le_bytes());
+        bytes.extend_from_slice(&if version == 1 { prefix_len } else { 0 }.to_le_bytes());
         let crc = crc32fast::hash(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
         bytes.extend_from_slice(b"SPIX");

@@ -34,15 +34,22 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 
 /// Decodes the frame independently of the crate.
 fn fields(bytes: &[u8]) -> String {
-    let t = bytes.len() - 24;
+    let t = bytes.len() - 28;
     let (n, body_len) = (u32_at(bytes, t) as usize, u32_at(bytes, t + 4) as usize);
     let interval = u16::from_le_bytes([bytes[6], bytes[7]]) as usize;
     let slots = if bytes[4] == 1 { n } else { n.div_ceil(interval) };
     let offsets: Vec<u64> = (0..slots).map(|i| u64_at(bytes, 8 + body_len + 8 * i)).collect();
     let ends: Vec<u32> = (0..slots).map(|i| u32_at(bytes, 8 + body_len + 8 * slots + 4 * i)).collect();
+    let heads_at = 8 + body_len + 12 * slots;
+    let heads: Vec<String> = if bytes[4] == 1 {
+        (0..n).map(|i| String::from_utf8_lossy(&bytes[heads_at + 8 * i..heads_at + 8 * i + 8]).into_owned()).collect()
+    } else {
+        Vec::new()
+    };
     format!(
         "magic: {:?}\nversion: {}\nflags: {}\nreserved/restart interval: {}\nbody ({} bytes): {:?}\n\
-         offsets: {offsets:?}\nends: {ends:?}\nn: {n}\ndata_end: {}\ncrc32: {:#010x}\ntail magic: {:?}\n",
+         offsets: {offsets:?}\nends: {ends:?}\nheads: {heads:?}\nn: {n}\ndata_end: {}\nprefix_len: {}\n\
+         crc32: {:#010x}\ntail magic: {:?}\n",
         String::from_utf8_lossy(&bytes[..4]),
         bytes[4],
         bytes[5],
@@ -51,7 +58,8 @@ fn fields(bytes: &[u8]) -> String {
         String::from_utf8_lossy(&bytes[8..8 + body_len]),
         u64_at(bytes, t + 8),
         u32_at(bytes, t + 16),
-        String::from_utf8_lossy(&bytes[t + 20..]),
+        u32_at(bytes, t + 20),
+        String::from_utf8_lossy(&bytes[t + 24..]),
     )
 }
 

@@ -310,3 +310,21 @@ fn key_stats_agree_across_representations() {
     }
     assert_eq!(SparseIndex::new().key_stats().count, 0);
 }
+
+#[test]
+fn long_runs_of_equal_heads_are_searched_by_full_keys() {
+    // The middle keys agree on the 8 bytes after the (empty) common prefix, so only full keys tell them apart.
+    let mut entries = vec![(b"a".to_vec(), 0)];
+    for i in 0..40u8 {
+        let mut key = b"b1234567".to_vec();
+        key.extend_from_slice(&[i, 0xff - i]);
+        entries.push((key, 10 + u64::from(i)));
+    }
+    entries.push((b"c".to_vec(), 100));
+    let model = Model { entries, data_end: Some(200) };
+    let index = build(&model);
+    let probes = probes(&model, vec![b"b1234567".to_vec(), b"b12345670".to_vec()]);
+    let offsets = offset_probes(&model);
+    check(&model, &index, &probes, &offsets);
+    check(&model, &SparseIndexRef::from_bytes(index.to_bytes()).unwrap(), &probes, &offsets);
+}
