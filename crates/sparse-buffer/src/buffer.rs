@@ -403,9 +403,15 @@ impl SparseBuffer {
 }
 
 /// The cached regions of a [`SparseBuffer`], from [`SparseBuffer::regions`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Regions<'a> {
     chunks: std::iter::Peekable<std::collections::btree_map::Iter<'a, u64, Bytes>>,
+}
+
+impl fmt::Debug for Regions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
 }
 
 impl Iterator for Regions<'_> {

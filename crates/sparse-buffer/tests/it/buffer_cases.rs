@@ -265,5 +265,8 @@ fn debug_shows_the_shape_not_the_bytes() -> Result<(), Error> {
         format!("{b:?}"),
         "SparseBuffer { size: 1048576, position: 0, cached_bytes: 1000, chunks: 1 }"
     );
+    b.add_region(1000, vec![1; 10])?;
+    b.add_region(2000, vec![2; 10])?;
+    assert_eq!(format!("{:?}", b.regions()), "[0..1010, 2000..2010]");
     Ok(())
 }
