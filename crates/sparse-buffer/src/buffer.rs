@@ -32,6 +32,11 @@ pub enum ReadAt {
     End,
 }
 
+/// A region this short is joined with the short chunks it touches when it is added.
+const COMPACT_TRIGGER: usize = 256;
+/// Chunks joined that way stay at most this long.
+const COMPACT_LIMIT: usize = 4096;
+
 /// How a new region meets the chunks already stored (see [`SparseBuffer::add_region`]).
 enum Overlap {
     /// No chunk starts before its end.
@@ -192,8 +197,50 @@ impl SparseBuffer {
         }
         self.cached -= removed;
         self.cached += len_u64(data.len());
+        let small = data.len() <= COMPACT_TRIGGER;
         self.chunks.insert(offset, data);
+        if small {
+            self.compact_around(offset, end);
+        }
         Ok(())
+    }
+
+    /// Joins the small chunk at `start..end` with the small chunks touching it, so that regions built from many
+    /// tiny adds are not kept (and read) a few bytes at a time. Copies at most [`COMPACT_LIMIT`] bytes.
+    fn compact_around(&mut self, start: u64, end: u64) {
+        let Some(middle) = self.chunks.get(&start) else {
+            return;
+        };
+        let mut total = middle.len();
+        let left = self
+            .chunks
+            .range(..start)
+            .next_back()
+            .filter(|&(&left_start, left)| {
+                left_start + len_u64(left.len()) == start && total + left.len() <= COMPACT_LIMIT
+            })
+            .map(|(&left_start, _)| left_start);
+        if let Some(left_start) = left {
+            total += to_usize(start - left_start);
+        }
+        let right = self
+            .chunks
+            .get(&end)
+            .is_some_and(|right| total + right.len() <= COMPACT_LIMIT);
+        if left.is_none() && !right {
+            return;
+        }
+        let first = left.unwrap_or(start);
+        let mut joined = BytesMut::new();
+        for key in [left, Some(start), right.then_some(end)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(chunk) = self.chunks.remove(&key) {
+                joined.extend_from_slice(&chunk);
+            }
+        }
+        self.chunks.insert(first, joined.freeze());
     }
 
     /// Cuts `start..end` out of the chunk that starts before `start`, if it reaches past `start`: its head stays

@@ -181,17 +181,43 @@ fn find_region_semantics() -> Result<(), Error> {
 
 #[test]
 fn find_region_across_touching_chunks_and_zero_copy_inside_one() -> Result<(), Error> {
-    let mut b = SparseBuffer::new(30);
-    let first = bytes::Bytes::from_static(b"0123456789");
+    let mut b = SparseBuffer::new(3000);
+    let first: bytes::Bytes = (0..1000u32).map(|i| i as u8).collect();
+    let second: bytes::Bytes = (0..1000u32).map(|i| (i * 3) as u8).collect();
     b.add_region(0, first.clone())?;
-    b.add_region(10, &b"abcdefghij"[..])?;
-    let inside = b.find_region(2, 5).expect("cached");
+    b.add_region(1000, second.clone())?;
+    let inside = b.find_region(2, 500).expect("cached");
     assert_eq!(
         inside.as_ptr(),
         first[2..].as_ptr(),
         "a slice of the stored chunk"
     );
-    assert_eq!(b.find_region(5, 10).as_deref(), Some(&b"56789abcde"[..]));
+    let across = b.find_region(900, 200).expect("cached");
+    assert_eq!(across[..100], first[900..]);
+    assert_eq!(across[100..], second[..100]);
+    Ok(())
+}
+
+#[test]
+fn tiny_touching_adds_are_joined_into_few_chunks() -> Result<(), Error> {
+    let mut b = SparseBuffer::new(20_000);
+    for i in 0..10_000u64 {
+        b.add_region(i, vec![i as u8])?;
+    }
+    for i in (10_000..20_000u64).rev() {
+        b.add_region(i, vec![i as u8])?;
+    }
+    assert_eq!(b.regions().collect::<Vec<_>>(), [0..20_000]);
+    // Joined chunks of up to 4 KiB: 20,000 bytes in 5 or 6 chunks, not 20,000.
+    let debug = format!("{b:?}");
+    let chunks: usize = debug
+        .rsplit("chunks: ")
+        .next()
+        .and_then(|rest| rest.trim_end_matches(" }").parse().ok())
+        .expect("chunk count in Debug");
+    assert!((5..=6).contains(&chunks), "{debug}");
+    let all = b.find_region(0, 20_000).expect("one region");
+    assert!(all.iter().enumerate().all(|(i, &byte)| byte == i as u8));
     Ok(())
 }
 
