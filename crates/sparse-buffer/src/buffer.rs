@@ -3,7 +3,9 @@
 //! The bytes are kept as [`Bytes`] chunks keyed by their first offset in a `BTreeMap`. Chunks never overlap; two
 //! chunks whose ends touch form one logical region. Adding bytes carves the old chunks they overwrite (a
 //! [`Bytes::slice`], never a copy) and inserts the new chunk as it is, so whatever order the regions arrive in,
-//! no byte is copied. Adding a region costs O((k + 1) log n) for the k chunks it covers entirely, and at most
+//! their bytes are not copied. (The one exception is bounded: a region of at most 256 bytes is joined with the
+//! short chunks it touches into one chunk of at most 4 KiB, so that byte-by-byte adds are not stored and read
+//! byte by byte.) Adding a region costs O((k + 1) log n) for the k chunks it covers entirely, and at most
 //! two descents of the map when it covers none; since each add inserts at most two chunks, and a chunk is
 //! removed at most once, that is amortised O(log n) per add. A lookup costs one descent plus one step per
 //! chunk it reads.

@@ -5,9 +5,9 @@
 //! fetching only the byte ranges the reader touches. This crate provides the two pieces for that:
 //!
 //! - [`SparseBuffer`]: the regions of a file fetched so far, kept as shared [`bytes::Bytes`] chunks in an
-//!   ordered map. Overlapping or touching regions merge and the newest bytes win; adding or looking up a region
-//!   costs O(log n + k) whatever order the regions come in. It reads like a file ([`std::io::Read`] +
-//!   [`std::io::Seek`], with the cursor semantics of roboto's `SparseBuffer`) and by position
+//!   ordered map. Overlapping or touching regions merge and the newest bytes win; adding a region costs
+//!   amortised O(log n) and looking one up O(log n + k), whatever order the regions come in. It reads like a
+//!   file ([`std::io::Read`] + [`std::io::Seek`], with the cursor semantics of roboto's `SparseBuffer`) and by position
 //!   ([`SparseBuffer::read_at`] on `&self`, so many threads share one buffer). A gap is never mistaken for the
 //!   end of the file.
 //! - [`RangeReader`]: reads a [`RangeSource`] ([`MemorySource`], [`FileSource`], or your object-store client)
@@ -110,7 +110,7 @@
 //! | regions with a negative offset or past `file_size` are stored; reads clamp to `file_size`, `find_region` does not | [`Error::OutOfBounds`], the buffer unchanged; offsets are `u64` | bytes outside the file cannot come from it; storing them hides a caller's bug |
 //! | `read(-1)` reads to the end of the region; `read(None)` raises `TypeError` | a read is sized by its buffer | |
 //! | `find_region(start, n)` with a negative `n` returns `b''` | lengths are `u64` | |
-//! | a list scanned on every call: O(n) per read and add, quadratic prepends (512 × 64 KiB in 5.5 s) | O(log n + k) per add and lookup, regions merged logically as shared chunks, no byte copied twice | |
+//! | a list scanned on every call: O(n) per read and add, quadratic prepends (512 × 64 KiB in 5.5 s) | amortised O(log n) per add, O(log n + k) per lookup; regions merged logically as shared chunks, so their bytes are not copied | |
 //! | one cursor, not thread-safe | [`read_at`](SparseBuffer::read_at) on `&self`; `Send + Sync` | |
 //!
 //! [`RangeReader`] differs from roboto's `HttpRangeReader` on purpose too: it fetches nothing when opened

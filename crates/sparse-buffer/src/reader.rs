@@ -51,7 +51,8 @@ pub struct ReaderOptions {
     /// At most this many requests run at once (default 8; at least 1).
     pub concurrency: usize,
     /// Keep at most this many cached bytes, evicting the least recently used fetched spans first
-    /// (default `None`: keep everything, as roboto does).
+    /// (default `None`: keep everything, as roboto does). The budget counts cached bytes; a fetched buffer
+    /// that was partly overwritten or evicted stays allocated until none of its bytes is cached.
     pub cache_budget: Option<u64>,
 }
 
