@@ -92,8 +92,9 @@ fn sequential(c: &mut Criterion) {
     group.finish();
 }
 
-/// What the hardware does without the buffer, to read the figures above on a noisy machine: 64 KiB copies out
-/// of a 256 MiB `Vec`, and 64 KiB positional reads of a 256 MiB file in the page cache.
+/// What the hardware does without the buffer, to read the figures below on a noisy machine: 64 KiB copies out
+/// of a 256 MiB `Vec`, 64 KiB copies into fresh memory, and 64 KiB positional reads of a 256 MiB file in the
+/// page cache.
 fn baseline(c: &mut Criterion) {
     use std::os::unix::fs::FileExt;
     let mut group = c.benchmark_group("baseline_64k");
@@ -112,6 +113,16 @@ fn baseline(c: &mut Criterion) {
         })
     });
     drop(memory);
+    // The floor for streaming into memory: copying the stream into freshly allocated 64 KiB blocks, whose
+    // first touch costs a page fault per 4 KiB.
+    group.bench_function("copy_into_fresh_memory", |b| {
+        b.iter(|| {
+            let blocks: Vec<Box<[u8]>> = (0..STREAM / CHUNK)
+                .map(|_| Box::from(&chunk.0[..]))
+                .collect();
+            black_box(blocks)
+        })
+    });
     let file = tempfile::tempfile().unwrap();
     for i in 0..STREAM / CHUNK {
         file.write_all_at(&chunk.0, (i * CHUNK) as u64).unwrap();

@@ -8,8 +8,9 @@
 //! hole once, at the end.
 //!
 //! Only one thread (the puller) appends. Readers copy out of the memory tier under a read lock; the puller
-//! allocates blocks and takes their page faults outside the lock, and holds the write lock only to copy at most
-//! [`COPY_STEP`] bytes in. The file is read with positional reads ([`FileExt::read_exact_at`]) that need no
+//! builds each new block, filled with as much of the chunk as fits, outside the lock (page faults included) and
+//! holds the write lock only to install it, or to copy the rest of a chunk into a partly filled block (less
+//! than one 64 KiB block). The file is read with positional reads ([`FileExt::read_exact_at`]) that need no
 //! lock at all. Callers only read bytes that were published as pulled, which happens after [`Spool::append`]
 //! returns.
 
@@ -20,12 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard};
 
-/// Size of one memory block. A block never moves once allocated at full size, and a read rarely spans two.
-const BLOCK: usize = 256 * 1024;
+/// Size of one memory block; a block never moves once allocated at full size.
+const BLOCK: usize = 64 * 1024;
 /// First allocation of block 0, which doubles up to [`BLOCK`] so that tiny streams stay tiny.
 const FIRST_ALLOCATION: usize = 4 * 1024;
-/// Most bytes copied into the memory tier per hold of its write lock.
-const COPY_STEP: usize = 64 * 1024;
 
 /// The memory tier: `blocks[i]` holds stream bytes from `i * BLOCK`; the first `stored` bytes are filled in.
 #[derive(Debug, Default)]
@@ -102,49 +101,48 @@ impl Spool {
     fn append_to_memory(&self, mut at: usize, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             let (index, offset) = (at / BLOCK, at % BLOCK);
-            let limit = BLOCK.min(self.threshold - index * BLOCK);
             let capacity = self
                 .read_memory_tier()
                 .blocks
                 .get(index)
                 .map_or(0, |block| block.len());
-            if offset == capacity {
-                self.enlarge_block(index, capacity, offset + bytes.len(), limit);
-                continue;
-            }
-            let take = bytes.len().min(capacity - offset).min(COPY_STEP);
-            let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
-            memory.blocks[index][offset..offset + take].copy_from_slice(&bytes[..take]);
-            memory.stored = at + take;
-            drop(memory);
+            let take = if offset == capacity {
+                let limit = BLOCK.min(self.threshold - index * BLOCK);
+                self.enlarge_block(index, capacity, bytes, limit)
+            } else {
+                let take = bytes.len().min(capacity - offset);
+                let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
+                memory.blocks[index][offset..offset + take].copy_from_slice(&bytes[..take]);
+                memory.stored = at + take;
+                take
+            };
             at += take;
             bytes = &bytes[take..];
         }
     }
 
-    /// Adds block `index`, or grows it when it is block 0 and full at `capacity`, so that it holds `wanted`
-    /// bytes or at least its `limit`.
-    fn enlarge_block(&self, index: usize, capacity: usize, wanted: usize, limit: usize) {
+    /// Adds block `index`, or grows it when it is block 0 and full at `capacity`, filled with as much of `bytes`
+    /// as fits; returns how much that is. The block is built outside the write lock (including its page faults:
+    /// the unused rest is written with zeros) and only installed under it.
+    fn enlarge_block(&self, index: usize, capacity: usize, bytes: &[u8], limit: usize) -> usize {
         // Block 0 starts small and doubles, so that tiny streams stay tiny; a later block is only needed by a
         // stream that is already BLOCK long.
         let size = if index == 0 {
-            wanted.max(capacity * 2).max(FIRST_ALLOCATION).min(limit)
+            (capacity + bytes.len())
+                .max(capacity * 2)
+                .max(FIRST_ALLOCATION)
+                .min(limit)
         } else {
             limit
         };
-        // `vec![0; size]` would map untouched zero pages that fault later, under the write lock; writing the
-        // zeros here takes the page faults now.
-        #[allow(clippy::slow_vector_initialization)]
-        // deliberate: the writes are the point (see above)
-        let mut fresh = {
-            let mut fresh = Vec::with_capacity(size);
-            fresh.resize(size, 0u8);
-            fresh
-        };
+        let mut fresh = Vec::with_capacity(size);
         if capacity > 0 {
-            let memory = self.read_memory_tier();
-            fresh[..capacity].copy_from_slice(&memory.blocks[index]);
+            // The old block is full, so all of it is stream bytes.
+            fresh.extend_from_slice(&self.read_memory_tier().blocks[index]);
         }
+        let take = bytes.len().min(size - capacity);
+        fresh.extend_from_slice(&bytes[..take]);
+        fresh.resize(size, 0);
         let fresh = fresh.into_boxed_slice();
         let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
         if index < memory.blocks.len() {
@@ -152,9 +150,11 @@ impl Spool {
         } else {
             memory.blocks.push(fresh);
         }
+        memory.stored = index * BLOCK + capacity + take;
         drop(memory);
         self.memory_bytes
             .fetch_add(size - capacity, Ordering::Relaxed);
+        take
     }
 
     fn read_memory_tier(&self) -> RwLockReadGuard<'_, MemoryTier> {
