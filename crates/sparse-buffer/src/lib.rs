@@ -113,8 +113,10 @@
 //! | a list scanned on every call: O(n) per read and add, quadratic prepends (512 × 64 KiB in 5.5 s) | amortised O(log n) per add, O(log n + k) per lookup; regions merged logically as shared chunks, so their bytes are not copied | |
 //! | one cursor, not thread-safe | [`read_at`](SparseBuffer::read_at) on `&self`; `Send + Sync` | |
 //!
-//! [`RangeReader`] differs from roboto's `HttpRangeReader` on purpose too: it fetches nothing when opened
-//! (roboto fetches the first 8 bytes and the last 128 KiB, and a whole file of up to 2 MiB); its read-ahead
+//! [`RangeReader`] differs from roboto's `HttpRangeReader` on purpose too: it fetches no bytes when opened,
+//! only asks the size (not even that with [`RangeReader::with_size`]), and a first miss in the last 128 KiB
+//! fetches all of them (roboto fetches the first 8 bytes and the last 128 KiB at once, and a whole file of up
+//! to 2 MiB); its read-ahead
 //! defaults to 1 MiB instead of 8 MiB; the requests of a read skip the cached regions inside it instead of
 //! downloading them again; [`prefetch`](RangeReader::prefetch) plans all its ranges together, coalescing
 //! across them (roboto plans each `prefetch_range` call alone); at most

@@ -375,7 +375,7 @@ impl<S: RangeSource> RangeReader<S> {
     ///
     /// # Errors
     ///
-    /// When the source fails or returns the wrong number of bytes. The bytes already copied are lost then.
+    /// When the source fails or returns the wrong number of bytes; `buf` may hold some of the bytes then.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         if offset >= self.size || buf.is_empty() {
             return Ok(0);
