@@ -13,6 +13,8 @@
 //! 8+B+8m   4m u32 ends: v1 the end of every key in the heap, v2 the position of every restart entry in the stream
 //! v1 only: 8n heads: for every key, the 8 bytes after the common prefix of all keys, zero-padded (compared as
 //!             big-endian u64s, so most binary-search probes touch one array)
+//! v1 only: 8h head levels: every 16th head, then every 16th of those, … until a level has at most 16 heads
+//!             (a static B+-tree over the heads: a lookup reads one block of 16 heads per level)
 //! end-28   4  n           u32 entry count
 //! end-24   4  body_len    u32
 //! end-20   8  data_end    u64 end of the last block (u64::MAX: unknown)
@@ -165,10 +167,35 @@ pub(crate) struct Layout {
     pub(crate) heads_start: usize,
     /// v1: length of the prefix every key shares (0 for v2).
     pub(crate) prefix_len: usize,
+    /// v1: (start, length) of the heads (level 0) and of every level above them, bottom up.
+    pub(crate) levels: [(usize, usize); MAX_LEVELS],
+    /// Number of levels in use (1 when there are at most 16 heads).
+    pub(crate) depth: usize,
     /// Recorded data end ([`UNKNOWN_DATA_END`] when unknown).
     pub(crate) data_end: u64,
     /// Byte offset of the stored CRC.
     pub(crate) crc_at: usize,
+}
+
+/// Heads per block of the head levels (16 heads: two or three cache lines, fetched together).
+pub(crate) const FANOUT: usize = 16;
+/// Levels needed for u32::MAX heads with a fanout of 16, with room to spare.
+const MAX_LEVELS: usize = 12;
+
+/// Lengths of the head levels above the heads themselves, bottom up: every 16th entry of the level below, until a
+/// level has at most 16 entries.
+pub(crate) fn upper_level_lens(n: usize) -> impl Iterator<Item = usize> {
+    std::iter::successors(Some(n), |&len| (len > FANOUT).then(|| len.div_ceil(FANOUT))).skip(1)
+}
+
+/// The entries of the head levels above `heads`, bottom up: entry `j` of level `k` is head `j · 16^k`.
+pub(crate) fn upper_level_heads(heads: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    let mut stride = 1;
+    upper_level_lens(heads.len()).flat_map(move |len| {
+        stride *= FANOUT;
+        let stride = stride;
+        (0..len).map(move |j| heads[j * stride])
+    })
 }
 
 /// Byte offset of the field within the trailer.
@@ -239,7 +266,12 @@ impl Layout {
         }
         // Every quantity is at most u32::MAX, so this arithmetic cannot overflow a u64.
         let slots = u64::from(n).div_ceil(restart_interval as u64);
-        let heads = if version == VERSION_PLAIN { 8 * u64::from(n) } else { 0 };
+        let heads = if version == VERSION_PLAIN {
+            let upper: usize = upper_level_lens(n as usize).sum();
+            8 * (u64::from(n) + upper as u64)
+        } else {
+            0
+        };
         let expected = (HEADER_LEN + TRAILER_LEN) as u64 + u64::from(body_len) + 12 * slots + heads;
         if expected != total as u64 {
             return Err(Error::CorruptLength {
@@ -255,6 +287,16 @@ impl Layout {
         let offsets_start = body_start + body_len;
         let ends_start = offsets_start + 8 * slots;
         let heads_start = ends_start + 4 * slots;
+        let mut levels = [(0, 0); MAX_LEVELS];
+        let mut depth = 0;
+        if version == VERSION_PLAIN {
+            let mut start = heads_start;
+            for len in std::iter::once(len).chain(upper_level_lens(len)) {
+                levels[depth] = (start, len);
+                start += 8 * len;
+                depth += 1;
+            }
+        }
         Ok(Self {
             version,
             restart_interval,
@@ -266,6 +308,8 @@ impl Layout {
             ends_start,
             heads_start,
             prefix_len: prefix_len as usize,
+            levels,
+            depth,
             data_end,
             crc_at: trailer + TRAILER_CRC,
         })
@@ -311,6 +355,32 @@ impl Layout {
         let mut word = [0; 8];
         word.copy_from_slice(&bytes[at..at + 8]);
         u64::from_be_bytes(word)
+    }
+
+    /// Number of heads below `head` in a v1 index: a descent through the head levels, reading one block of at
+    /// most 16 heads per level.
+    #[inline]
+    pub(crate) fn count_heads_below(&self, bytes: &[u8], head: u64) -> usize {
+        let Some(top) = self.depth.checked_sub(1) else {
+            return 0;
+        };
+        let count_block = |(start, len): (usize, usize), from: usize| {
+            let to = (from + FANOUT).min(len);
+            bytes[start + 8 * from..start + 8 * to]
+                .chunks_exact(8)
+                .map(|h| usize::from(u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) < head))
+                .sum::<usize>()
+        };
+        let mut below = count_block(self.levels[top], 0);
+        for level in self.levels[..top].iter().rev() {
+            // Heads below `head` on the level above end inside block `below - 1` of this level.
+            let Some(block) = below.checked_sub(1) else {
+                return 0;
+            };
+            let from = block * FANOUT;
+            below = from + count_block(*level, from);
+        }
+        below
     }
 
     /// Byte offset of the prefix length field.

@@ -237,10 +237,10 @@ impl SparseIndex {
         KeyStats::collect(self.iter().map(|(key, _)| key))
     }
 
-    /// Serialises the index in the plain layout (format version 1): 20 bytes plus the key per entry.
+    /// Serialises the index in the plain layout (format version 1): about 21.2 bytes plus the key per entry.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(format::MIN_LEN + self.heap.len() + 20 * self.len());
+        let mut out = Vec::with_capacity(format::MIN_LEN + self.heap.len() + 22 * self.len());
         out.extend_from_slice(&format::encode_header(Format::Plain));
         out.extend_from_slice(&self.heap);
         for offset in &self.offsets {
@@ -253,8 +253,12 @@ impl SparseIndex {
             (Some(first), Some(last)) => common_prefix_len(first, last),
             _ => 0,
         };
-        for (key, _) in self {
-            out.extend_from_slice(&format::key_head(&key[prefix_len..]).to_be_bytes());
+        let heads: Vec<u64> = self
+            .iter()
+            .map(|(key, _)| format::key_head(&key[prefix_len..]))
+            .collect();
+        for head in heads.iter().copied().chain(format::upper_level_heads(&heads)) {
+            out.extend_from_slice(&head.to_be_bytes());
         }
         // `add` keeps all three quantities within u32.
         out.extend_from_slice(&format::encode_trailer_fields(

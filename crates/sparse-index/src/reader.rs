@@ -9,7 +9,7 @@ use std::ops::{Range, RangeBounds};
 
 use crate::error::{Error, Key, Result};
 use crate::format::{
-    FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format, key_head, read_u32,
+    FANOUT, FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format, key_head, read_u32,
 };
 use crate::index::{DebugEntries, SparseIndex};
 use crate::prefix::Prefixed;
@@ -391,6 +391,20 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
                 reason: "does not end where the key heap ends",
             });
         }
+        // Each level above the heads holds every 16th entry of the level below.
+        for pair in layout.levels[..layout.depth].windows(2) {
+            let [(below_start, _), (start, len)] = [pair[0], pair[1]];
+            for j in 0..len {
+                let at = start + 8 * j;
+                if bytes[at..at + 8] != bytes[below_start + 8 * FANOUT * j..below_start + 8 * FANOUT * j + 8] {
+                    return Err(Error::CorruptKey {
+                        index: j,
+                        offset: at,
+                        reason: "head level entry does not match the level below",
+                    });
+                }
+            }
+        }
         if n > 0 && layout.data_end != UNKNOWN_DATA_END && layout.data_end <= last_offset {
             return Err(Error::CorruptDataEnd {
                 offset: layout.data_end_at(),
@@ -507,7 +521,7 @@ fn plain_count_keys_below(layout: &Layout, bytes: &[u8], key: &[u8], strict: boo
         Ordering::Equal => {}
     }
     let head = key_head(&key[prefix.len()..]);
-    let below = search::partition_point(n, |i| layout.head(bytes, i) < head);
+    let below = layout.count_heads_below(bytes, head);
     // Keys with an equal head (usually none) are ordered by comparing them in full.
     let mut ties = 0;
     while below + ties < n && layout.head(bytes, below + ties) == head && ties < 8 {

@@ -204,8 +204,12 @@ impl<W: Write> SparseIndexWriter<W> {
         let prefix_len = self.divergence.last().copied().unwrap_or(0);
         let divergence = std::mem::take(&mut self.divergence);
         let tails = std::mem::take(&mut self.tails);
-        for (parts_at, tail) in divergence.into_iter().zip(tails) {
-            let head = self.head(prefix_len as usize, parts_at as usize, tail);
+        let heads: Vec<u64> = divergence
+            .into_iter()
+            .zip(tails)
+            .map(|(parts_at, tail)| self.head(prefix_len as usize, parts_at as usize, tail))
+            .collect();
+        for head in heads.iter().copied().chain(format::upper_level_heads(&heads)) {
             self.buf.extend_from_slice(&head.to_be_bytes());
             if self.buf.len() >= FLUSH_AT {
                 self.flush_buf()?;

@@ -198,8 +198,8 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
 
 fn model() -> impl Strategy<Value = Model> {
     (
-        prop::collection::btree_set(key(), 0..60),
-        prop::collection::vec(1u64..5000, 60),
+        prop::collection::btree_set(key(), 0..150),
+        prop::collection::vec(1u64..5000, 150),
         0u64..3,
         prop::option::of(1u64..5000),
     )
@@ -327,4 +327,47 @@ fn long_runs_of_equal_heads_are_searched_by_full_keys() {
     let offsets = offset_probes(&model);
     check(&model, &index, &probes, &offsets);
     check(&model, &SparseIndexRef::from_bytes(index.to_bytes()).unwrap(), &probes, &offsets);
+}
+
+#[test]
+fn deep_head_levels_agree_with_a_btreemap() {
+    // 20,000 entries give the plain layout three levels above the heads; keys share a 3-byte prefix.
+    let mut map = std::collections::BTreeMap::new();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    while map.len() < 20_000 {
+        let len = (next() % 12) as usize;
+        let mut key = b"k/\x00".to_vec();
+        key.extend((0..len).map(|_| [0x00, 0x01, 0x80, 0xff][(next() % 4) as usize]));
+        map.insert(key, ());
+    }
+    let mut index = SparseIndex::new();
+    for (i, key) in map.keys().enumerate() {
+        index.add(key, i as u64 * 7).unwrap();
+    }
+    let view = SparseIndexRef::from_bytes(index.to_bytes()).unwrap();
+    let v2 = SparseIndexRef::from_bytes(index.to_bytes_with(Format::prefix_compressed()).unwrap()).unwrap();
+    let rank = |key: &Vec<u8>| map.range::<Vec<u8>, _>(..key).count();
+    for probe in map.keys().step_by(97).cloned().chain((0..300).map(|_| {
+        let mut key = b"k/\x00".to_vec();
+        key.extend((0..(next() % 14)).map(|_| [0x00, 0x01, 0x7f, 0x80, 0xff][(next() % 5) as usize]));
+        key
+    })) {
+        let below = rank(&probe);
+        let floor = map.range::<Vec<u8>, _>(..=&probe).next_back().map(|(k, _)| rank(k));
+        let ceil = (below < map.len()).then_some(below);
+        assert_eq!(view.floor(&probe), floor, "{probe:?}");
+        assert_eq!(view.ceil(&probe), ceil, "{probe:?}");
+        assert_eq!(v2.floor(&probe), floor, "{probe:?}");
+        assert_eq!(v2.ceil(&probe), ceil, "{probe:?}");
+    }
+    for probe in [&b""[..], b"k", b"k/", b"k0", b"\xff"] {
+        assert_eq!(view.floor(probe), index.floor(probe));
+        assert_eq!(view.ceil(probe), index.ceil(probe));
+    }
 }
