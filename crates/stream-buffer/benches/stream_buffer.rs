@@ -7,6 +7,7 @@
 
 use std::hint::black_box;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -96,7 +97,6 @@ fn sequential(c: &mut Criterion) {
 /// of a 256 MiB `Vec`, 64 KiB copies into fresh memory, and 64 KiB positional reads of a 256 MiB file in the
 /// page cache.
 fn baseline(c: &mut Criterion) {
-    use std::os::unix::fs::FileExt;
     let mut group = c.benchmark_group("baseline_64k");
     group
         .sample_size(10)
@@ -168,6 +168,22 @@ fn random_4k(c: &mut Criterion) {
             })
         });
     }
+    // The floor for the spilled case: the same positional reads on a plain file in the page cache.
+    let file = tempfile::tempfile().unwrap();
+    let chunk = pattern();
+    for i in 0..STREAM / CHUNK {
+        file.write_all_at(&chunk.0, (i * CHUNK) as u64).unwrap();
+    }
+    let offsets = offsets(0, STREAM, 1 << 16, 0x9E37_79B9_7F4A_7C15);
+    let mut out = [0u8; 4 * KIB];
+    let mut next = 0;
+    group.bench_function("baseline_pread", |b| {
+        b.iter(|| {
+            next = (next + 1) % offsets.len();
+            file.read_exact_at(&mut out, offsets[next]).unwrap();
+            black_box(&out);
+        })
+    });
     group.finish();
 }
 
