@@ -64,6 +64,18 @@ fn many_regions_benches(c: &mut Criterion) {
         });
     });
     assert!(matches!(buffer.read_at(0, &mut [0; 16]), ReadAt::Data(16)));
+    // The floor on this machine: one lookup in a bare std BTreeMap with as many keys, no bytes copied.
+    let bare: std::collections::BTreeMap<u64, u64> =
+        (0..REGIONS).map(|i| (i * STRIDE, i)).collect();
+    group.bench_function("bare_btreemap_lookup_baseline", |b| {
+        b.iter(|| {
+            i += 1;
+            let offset = scatter(i) * STRIDE + 1024;
+            bare.range(..=black_box(offset))
+                .next_back()
+                .map(|(_, &v)| v)
+        });
+    });
     group.finish();
 }
 
