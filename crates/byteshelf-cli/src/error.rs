@@ -119,15 +119,18 @@ fn chain(err: &(dyn StdError + 'static)) -> String {
     one_line(&message)
 }
 
-/// `reason` prefixed with `file` unless it already starts with it (or with a file inside it, when `file` is a
-/// directory): `data/a.rox: ...` is left alone for `data/a.rox` and for `data`.
+/// `reason` prefixed with `file` unless it names it already: at its start (also a file inside it, when `file` is a
+/// directory: `data/a.rox: ...` for `data`), or as a word of its own (`cannot open data/a.rox: ...`).
 fn with_file(file: &Path, reason: &str) -> String {
     let name = file.display().to_string();
-    let named = !name.is_empty()
-        && reason
-            .strip_prefix(&name)
-            .is_some_and(|rest| rest.starts_with([':', '/']));
-    if named {
+    let at_start = reason
+        .strip_prefix(&name)
+        .is_some_and(|rest| rest.starts_with([':', '/']));
+    let as_word = [format!(" {name}:"), format!(" {name} ")]
+        .iter()
+        .any(|word| reason.contains(word.as_str()))
+        || reason.ends_with(&format!(" {name}"));
+    if !name.is_empty() && (at_start || as_word) {
         one_line(reason)
     } else {
         one_line(&format!("{name}: {reason}"))
@@ -161,6 +164,10 @@ mod tests {
         assert_eq!(inside.to_string(), "data/a.rox: bad footer");
         let lookalike = Error::data(Path::new("data"), "database gone");
         assert_eq!(lookalike.to_string(), "data: database gone");
+        let within = Error::data(Path::new("/etc"), "cannot open /etc: not a map");
+        assert_eq!(within.to_string(), "cannot open /etc: not a map");
+        let last = Error::data(Path::new("x*.rox"), "no shards found for x*.rox");
+        assert_eq!(last.to_string(), "no shards found for x*.rox");
     }
 
     #[test]

@@ -60,13 +60,21 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
+    // clap's message is a first paragraph (what is wrong, possibly over several lines) and then tips and usage.
     let rendered = err.render().to_string();
     let first = rendered
+        .trim_start()
         .lines()
         .map(str::trim)
-        .find(|line| !line.is_empty())
-        .unwrap_or("bad command line");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
+        .take_while(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let first = if first.is_empty() {
+        "bad command line"
+    } else {
+        first
+    };
     if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         // `byteshelf` or `byteshelf rox` alone: the help of that level, on stderr.
         let _ = err.print();
