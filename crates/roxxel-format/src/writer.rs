@@ -146,6 +146,7 @@ pub struct ShardSummary {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping a Writer without calling finish() rolls the write back"]
 pub struct Writer {
     opts: WriterOptions,
     base: PathBuf,
