@@ -207,6 +207,10 @@ pub enum Error {
         file: PathBuf,
     },
 
+    /// The writer already rolled its session back after an earlier error; start a new writer.
+    #[error("the writer rolled back after an earlier error and accepts no more records")]
+    RolledBack,
+
     /// The writer options contradict each other (e.g. a dtype with a ROXXEL01 footer).
     #[error("invalid writer options: {0}")]
     InvalidOptions(&'static str),

@@ -414,9 +414,7 @@ impl Writer {
 
     fn push_inner(&mut self, record: &[u8]) -> Result<()> {
         let Some(current) = self.current.as_mut() else {
-            return Err(Error::InvalidOptions(
-                "the writer was rolled back after an error",
-            ));
+            return Err(Error::RolledBack);
         };
         let len = record.len() as u64;
         if let Some(max) = self.opts.max_shard_bytes {
@@ -538,9 +536,7 @@ impl Writer {
 
     fn finish_inner(&mut self) -> Result<WriteSummary> {
         let Some(current) = self.current.take() else {
-            return Err(Error::InvalidOptions(
-                "the writer was rolled back after an error",
-            ));
+            return Err(Error::RolledBack);
         };
         self.finalize(current)?;
         if let Some(journal) = &self.journal {

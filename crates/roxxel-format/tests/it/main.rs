@@ -7,4 +7,5 @@ mod golden;
 mod kill;
 mod model;
 mod read;
+mod recovery;
 mod write;

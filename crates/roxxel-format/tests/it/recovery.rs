@@ -1,0 +1,120 @@
+//! Interrupted sessions, frozen: the files of a dataset are copied while a writer is in the middle of a session,
+//! which is exactly what a crash at that moment leaves on disk (minus the locks, which die with the process).
+
+use std::path::Path;
+
+use roxxel_format::{Dataset, Error, Shard, WriterOptions, recover};
+
+use crate::common::{read_all, records, write};
+
+/// Copies every file of `from` (hidden ones included) into `to`.
+fn freeze(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn an_interrupted_single_file_append_reads_old_and_recovers_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    let path = live.join("a.rox");
+    let old = records(300, 200, 1);
+    write(&path, &WriterOptions::new(), &old);
+    let before = std::fs::read(&path).unwrap();
+
+    let mut writer = WriterOptions::new().open(&path).unwrap();
+    // More than the writer's buffer, so new payload has overwritten the old index on disk.
+    writer.write_all(records(4_000, 300, 2)).unwrap();
+    let crashed = dir.path().join("crashed");
+    freeze(&live, &crashed);
+    // While the writer is alive, other readers in this process see the old records too.
+    assert_eq!(read_all(&Dataset::open(&path).unwrap()), old);
+    writer.finish().unwrap();
+
+    let copy = crashed.join("a.rox");
+    assert_ne!(
+        std::fs::read(&copy).unwrap(),
+        before,
+        "the frozen file is mid-append"
+    );
+    let ds = Dataset::open(&copy).unwrap();
+    assert!(ds.shards()[0].is_rolled_back_view());
+    assert_eq!(read_all(&ds), old);
+    drop(ds);
+
+    let report = recover(&copy).unwrap();
+    assert!(!report.is_clean());
+    assert_eq!(report.restored, [copy.clone()]);
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        before,
+        "rollback restores the exact old bytes"
+    );
+    assert!(!crashed.join(".a.roxjournal").exists());
+    assert!(recover(&copy).unwrap().is_clean());
+}
+
+#[test]
+fn the_next_writer_repairs_an_interrupted_append_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    let path = live.join("a.rox");
+    let old = records(50, 100, 3);
+    write(&path, &WriterOptions::new(), &old);
+    let mut writer = WriterOptions::new().open(&path).unwrap();
+    writer.write_all(records(5_000, 100, 4)).unwrap();
+    let crashed = dir.path().join("crashed");
+    freeze(&live, &crashed);
+    writer.abort().unwrap();
+
+    let copy = crashed.join("a.rox");
+    let more = records(10, 100, 5);
+    write(&copy, &WriterOptions::new(), &more);
+    let ds = Dataset::open(&copy).unwrap();
+    assert!(!ds.shards()[0].is_rolled_back_view());
+    assert_eq!(read_all(&ds), [old, more].concat());
+}
+
+#[test]
+fn an_interrupted_sharded_session_is_invisible_and_removed_by_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    let base = live.join("s.rox");
+    let opts = WriterOptions::new().max_shard_bytes(20_000);
+    let old = records(100, 250, 6);
+    write(&base, &opts, &old);
+    let shards_before = crate::common::shard_files(&live);
+
+    let mut writer = opts.open(&base).unwrap();
+    writer.write_all(records(1_000, 250, 7)).unwrap();
+    let crashed = dir.path().join("crashed");
+    freeze(&live, &crashed);
+    // The live session: new shards already renamed into place stay invisible to readers of the pattern.
+    let pattern = live.join("s_*.rox");
+    assert_eq!(read_all(&Dataset::open(&pattern).unwrap()), old);
+    writer.finish().unwrap();
+    assert_eq!(Dataset::open(&pattern).unwrap().len(), 1_100);
+
+    let frozen_pattern = crashed.join("s_*.rox");
+    let visible = crate::common::shard_files(&crashed);
+    assert!(
+        visible.len() > shards_before.len(),
+        "the session had renamed new shards"
+    );
+    assert_eq!(read_all(&Dataset::open(&frozen_pattern).unwrap()), old);
+    let (newest, _) = visible.last().unwrap();
+    let err = Shard::open(crashed.join(newest)).unwrap_err();
+    assert!(matches!(err, Error::Uncommitted { .. }), "{err}");
+    assert!(err.to_string().contains(newest.as_str()));
+
+    let report = recover(crashed.join("s.rox")).unwrap();
+    assert!(!report.removed.is_empty());
+    assert_eq!(crate::common::shard_files(&crashed), shards_before);
+    assert_eq!(read_all(&Dataset::open(&frozen_pattern).unwrap()), old);
+}
