@@ -48,7 +48,7 @@ fn an_interrupted_single_file_append_reads_old_and_recovers_exactly() {
 
     let report = recover(&copy).unwrap();
     assert!(!report.is_clean());
-    assert_eq!(report.restored, [copy.clone()]);
+    assert_eq!(report.restored, std::slice::from_ref(&copy));
     assert_eq!(
         std::fs::read(&copy).unwrap(),
         before,
