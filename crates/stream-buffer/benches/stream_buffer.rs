@@ -1,9 +1,15 @@
-//! StreamBuffer speed: sequential 64 KiB reads through the buffer (in memory and spilled), random 4 KiB reads of
-//! spilled data, and readers of pulled bytes on one and two threads while another thread pulls.
+//! StreamBuffer speed: sequential 64 KiB reads through the buffer (in memory and spilled), random 4 KiB reads,
+//! and readers of pulled bytes on one and two threads while another thread pulls.
 //!
-//! The figure is for 1 GiB; on the shared 2-core machine the sequential benches stream 256 MiB per
-//! iteration (throughput is set, so criterion reports bytes per second). Before the benches, a probe streams
-//! 512 MiB through a buffer with the default 5 MiB threshold and prints the process's peak RSS.
+//! - `sequential_64k/stream_through/*` reads a fresh buffer front to back, so every byte is pulled, spooled and
+//!   read; `sequential_64k/reread/*` reads bytes already pulled.
+//! - `baseline_64k/*`, `random_4k/baseline_pread` and `concurrent_4k_reads_while_pulling/plain_slice/*` do the
+//!   same work without the buffer (a `Vec`, fresh memory, a plain file), so that figures from the shared, noisy
+//!   2-core machine can be read against what the machine gave at the time.
+//!
+//! The figure is for 1 GiB; here the sequential benches stream 256 MiB per iteration (throughput is set,
+//! so criterion reports bytes per second). Before the benches, a probe streams 512 MiB through a buffer with the
+//! default 5 MiB threshold and prints the process's peak RSS.
 
 use std::hint::black_box;
 use std::io;
