@@ -73,3 +73,57 @@ fn owned_cursors_share_one_buffer() {
     assert_eq!(b, data[4000..]);
     assert!(Arc::ptr_eq(&first.into_inner(), &buffer));
 }
+
+#[derive(Debug, Clone)]
+enum Op {
+    Read(usize),
+    Start(u64),
+    Current(i64),
+    End(i64),
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..3000usize).prop_map(Op::Read),
+        (0..2500u64).prop_map(Op::Start),
+        (-2500..2500i64).prop_map(Op::Current),
+        (-2500..200i64).prop_map(Op::End),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// The cursor behaves like `std::io::Cursor` over the whole stream, whatever has been pulled.
+    #[test]
+    fn behaves_like_std_cursor(len in 0..2000usize, chunk in 1..300usize, threshold in 0..2500usize,
+                               ops in proptest::collection::vec(op(), 1..30)) {
+        let data = data(len);
+        let buffer = StreamBuffer::builder().memory_threshold(threshold).build_from_chunks(chunks(&data, &[chunk]));
+        let mut ours = buffer.cursor();
+        let mut model = io::Cursor::new(data.clone());
+        for op in ops {
+            match op {
+                Op::Read(n) => {
+                    let (mut a, mut b) = (vec![0; n], vec![0; n]);
+                    let got = ours.read(&mut a).unwrap();
+                    let want = model.read(&mut b).unwrap();
+                    proptest::prop_assert_eq!(got, want);
+                    proptest::prop_assert_eq!(&a[..got], &b[..want]);
+                }
+                Op::Start(to) => proptest::prop_assert_eq!(
+                    ours.seek(SeekFrom::Start(to)).unwrap(), model.seek(SeekFrom::Start(to)).unwrap()),
+                Op::Current(by) | Op::End(by) => {
+                    let whence = if matches!(op, Op::Current(_)) { SeekFrom::Current(by) } else { SeekFrom::End(by) };
+                    match (ours.seek(whence), model.seek(whence)) {
+                        (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b),
+                        (Err(a), Err(b)) => proptest::prop_assert_eq!(a.kind(), b.kind()),
+                        (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a, b),
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(ours.position(), model.position());
+        }
+    }
+}

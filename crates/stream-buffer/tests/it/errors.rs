@@ -176,3 +176,42 @@ fn a_spool_that_cannot_be_created_is_a_spool_error_at_the_offset() {
         Err(Error::Spool { offset: 30, .. })
     ));
 }
+
+#[test]
+fn messages_name_the_offset_or_path() {
+    let short = Error::LengthMismatch {
+        declared: 10,
+        actual: Some(6),
+    };
+    assert_eq!(
+        short.to_string(),
+        "the stream was declared as 10 bytes but it ended after 6"
+    );
+    assert_eq!(short.offset(), Some(6));
+    let long = Error::LengthMismatch {
+        declared: 10,
+        actual: None,
+    };
+    assert_eq!(
+        long.to_string(),
+        "the stream was declared as 10 bytes but it yielded more than 10"
+    );
+    assert_eq!(long.offset(), Some(10));
+    let panicked = Error::SourcePanicked { offset: 3 };
+    assert_eq!(panicked.to_string(), "the stream panicked after 3 bytes");
+    let persist = Error::Persist {
+        path: "/x/y.bin".into(),
+        source: std::sync::Arc::new(io::Error::from(io::ErrorKind::PermissionDenied)),
+    };
+    assert!(
+        persist
+            .to_string()
+            .starts_with("could not persist the stream to /x/y.bin: "),
+        "{persist}"
+    );
+    assert_eq!(persist.offset(), None);
+    assert_eq!(
+        io::Error::from(persist).kind(),
+        io::ErrorKind::PermissionDenied
+    );
+}
