@@ -7,8 +7,8 @@
 //! - [`SparseBuffer`]: the regions of a file fetched so far, kept as shared [`bytes::Bytes`] chunks in an
 //!   ordered map. Overlapping or touching regions merge and the newest bytes win; adding a region costs
 //!   amortised O(log n) and looking one up O(log n + k), whatever order the regions come in. It reads like a
-//!   file ([`std::io::Read`] + [`std::io::Seek`], with the cursor semantics of roboto's `SparseBuffer`) and by position
-//!   ([`SparseBuffer::read_at`] on `&self`, so many threads share one buffer). A gap is never mistaken for the
+//!   file ([`std::io::Read`] + [`std::io::Seek`], with the cursor semantics of roboto's `SparseBuffer`) and
+//!   by position ([`SparseBuffer::read_at`] on `&self`, so many threads share one buffer). A gap is never mistaken for the
 //!   end of the file.
 //! - [`RangeReader`]: reads a [`RangeSource`] ([`MemorySource`], [`FileSource`], or your object-store client)
 //!   through a `SparseBuffer`, fetching on a miss with read-ahead, planning whole sets of ranges with
@@ -106,23 +106,29 @@
 //! |---|---|---|
 //! | `read` in a gap returns `b''`, as at the end of the file | [`io::Read`](std::io::Read) fails with an error holding [`Error::NotCached`] (offset, next cached byte; [`Error::from_io`] gets it back), the cursor unchanged; [`read_at`](SparseBuffer::read_at) returns [`ReadAt::Gap`]. `Ok(0)` means end of file (or an empty buffer) only | In Rust `Ok(0)` is end-of-file: `read_exact` and every parser would take a gap for a truncated file. roboto's own `mcap` consumer silently accepts short reads |
 //! | `seek` to a negative position is accepted (`seek(-3)` gives -3, reads there give `b''`) | [`std::io::ErrorKind::InvalidInput`], the cursor unchanged | the convention of `std::fs::File` and `std::io::Cursor`; roboto's `HttpRangeReader` sends a malformed `Range: bytes=-3-…` header from there |
-//! | an invalid `whence` (3, 99) is silently ignored | cannot be expressed ([`std::io::SeekFrom`]) | |
+//! | an invalid `whence` (3, 99) is silently ignored | cannot be expressed ([`std::io::SeekFrom`]) | the type system rules it out |
 //! | regions with a negative offset or past `file_size` are stored; reads clamp to `file_size`, `find_region` does not | [`Error::OutOfBounds`], the buffer unchanged; offsets are `u64` | bytes outside the file cannot come from it; storing them hides a caller's bug |
-//! | `read(-1)` reads to the end of the region; `read(None)` raises `TypeError` | a read is sized by its buffer | |
+//! | `read(-1)` reads up to the end of the region; `read(None)` raises `TypeError` | a read is sized by its buffer (one as long as the rest of the file gives `read(-1)`'s result) | Rust's `Read` |
 //! | `find_region(start, n)` with a negative `n` returns `b''` | lengths are `u64` | |
-//! | a list scanned on every call: O(n) per read and add, quadratic prepends (512 × 64 KiB in 5.5 s) | amortised O(log n) per add, O(log n + k) per lookup; regions merged logically as shared chunks, so their bytes are not copied | |
-//! | one cursor, not thread-safe | [`read_at`](SparseBuffer::read_at) on `&self`; `Send + Sync` | |
+//! | a list scanned on every call: O(n) per read and add, quadratic prepends (512 × 64 KiB in 5.5 s) | amortised O(log n) per add, O(log n + k) per lookup; regions merged logically as shared chunks, so their bytes are not copied | 100,000 regions and more |
+//! | one cursor, not thread-safe | [`read_at`](SparseBuffer::read_at) on `&self`; `Send + Sync` | many readers, one cache |
 //!
-//! [`RangeReader`] differs from roboto's `HttpRangeReader` on purpose too: it fetches no bytes when opened,
-//! only asks the size (not even that with [`RangeReader::with_size`]), and a first miss in the last 128 KiB
-//! fetches all of them (roboto fetches the first 8 bytes and the last 128 KiB at once, and a whole file of up
-//! to 2 MiB); its read-ahead
-//! defaults to 1 MiB instead of 8 MiB; the requests of a read skip the cached regions inside it instead of
-//! downloading them again; [`prefetch`](RangeReader::prefetch) plans all its ranges together, coalescing
-//! across them (roboto plans each `prefetch_range` call alone); at most
-//! [`concurrency`](ReaderOptions::concurrency) requests run at once (roboto starts a thread per piece);
-//! bytes in flight are never requested twice; an optional cache budget evicts the least recently used spans
-//! (roboto never evicts); and it is thread-safe.
+//! [`RangeReader`] differs from roboto's `HttpRangeReader` on purpose too:
+//!
+//! - Opening it fetches no bytes; it only asks the size (not even that with [`RangeReader::with_size`]). A miss
+//!   in the last [`tail_read`](ReaderOptions::tail_read) bytes (128 KiB) fetches all of them. roboto fetches
+//!   the first 8 bytes and the last 128 KiB when it opens, and a whole file of up to 2 MiB.
+//! - Its [`read_ahead`](ReaderOptions::read_ahead) defaults to 1 MiB (roboto: 8 MiB).
+//! - The requests of a read skip the cached regions inside it (only gaps up to
+//!   [`coalesce_gap`](ReaderOptions::coalesce_gap) are fetched over); roboto downloads them again.
+//! - [`prefetch`](RangeReader::prefetch) plans all its ranges together and coalesces across them; roboto plans
+//!   each `prefetch_range` call alone, so per-chunk calls cost a round trip each.
+//! - At most [`concurrency`](ReaderOptions::concurrency) requests run at once (roboto starts a thread per
+//!   piece), and bytes in flight are never requested twice.
+//! - An optional [`cache_budget`](ReaderOptions::cache_budget) evicts the least recently used spans; roboto
+//!   never evicts.
+//! - It is thread-safe, and a source's short answer is [`Error::ShortFetch`] (roboto raises on a wrong HTTP
+//!   status or `Content-Range` start, and on a read still short after its fetch).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
