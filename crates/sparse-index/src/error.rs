@@ -85,7 +85,9 @@ pub enum Error {
         offset: usize,
     },
     /// The input length disagrees with the lengths recorded in the trailer.
-    #[error("corrupt sparse index: the trailer describes {expected} bytes but the input has {actual}")]
+    #[error(
+        "corrupt sparse index: the trailer describes {expected} bytes but the input has {actual}"
+    )]
     CorruptLength {
         /// Length implied by the trailer.
         expected: u64,
@@ -93,7 +95,9 @@ pub enum Error {
         actual: usize,
     },
     /// The stored CRC-32 does not match the bytes it protects.
-    #[error("sparse index checksum mismatch at byte {offset}: stored {stored:#010x}, computed {computed:#010x}")]
+    #[error(
+        "sparse index checksum mismatch at byte {offset}: stored {stored:#010x}, computed {computed:#010x}"
+    )]
     ChecksumMismatch {
         /// Byte offset of the stored checksum.
         offset: usize,
@@ -113,7 +117,9 @@ pub enum Error {
         reason: &'static str,
     },
     /// A block offset is not strictly greater than the previous one.
-    #[error("corrupt sparse index: offset {value} of entry {index} (byte {offset}) is not after the previous offset")]
+    #[error(
+        "corrupt sparse index: offset {value} of entry {index} (byte {offset}) is not after the previous offset"
+    )]
     CorruptOffset {
         /// Entry index.
         index: usize,
@@ -123,7 +129,9 @@ pub enum Error {
         value: u64,
     },
     /// The recorded data end is not after the last block offset.
-    #[error("corrupt sparse index: data end {data_end} (byte {offset}) is not after the last block offset")]
+    #[error(
+        "corrupt sparse index: data end {data_end} (byte {offset}) is not after the last block offset"
+    )]
     CorruptDataEnd {
         /// Byte offset of the field.
         offset: usize,

@@ -188,13 +188,16 @@ pub(crate) fn upper_level_lens(n: usize) -> impl Iterator<Item = usize> {
     std::iter::successors(Some(n), |&len| (len > FANOUT).then(|| len.div_ceil(FANOUT))).skip(1)
 }
 
-/// The entries of the head levels above `heads`, bottom up: entry `j` of level `k` is head `j · 16^k`.
-pub(crate) fn upper_level_heads(heads: &[u64]) -> impl Iterator<Item = u64> + '_ {
+/// The entries of the head levels above `n` heads, bottom up, given the first of them (`level1`: every 16th
+/// head): entry `j` of level `k ≥ 1` is head `j · 16^k`, that is entry `j · 16^(k-1)` of level 1.
+pub(crate) fn upper_level_heads(level1: &[u64], n: usize) -> impl Iterator<Item = u64> + '_ {
     let mut stride = 1;
-    upper_level_lens(heads.len()).flat_map(move |len| {
-        stride *= FANOUT;
+    upper_level_lens(n).enumerate().flat_map(move |(k, len)| {
+        if k > 0 {
+            stride *= FANOUT;
+        }
         let stride = stride;
-        (0..len).map(move |j| heads[j * stride])
+        (0..len).map(move |j| level1[j * stride])
     })
 }
 
@@ -368,7 +371,11 @@ impl Layout {
             let to = (from + FANOUT).min(len);
             bytes[start + 8 * from..start + 8 * to]
                 .chunks_exact(8)
-                .map(|h| usize::from(u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) < head))
+                .map(|h| {
+                    usize::from(
+                        u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) < head,
+                    )
+                })
                 .sum::<usize>()
         };
         let mut below = count_block(self.levels[top], 0);

@@ -257,7 +257,12 @@ impl SparseIndex {
             .iter()
             .map(|(key, _)| format::key_head(&key[prefix_len..]))
             .collect();
-        for head in heads.iter().copied().chain(format::upper_level_heads(&heads)) {
+        let level1: Vec<u64> = heads.iter().copied().step_by(format::FANOUT).collect();
+        for head in heads
+            .iter()
+            .copied()
+            .chain(format::upper_level_heads(&level1, heads.len()))
+        {
             out.extend_from_slice(&head.to_be_bytes());
         }
         // `add` keeps all three quantities within u32.
@@ -316,6 +321,7 @@ impl SparseIndex {
 }
 
 /// Checks that (`key`, `offset`) may follow `last`: both strictly greater.
+#[inline]
 pub(crate) fn check_next(
     last: Option<(&[u8], u64)>,
     index: usize,
@@ -323,7 +329,7 @@ pub(crate) fn check_next(
     offset: u64,
 ) -> Result<()> {
     if let Some((last_key, last_offset)) = last {
-        if key <= last_key {
+        if search::compare_keys(key, last_key).is_le() {
             return Err(Error::KeyNotAscending {
                 index,
                 key: Key(key.to_vec()),
@@ -352,11 +358,7 @@ impl Entries for SparseIndex {
                 Some(prev) => self.key_ends[prev] as usize,
                 None => 0,
             };
-            search::is_below(
-                &self.heap[start..self.key_ends[i] as usize],
-                key,
-                strict,
-            )
+            search::is_below(&self.heap[start..self.key_ends[i] as usize], key, strict)
         })
     }
 

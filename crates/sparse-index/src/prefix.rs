@@ -84,17 +84,19 @@ impl Cursor<'_> {
         if self.at_restart {
             self.at_restart = false;
             let len = get_varint(self.stream, &mut self.pos).ok_or(bad("malformed key length"))?;
-            let key = take(self.stream, &mut self.pos, len).ok_or(bad("key runs past the entry stream"))?;
+            let key = take(self.stream, &mut self.pos, len)
+                .ok_or(bad("key runs past the entry stream"))?;
             self.key.clear();
             self.key.extend_from_slice(key);
             return Ok(());
         }
-        let shared = get_varint(self.stream, &mut self.pos).ok_or(bad("malformed shared length"))?;
+        let shared =
+            get_varint(self.stream, &mut self.pos).ok_or(bad("malformed shared length"))?;
         let unshared =
             get_varint(self.stream, &mut self.pos).ok_or(bad("malformed unshared length"))?;
         let delta = get_varint(self.stream, &mut self.pos).ok_or(bad("malformed offset delta"))?;
-        let suffix =
-            take(self.stream, &mut self.pos, unshared).ok_or(bad("key runs past the entry stream"))?;
+        let suffix = take(self.stream, &mut self.pos, unshared)
+            .ok_or(bad("key runs past the entry stream"))?;
         let shared = usize::try_from(shared)
             .ok()
             .filter(|&shared| shared <= self.key.len())

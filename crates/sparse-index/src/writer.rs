@@ -46,10 +46,11 @@ pub struct SparseIndexWriter<W: Write> {
     offsets: Vec<u64>,
     /// v1: every key end; v2: the stream position of every restart entry.
     ends: Vec<u32>,
-    /// v1: for every key, where it parts from the first key, and the 8 bytes from there (zero-padded). The heads
-    /// are rebuilt from these in `finish`, once the prefix shared by all keys is known.
-    divergence: Vec<u32>,
-    tails: Vec<u64>,
+    /// v1: the head of every key relative to the prefix shared by the keys added before it. The shared prefix only
+    /// shrinks as keys are added; `finish` widens the heads of earlier epochs with bytes of the first key.
+    heads: Vec<u64>,
+    /// v1: (first entry, shared prefix length) of every epoch, in order; the prefix length decreases.
+    epochs: Vec<(usize, usize)>,
     first_key: Vec<u8>,
     last_key: Vec<u8>,
     last_offset: u64,
@@ -79,11 +80,22 @@ impl<W: Write> SparseIndexWriter<W> {
             len: 0,
             offsets: Vec::new(),
             ends: Vec::new(),
-            divergence: Vec::new(),
-            tails: Vec::new(),
+            heads: Vec::new(),
+            epochs: Vec::new(),
             first_key: Vec::new(),
             last_key: Vec::new(),
             last_offset: 0,
+        }
+    }
+
+    /// Reserves room for `entries` more entries in the buffered fixed-width arrays (20 bytes per entry in v1, 12
+    /// bytes per restart point in v2), sparing reallocations when the number of blocks is roughly known.
+    pub fn reserve(&mut self, entries: usize) {
+        let slots = entries.div_ceil(self.interval);
+        self.offsets.reserve(slots);
+        self.ends.reserve(slots);
+        if self.format == Format::Plain {
+            self.heads.reserve(entries);
         }
     }
 
@@ -147,11 +159,15 @@ impl<W: Write> SparseIndexWriter<W> {
                 self.ends.push(end);
                 if self.len == 0 {
                     self.first_key.extend_from_slice(key);
+                    self.epochs.push((0, key.len()));
                 }
-                let parts_at = common_prefix_len(&self.first_key, key);
-                // Key lengths are within the u32 body length.
-                self.divergence.push(parts_at as u32);
-                self.tails.push(format::key_head(&key[parts_at..]));
+                let shared = self.epochs.last().map_or(0, |&(_, shared)| shared);
+                let common = common_prefix_len(&self.first_key, key);
+                if common < shared {
+                    self.epochs.push((self.len, common));
+                }
+                self.heads
+                    .push(format::key_head(&key[common.min(shared)..]));
             }
             Format::PrefixCompressed { .. } if restart => {
                 self.offsets.push(offset);
@@ -188,39 +204,37 @@ impl<W: Write> SparseIndexWriter<W> {
             });
         }
         let offsets = std::mem::take(&mut self.offsets);
-        for offset in offsets {
-            self.buf.extend_from_slice(&offset.to_le_bytes());
-            if self.buf.len() >= FLUSH_AT {
-                self.flush_buf()?;
-            }
-        }
+        self.put_words(&offsets, |offset| offset.to_le_bytes())?;
         let ends = std::mem::take(&mut self.ends);
-        for end in ends {
-            self.buf.extend_from_slice(&end.to_le_bytes());
-            if self.buf.len() >= FLUSH_AT {
-                self.flush_buf()?;
+        self.put_words(&ends, |end| end.to_le_bytes())?;
+        let prefix_len = self.epochs.last().map_or(0, |&(_, shared)| shared);
+        let mut heads = std::mem::take(&mut self.heads);
+        let epochs = std::mem::take(&mut self.epochs);
+        for (e, &(start, shared)) in epochs.iter().enumerate() {
+            let end = epochs.get(e + 1).map_or(heads.len(), |&(next, _)| next);
+            let widen = shared - prefix_len;
+            if widen > 0 {
+                let from_first = format::key_head(&self.first_key[prefix_len..shared]);
+                for head in &mut heads[start..end] {
+                    // The head's first `widen` bytes now come from the first key (all keys share them).
+                    *head = if widen >= 8 {
+                        from_first
+                    } else {
+                        from_first | (*head >> (8 * widen))
+                    };
+                }
             }
         }
-        let prefix_len = self.divergence.last().copied().unwrap_or(0);
-        let divergence = std::mem::take(&mut self.divergence);
-        let tails = std::mem::take(&mut self.tails);
-        let heads: Vec<u64> = divergence
-            .into_iter()
-            .zip(tails)
-            .map(|(parts_at, tail)| self.head(prefix_len as usize, parts_at as usize, tail))
-            .collect();
-        for head in heads.iter().copied().chain(format::upper_level_heads(&heads)) {
-            self.buf.extend_from_slice(&head.to_be_bytes());
-            if self.buf.len() >= FLUSH_AT {
-                self.flush_buf()?;
-            }
-        }
-        // `add` keeps all three within u32.
+        let level1: Vec<u64> = heads.iter().copied().step_by(format::FANOUT).collect();
+        self.put_words(&heads, |head| head.to_be_bytes())?;
+        let upper: Vec<u64> = format::upper_level_heads(&level1, heads.len()).collect();
+        self.put_words(&upper, |head| head.to_be_bytes())?;
+        // `add` keeps all three within u32.        // `add` keeps all three within u32.
         self.buf.extend_from_slice(&format::encode_trailer_fields(
             self.len as u32,
             self.body_len as u32,
             data_end,
-            prefix_len,
+            prefix_len as u32,
         ));
         self.crc.update(&self.buf);
         let crc = self.crc.clone().finalize();
@@ -231,18 +245,23 @@ impl<W: Write> SparseIndexWriter<W> {
         Ok(self.out)
     }
 
-    /// The head of a key that parts from the first key at `parts_at` with the 8 bytes `tail` from there, given the
-    /// prefix all keys share (`prefix_len <= parts_at`): its bytes come from the first key up to `parts_at`, then
-    /// from the tail.
-    fn head(&self, prefix_len: usize, parts_at: usize, tail: u64) -> u64 {
-        let from_first = (parts_at - prefix_len).min(8);
-        if from_first == 0 {
-            return tail;
+    /// Appends fixed-width encodings of `items`, a chunk at a time, flushing between chunks.
+    fn put_words<T: Copy, const N: usize>(
+        &mut self,
+        items: &[T],
+        encode: impl Fn(T) -> [u8; N],
+    ) -> Result<()> {
+        for chunk in items.chunks(FLUSH_AT / N) {
+            let start = self.buf.len();
+            self.buf.resize(start + N * chunk.len(), 0);
+            for (word, &item) in self.buf[start..].chunks_exact_mut(N).zip(chunk) {
+                word.copy_from_slice(&encode(item));
+            }
+            if self.buf.len() >= FLUSH_AT {
+                self.flush_buf()?;
+            }
         }
-        let mut head = [0; 8];
-        head[..from_first].copy_from_slice(&self.first_key[prefix_len..prefix_len + from_first]);
-        head[from_first..].copy_from_slice(&tail.to_be_bytes()[..8 - from_first]);
-        u64::from_be_bytes(head)
+        Ok(())
     }
 
     fn flush_buf(&mut self) -> Result<()> {

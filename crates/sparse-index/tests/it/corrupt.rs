@@ -5,7 +5,10 @@ use sparse_index::{Error, Format, SparseIndex, SparseIndexRef};
 
 fn sample() -> SparseIndex {
     let mut index = SparseIndex::new();
-    for (i, key) in [&b""[..], b"\x00", b"ab", b"abc", b"abd", b"b\xff", b"c"].iter().enumerate() {
+    for (i, key) in [&b""[..], b"\x00", b"ab", b"abc", b"abd", b"b\xff", b"c"]
+        .iter()
+        .enumerate()
+    {
         index.add(key, 100 * i as u64 + 3).unwrap();
     }
     index.set_data_end(1000).unwrap();
@@ -18,7 +21,9 @@ fn encodings() -> Vec<Vec<u8>> {
         index.to_bytes(),
         index.to_bytes_with(Format::prefix_compressed()).unwrap(),
         index
-            .to_bytes_with(Format::PrefixCompressed { restart_interval: 2.try_into().unwrap() })
+            .to_bytes_with(Format::PrefixCompressed {
+                restart_interval: 2.try_into().unwrap(),
+            })
             .unwrap(),
     ]
 }
@@ -30,9 +35,18 @@ fn exercise(bytes: &[u8]) {
     if let Ok(index) = SparseIndexRef::from_bytes_unverified(bytes) {
         // Unverified views of corrupt bytes give unspecified answers, but never panic.
         for probe in [&b""[..], b"abc", b"\xff\xff"] {
-            let _ = (index.floor(probe), index.ceil(probe), index.blocks_for(probe..));
+            let _ = (
+                index.floor(probe),
+                index.ceil(probe),
+                index.blocks_for(probe..),
+            );
         }
-        let _ = (index.next_offset_after(150), index.first_key(), index.last_key(), index.key_stats());
+        let _ = (
+            index.next_offset_after(150),
+            index.first_key(),
+            index.last_key(),
+            index.key_stats(),
+        );
         let _ = index.iter().rev().count() + index.iter().count();
         let _ = (index.to_index(), format!("{index:?}"));
     }
@@ -43,7 +57,10 @@ fn exercise(bytes: &[u8]) {
             Format::Plain
         } else {
             Format::PrefixCompressed {
-                restart_interval: u16::try_from(index.restart_interval()).unwrap().try_into().unwrap(),
+                restart_interval: u16::try_from(index.restart_interval())
+                    .unwrap()
+                    .try_into()
+                    .unwrap(),
             }
         };
         // Every accepted encoding is canonical: decoding and re-encoding gives the same bytes.
@@ -59,7 +76,10 @@ fn every_single_bit_flip_is_rejected() {
             for bit in 0..8 {
                 let mut damaged = bytes.clone();
                 damaged[at] ^= 1 << bit;
-                assert!(SparseIndexRef::from_bytes(&damaged[..]).is_err(), "flip of bit {bit} at {at} accepted");
+                assert!(
+                    SparseIndexRef::from_bytes(&damaged[..]).is_err(),
+                    "flip of bit {bit} at {at} accepted"
+                );
                 exercise(&damaged);
             }
         }
@@ -118,7 +138,10 @@ fn structure_is_checked_behind_a_valid_crc() {
     assert!(SparseIndexRef::from_bytes(&tricky[..]).is_err());
     // A key end past the heap.
     let past = with_valid_crc(v1.clone(), |b| b[ends_at + 4] = 200);
-    assert!(matches!(SparseIndexRef::from_bytes(&past[..]), Err(Error::CorruptKey { index: 1, .. })));
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&past[..]),
+        Err(Error::CorruptKey { index: 1, .. })
+    ));
     // Keys out of order: swap two heap bytes ("ab" -> "ba" then "abc" is smaller).
     let heads_at = ends_at + 4 * n;
     let unordered = with_valid_crc(v1.clone(), |b| {
@@ -126,7 +149,9 @@ fn structure_is_checked_behind_a_valid_crc() {
         // Keep the heads (8 bytes of each key, zero-padded; no common prefix here) consistent with the keys.
         let mut start = 0;
         for i in 0..n {
-            let end = u32::from_le_bytes(b[ends_at + 4 * i..ends_at + 4 * i + 4].try_into().unwrap()) as usize;
+            let end =
+                u32::from_le_bytes(b[ends_at + 4 * i..ends_at + 4 * i + 4].try_into().unwrap())
+                    as usize;
             let mut head = [0; 8];
             head[..end - start].copy_from_slice(&b[8 + start..8 + end]);
             b[heads_at + 8 * i..heads_at + 8 * i + 8].copy_from_slice(&head);
@@ -135,11 +160,17 @@ fn structure_is_checked_behind_a_valid_crc() {
     });
     assert!(matches!(
         SparseIndexRef::from_bytes(&unordered[..]),
-        Err(Error::CorruptKey { index: 3, reason: "is not greater than the previous key", .. })
+        Err(Error::CorruptKey {
+            index: 3,
+            reason: "is not greater than the previous key",
+            ..
+        })
     ));
     // A data end before the last block.
     let end_at = v1.len() - 20;
-    let early = with_valid_crc(v1.clone(), |b| b[end_at..end_at + 8].copy_from_slice(&5u64.to_le_bytes()));
+    let early = with_valid_crc(v1.clone(), |b| {
+        b[end_at..end_at + 8].copy_from_slice(&5u64.to_le_bytes())
+    });
     assert!(matches!(
         SparseIndexRef::from_bytes(&early[..]),
         Err(Error::CorruptDataEnd { data_end: 5, offset }) if offset == end_at
@@ -154,7 +185,11 @@ fn structure_is_checked_behind_a_valid_crc() {
     let moved = with_valid_crc(v2.clone(), |b| b[positions_at] = 1);
     assert!(matches!(
         SparseIndexRef::from_bytes(&moved[..]),
-        Err(Error::CorruptEncoding { index: 0, reason: "restart position does not match the entry stream", .. })
+        Err(Error::CorruptEncoding {
+            index: 0,
+            reason: "restart position does not match the entry stream",
+            ..
+        })
     ));
     // Entry 1 ("\0" after ""): shared 0, unshared 1, delta 100, key 0x00. A zero delta is an offset error.
     let entry1 = 8 + 1; // after the restart entry `varint 0`
@@ -162,17 +197,28 @@ fn structure_is_checked_behind_a_valid_crc() {
     let zero_delta = with_valid_crc(v2.clone(), |b| b[entry1 + 2] = 0);
     assert!(matches!(
         SparseIndexRef::from_bytes(&zero_delta[..]),
-        Err(Error::CorruptEncoding { index: 1, reason: "offset is not greater than the previous offset", .. })
+        Err(Error::CorruptEncoding {
+            index: 1,
+            reason: "offset is not greater than the previous offset",
+            ..
+        })
     ));
     // An overlong varint (0x80 0x00 for 0) is not canonical.
     let mut overlong = v2.clone();
     overlong.splice(entry1..entry1 + 1, [0x80, 0x00]);
     let body_len_at = overlong.len() - 24;
-    let body_len = u32::from_le_bytes(overlong[body_len_at..body_len_at + 4].try_into().unwrap()) + 1;
-    let overlong = with_valid_crc(overlong, |b| b[body_len_at..body_len_at + 4].copy_from_slice(&body_len.to_le_bytes()));
+    let body_len =
+        u32::from_le_bytes(overlong[body_len_at..body_len_at + 4].try_into().unwrap()) + 1;
+    let overlong = with_valid_crc(overlong, |b| {
+        b[body_len_at..body_len_at + 4].copy_from_slice(&body_len.to_le_bytes())
+    });
     assert!(matches!(
         SparseIndexRef::from_bytes(&overlong[..]),
-        Err(Error::CorruptEncoding { index: 1, reason: "malformed shared length", .. })
+        Err(Error::CorruptEncoding {
+            index: 1,
+            reason: "malformed shared length",
+            ..
+        })
     ));
 }
 
@@ -181,21 +227,35 @@ fn frame_errors_name_the_problem() {
     let bytes = sample().to_bytes();
     assert!(matches!(
         SparseIndexRef::from_bytes(&bytes[..35]),
-        Err(Error::Truncated { len: 35, needed: 36 })
+        Err(Error::Truncated {
+            len: 35,
+            needed: 36
+        })
     ));
     let mut bad = bytes.clone();
     bad[4] = 3;
-    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::UnsupportedVersion { version: 3 })));
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&bad[..]),
+        Err(Error::UnsupportedVersion { version: 3 })
+    ));
     let mut bad = bytes.clone();
     bad[5] = 1;
-    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::CorruptHeader { field: "flags", .. })));
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&bad[..]),
+        Err(Error::CorruptHeader { field: "flags", .. })
+    ));
     let mut bad = bytes.clone();
     bad.insert(20, 0);
-    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::CorruptLength { .. })));
+    assert!(matches!(
+        SparseIndexRef::from_bytes(&bad[..]),
+        Err(Error::CorruptLength { .. })
+    ));
     let mut bad = bytes.clone();
     let at = bytes.len() - 1;
     bad[at] = b'Y';
-    assert!(matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::BadMagic { offset }) if offset == at - 3));
+    assert!(
+        matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::BadMagic { offset }) if offset == at - 3)
+    );
     let mut bad = bytes.clone();
     bad[10] ^= 0x40;
     assert!(matches!(
@@ -206,7 +266,10 @@ fn frame_errors_name_the_problem() {
     v2[6] = 0;
     assert!(matches!(
         SparseIndexRef::from_bytes(&v2[..]),
-        Err(Error::CorruptHeader { field: "restart interval", .. })
+        Err(Error::CorruptHeader {
+            field: "restart interval",
+            ..
+        })
     ));
 }
 

@@ -12,7 +12,14 @@ fn keys_and_offsets_must_strictly_ascend() {
     insta::assert_snapshot!(err, @r#"key "a\xff\n" of entry 1 is not greater than the previous key "b""#);
     let err = index.add(b"c", 10).unwrap_err();
     insta::assert_snapshot!(err, @"offset 10 of entry 1 is not greater than the previous offset 10");
-    assert!(matches!(err, Error::OffsetNotAscending { index: 1, offset: 10, previous: 10 }));
+    assert!(matches!(
+        err,
+        Error::OffsetNotAscending {
+            index: 1,
+            offset: 10,
+            previous: 10
+        }
+    ));
     assert_eq!(index.len(), 1);
     index.add(b"c", 11).unwrap();
     assert_eq!(index.len(), 2);
@@ -27,7 +34,10 @@ fn the_data_end_must_follow_the_last_block() {
     insta::assert_snapshot!(err, @"data end 100 is not after the last block offset 100");
     index.set_data_end(101).unwrap();
     assert_eq!(index.data_end(), Some(101));
-    assert!(matches!(index.add(b"c", 101), Err(Error::DataEndNotAfterLastOffset { .. })));
+    assert!(matches!(
+        index.add(b"c", 101),
+        Err(Error::DataEndNotAfterLastOffset { .. })
+    ));
     index.set_data_end(UNKNOWN_DATA_END).unwrap();
     assert_eq!(index.data_end(), None);
     assert_eq!(index.block_range(1), None);
@@ -37,7 +47,10 @@ fn the_data_end_must_follow_the_last_block() {
     writer.add(b"a", 50).unwrap();
     assert!(matches!(
         writer.finish(50),
-        Err(Error::DataEndNotAfterLastOffset { data_end: 50, last_offset: 50 })
+        Err(Error::DataEndNotAfterLastOffset {
+            data_end: 50,
+            last_offset: 50
+        })
     ));
 }
 
@@ -46,8 +59,14 @@ fn the_writer_rejects_misuse_and_stays_usable() {
     for format in [Format::Plain, Format::prefix_compressed()] {
         let mut writer = SparseIndexWriter::with_format(Vec::new(), format);
         writer.add(b"m", 5).unwrap();
-        assert!(matches!(writer.add(b"a", 6), Err(Error::KeyNotAscending { index: 1, .. })));
-        assert!(matches!(writer.add(b"n", 5), Err(Error::OffsetNotAscending { index: 1, .. })));
+        assert!(matches!(
+            writer.add(b"a", 6),
+            Err(Error::KeyNotAscending { index: 1, .. })
+        ));
+        assert!(matches!(
+            writer.add(b"n", 5),
+            Err(Error::OffsetNotAscending { index: 1, .. })
+        ));
         writer.add(b"n", 6).unwrap();
         assert_eq!(writer.len(), 2);
         let bytes = writer.finish(7).unwrap();
@@ -83,10 +102,16 @@ fn io_errors_are_reported() {
     for i in 0..20_000u32 {
         index.add(format!("key{i:08}"), u64::from(i) * 10).unwrap();
     }
-    let err = index.write_to(Failing { budget: 1000 }, Format::Plain).unwrap_err();
+    let err = index
+        .write_to(Failing { budget: 1000 }, Format::Plain)
+        .unwrap_err();
     assert!(matches!(err, Error::Io(_)));
     insta::assert_snapshot!(err, @"I/O error while writing the sparse index");
-    let err = index.write_to(Failing { budget: 100_000 }, Format::prefix_compressed()).unwrap_err();
+    let err = index
+        .write_to(Failing { budget: 100_000 }, Format::prefix_compressed())
+        .unwrap_err();
     assert!(matches!(err, Error::Io(_)));
-    index.write_to(Failing { budget: 1 << 20 }, Format::Plain).unwrap();
+    index
+        .write_to(Failing { budget: 1 << 20 }, Format::Plain)
+        .unwrap();
 }

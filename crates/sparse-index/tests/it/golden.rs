@@ -17,9 +17,19 @@ fn hexdump(bytes: &[u8]) -> String {
         let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
         let text: String = chunk
             .iter()
-            .map(|&b| if b.is_ascii_graphic() { char::from(b) } else { '.' })
+            .map(|&b| {
+                if b.is_ascii_graphic() {
+                    char::from(b)
+                } else {
+                    '.'
+                }
+            })
             .collect();
-        out.push_str(&format!("{:04x}  {:<47}  {text}\n", row * 16, hex.join(" ")));
+        out.push_str(&format!(
+            "{:04x}  {:<47}  {text}\n",
+            row * 16,
+            hex.join(" ")
+        ));
     }
     out
 }
@@ -37,12 +47,24 @@ fn fields(bytes: &[u8]) -> String {
     let t = bytes.len() - 28;
     let (n, body_len) = (u32_at(bytes, t) as usize, u32_at(bytes, t + 4) as usize);
     let interval = u16::from_le_bytes([bytes[6], bytes[7]]) as usize;
-    let slots = if bytes[4] == 1 { n } else { n.div_ceil(interval) };
-    let offsets: Vec<u64> = (0..slots).map(|i| u64_at(bytes, 8 + body_len + 8 * i)).collect();
-    let ends: Vec<u32> = (0..slots).map(|i| u32_at(bytes, 8 + body_len + 8 * slots + 4 * i)).collect();
+    let slots = if bytes[4] == 1 {
+        n
+    } else {
+        n.div_ceil(interval)
+    };
+    let offsets: Vec<u64> = (0..slots)
+        .map(|i| u64_at(bytes, 8 + body_len + 8 * i))
+        .collect();
+    let ends: Vec<u32> = (0..slots)
+        .map(|i| u32_at(bytes, 8 + body_len + 8 * slots + 4 * i))
+        .collect();
     let heads_at = 8 + body_len + 12 * slots;
     let heads: Vec<String> = if bytes[4] == 1 {
-        (0..n).map(|i| String::from_utf8_lossy(&bytes[heads_at + 8 * i..heads_at + 8 * i + 8]).into_owned()).collect()
+        (0..n)
+            .map(|i| {
+                String::from_utf8_lossy(&bytes[heads_at + 8 * i..heads_at + 8 * i + 8]).into_owned()
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -78,7 +100,9 @@ fn v1_empty() {
 #[test]
 fn v2_prefix_compressed() {
     let bytes = sample()
-        .to_bytes_with(Format::PrefixCompressed { restart_interval: 2.try_into().unwrap() })
+        .to_bytes_with(Format::PrefixCompressed {
+            restart_interval: 2.try_into().unwrap(),
+        })
         .unwrap();
     insta::assert_snapshot!(format!("{}\n{}", hexdump(&bytes), fields(&bytes)));
 }

@@ -18,7 +18,11 @@ fn reference_encoding(entries: &[(&[u8], u64)]) -> Vec<u8> {
 #[test]
 fn empty_index_has_two_encodings() {
     assert_eq!(SparseIndex::new().to_legacy_bytes(), [0, 0, 0, 0]);
-    assert!(SparseIndex::from_legacy_bytes(&[0, 0, 0, 0]).unwrap().is_empty());
+    assert!(
+        SparseIndex::from_legacy_bytes(&[0, 0, 0, 0])
+            .unwrap()
+            .is_empty()
+    );
     assert!(SparseIndex::from_legacy_bytes(b"").unwrap().is_empty());
     for len in 1..4 {
         let err = SparseIndex::from_legacy_bytes(&[0; 3][..len]).unwrap_err();
@@ -72,14 +76,28 @@ fn damage_is_rejected() {
     };
     assert!(matches!(
         SparseIndex::from_legacy_bytes(&long_key),
-        Err(Error::LegacyTruncatedEntry { index: 0, offset: 0 })
+        Err(Error::LegacyTruncatedEntry {
+            index: 0,
+            offset: 0
+        })
     ));
     // Offsets that do not ascend (the reference never checks them).
     let unordered = reference_encoding(&[(b"a", 10), (b"b", 10)]);
     assert!(matches!(
         SparseIndex::from_legacy_bytes(&unordered),
-        Err(Error::CorruptOffset { index: 1, offset: 17, value: 10 })
+        Err(Error::CorruptOffset {
+            index: 1,
+            offset: 17,
+            value: 10
+        })
     ));
     let unordered = reference_encoding(&[(b"b", 1), (b"a", 2)]);
-    assert!(matches!(SparseIndex::from_legacy_bytes(&unordered), Err(Error::CorruptKey { index: 1, offset: 13, .. })));
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&unordered),
+        Err(Error::CorruptKey {
+            index: 1,
+            offset: 13,
+            ..
+        })
+    ));
 }

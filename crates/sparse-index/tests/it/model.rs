@@ -117,7 +117,10 @@ impl Model {
                     }
                     Bound::Unbounded => lo.clone(),
                 };
-                let below_next = self.entries.get(i + 1).is_none_or(|(next, _)| least < *next);
+                let below_next = self
+                    .entries
+                    .get(i + 1)
+                    .is_none_or(|(next, _)| least < *next);
                 let in_range = match range.1 {
                     Bound::Included(b) => least.as_slice() <= b,
                     Bound::Excluded(b) => least.as_slice() < b,
@@ -144,11 +147,18 @@ fn check(model: &Model, index: &impl Lookups, probes: &[Vec<u8>], offsets: &[u64
     let mut reversed = model.entries.clone();
     reversed.reverse();
     assert_eq!(index.backward(), reversed);
-    assert_eq!(index.first_key(), model.entries.first().map(|e| e.0.clone()));
+    assert_eq!(
+        index.first_key(),
+        model.entries.first().map(|e| e.0.clone())
+    );
     assert_eq!(index.last_key(), model.entries.last().map(|e| e.0.clone()));
     for i in 0..=n + 1 {
         assert_eq!(index.get(i), model.entries.get(i).cloned(), "get({i})");
-        assert_eq!(index.block_range(i), model.block_range(i), "block_range({i})");
+        assert_eq!(
+            index.block_range(i),
+            model.block_range(i),
+            "block_range({i})"
+        );
     }
     for probe in probes {
         let floor = model.floor(probe);
@@ -177,7 +187,11 @@ fn check(model: &Model, index: &impl Lookups, probes: &[Vec<u8>], offsets: &[u64
             let start = bounds(Some(lo), (i + j) as u8);
             let end = bounds(Some(hi), (i * 7 + j) as u8);
             let range = (as_ref(&start), as_ref(&end));
-            assert_eq!(index.blocks_for(range), model.blocks_for(range), "blocks_for({range:?})");
+            assert_eq!(
+                index.blocks_for(range),
+                model.blocks_for(range),
+                "blocks_for({range:?})"
+            );
         }
     }
     assert_eq!(index.blocks_for((Bound::Unbounded, Bound::Unbounded)), 0..n);
@@ -193,7 +207,10 @@ fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 
 /// Keys over a tiny alphabet with 0x00 and 0xff, so that prefixes, empty keys and extremes collide often.
 fn key() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(prop::sample::select(vec![0x00u8, 0x01, 0x61, 0x7f, 0xff]), 0..7)
+    prop::collection::vec(
+        prop::sample::select(vec![0x00u8, 0x01, 0x61, 0x7f, 0xff]),
+        0..7,
+    )
 }
 
 fn model() -> impl Strategy<Value = Model> {
@@ -296,7 +313,10 @@ proptest! {
 #[test]
 fn key_stats_agree_across_representations() {
     let mut index = SparseIndex::new();
-    for (i, key) in [&b"user:0001"[..], b"user:0002x", b"user:01", b"user:1"].iter().enumerate() {
+    for (i, key) in [&b"user:0001"[..], b"user:0002x", b"user:01", b"user:1"]
+        .iter()
+        .enumerate()
+    {
         index.add(key, i as u64 * 10).unwrap();
     }
     let stats = index.key_stats();
@@ -305,8 +325,14 @@ fn key_stats_agree_across_representations() {
     assert_eq!((stats.min_len, stats.max_len), (6, 10));
     assert_eq!(stats.common_prefix_len, 5);
     assert_eq!(stats.mean_len(), 8.0);
-    for bytes in [index.to_bytes(), index.to_bytes_with(Format::prefix_compressed()).unwrap()] {
-        assert_eq!(SparseIndexRef::from_bytes(bytes).unwrap().key_stats(), stats);
+    for bytes in [
+        index.to_bytes(),
+        index.to_bytes_with(Format::prefix_compressed()).unwrap(),
+    ] {
+        assert_eq!(
+            SparseIndexRef::from_bytes(bytes).unwrap().key_stats(),
+            stats
+        );
     }
     assert_eq!(SparseIndex::new().key_stats().count, 0);
 }
@@ -321,12 +347,20 @@ fn long_runs_of_equal_heads_are_searched_by_full_keys() {
         entries.push((key, 10 + u64::from(i)));
     }
     entries.push((b"c".to_vec(), 100));
-    let model = Model { entries, data_end: Some(200) };
+    let model = Model {
+        entries,
+        data_end: Some(200),
+    };
     let index = build(&model);
     let probes = probes(&model, vec![b"b1234567".to_vec(), b"b12345670".to_vec()]);
     let offsets = offset_probes(&model);
     check(&model, &index, &probes, &offsets);
-    check(&model, &SparseIndexRef::from_bytes(index.to_bytes()).unwrap(), &probes, &offsets);
+    check(
+        &model,
+        &SparseIndexRef::from_bytes(index.to_bytes()).unwrap(),
+        &probes,
+        &offsets,
+    );
 }
 
 #[test]
@@ -351,15 +385,21 @@ fn deep_head_levels_agree_with_a_btreemap() {
         index.add(key, i as u64 * 7).unwrap();
     }
     let view = SparseIndexRef::from_bytes(index.to_bytes()).unwrap();
-    let v2 = SparseIndexRef::from_bytes(index.to_bytes_with(Format::prefix_compressed()).unwrap()).unwrap();
+    let v2 = SparseIndexRef::from_bytes(index.to_bytes_with(Format::prefix_compressed()).unwrap())
+        .unwrap();
     let rank = |key: &Vec<u8>| map.range::<Vec<u8>, _>(..key).count();
     for probe in map.keys().step_by(97).cloned().chain((0..300).map(|_| {
         let mut key = b"k/\x00".to_vec();
-        key.extend((0..(next() % 14)).map(|_| [0x00, 0x01, 0x7f, 0x80, 0xff][(next() % 5) as usize]));
+        key.extend(
+            (0..(next() % 14)).map(|_| [0x00, 0x01, 0x7f, 0x80, 0xff][(next() % 5) as usize]),
+        );
         key
     })) {
         let below = rank(&probe);
-        let floor = map.range::<Vec<u8>, _>(..=&probe).next_back().map(|(k, _)| rank(k));
+        let floor = map
+            .range::<Vec<u8>, _>(..=&probe)
+            .next_back()
+            .map(|(k, _)| rank(k));
         let ceil = (below < map.len()).then_some(below);
         assert_eq!(view.floor(&probe), floor, "{probe:?}");
         assert_eq!(view.ceil(&probe), ceil, "{probe:?}");

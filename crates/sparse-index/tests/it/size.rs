@@ -16,7 +16,13 @@ fn prefix_compression_saves_at_least_40_percent_on_shared_prefixes() {
     // 20 bytes + key per entry, plus the head levels (6,250 + 391 + 25 + 2 heads).
     assert_eq!(v1.len(), 36 + 100_000 * (20 + 16) + 8 * 6_668);
     let saving = 1.0 - v2.len() as f64 / v1.len() as f64;
-    assert!(saving >= 0.40, "v2 is {} bytes, v1 {}: only {:.1}% smaller", v2.len(), v1.len(), saving * 100.0);
+    assert!(
+        saving >= 0.40,
+        "v2 is {} bytes, v1 {}: only {:.1}% smaller",
+        v2.len(),
+        v1.len(),
+        saving * 100.0
+    );
     // The compressed view answers the same.
     let view = SparseIndexRef::from_bytes(&v2[..]).unwrap();
     assert_eq!(view.len(), index.len());
