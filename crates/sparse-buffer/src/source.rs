@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 /// Both methods take `&self` and the trait requires `Send + Sync`, so one source serves many threads at once:
 /// a [`RangeReader`](crate::RangeReader) calls [`fetch`](Self::fetch) from several threads to run requests
 /// concurrently. An object-store client implements it by blocking on its runtime for each call (or by issuing
-/// the ranges of one call as concurrent requests).
+/// the ranges of one call as concurrent requests), and returns its own errors as [`Error::Source`] (I/O errors
+/// as [`Error::Io`]).
 ///
 /// ```
 /// use std::ops::Range;
