@@ -67,6 +67,11 @@ fn build_get_every_codec_and_version() {
     }
     let two = run_in(d, &["map", "get", "none-1.mb", "42", "7"]);
     assert_eq!(two.ok(), b"\x00binary\xffseven");
+    let hex = run_in(d, &["map", "get", "zstd-1.mb", "--hex", "7"]);
+    assert_eq!(
+        String::from_utf8_lossy(hex.ok()),
+        "key 7: 5 bytes\n00000000  73 65 76 65 6e                                    |seven|\n"
+    );
 }
 
 #[test]
