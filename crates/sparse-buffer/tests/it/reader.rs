@@ -523,3 +523,29 @@ fn buffers_and_readers_are_shared_across_threads() {
     send_sync::<RangeReader<Box<dyn RangeSource>>>();
     send_sync::<Error>();
 }
+
+/// A source that fails the way an object-store client would.
+struct Unreachable;
+
+impl RangeSource for Unreachable {
+    fn size(&self) -> Result<u64> {
+        Ok(100)
+    }
+    fn fetch(&self, _: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        Err(Error::Source {
+            name: "s3://bucket/key".to_owned(),
+            source: "connection refused".into(),
+        })
+    }
+}
+
+#[test]
+fn a_source_error_reaches_the_caller_unchanged() {
+    let mut reader = RangeReader::new(Unreachable).expect("size");
+    let err = reader.read_range(0..10).expect_err("fails");
+    assert_eq!(err.to_string(), "s3://bucket/key: connection refused");
+    let io_err = reader.read(&mut [0; 4]).expect_err("fails");
+    assert_eq!(io_err.kind(), io::ErrorKind::Other);
+    assert!(matches!(Error::from_io(io_err), Ok(Error::Source { .. })));
+    assert_eq!(reader.stats().bytes_fetched, 0);
+}
