@@ -238,6 +238,7 @@ struct ShardInfo {
     records: u64,
     bytes: u64,
     payload_bytes: u64,
+    pending_recovery: bool,
 }
 
 fn shard_info(shard: &Shard) -> ShardInfo {
@@ -249,6 +250,7 @@ fn shard_info(shard: &Shard) -> ShardInfo {
         records: footer.records,
         bytes: footer.file_len().unwrap_or(u64::MAX),
         payload_bytes: footer.raw_data_size,
+        pending_recovery: shard.is_rolled_back_view(),
     }
 }
 
@@ -313,6 +315,9 @@ fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
         info.payload_bytes,
         info.bytes - info.payload_bytes
     ))?;
+    for shard in info.shards.iter().filter(|s| s.pending_recovery) {
+        stdout.line(pending_note(&shard.path, &info.spec))?;
+    }
     match info.record_size {
         Some(s) => stdout.line(format!(
             "record size: min {}, median {}, max {} bytes",
@@ -450,6 +455,12 @@ fn verify(args: &SpecArgs) -> Result {
         return Err(last);
     }
     let mut stdout = Stdout::new();
+    for shard in dataset.shards().iter().filter(|s| s.is_rolled_back_view()) {
+        stdout.line(pending_note(
+            &shard.path().display().to_string(),
+            &args.spec,
+        ))?;
+    }
     stdout.line(format!(
         "ok: {}: {} records in {} shard{}, {} checked",
         args.spec,
@@ -459,6 +470,14 @@ fn verify(args: &SpecArgs) -> Result {
         size(total_bytes)
     ))?;
     stdout.flush()
+}
+
+/// The note shown for a shard whose interrupted append has not been rolled back on disk yet.
+fn pending_note(shard: &str, spec: &str) -> String {
+    format!(
+        "note: {shard}: an interrupted write is pending; it is read as it was before that write, and \
+         `byteshelf rox recover {spec}` makes that permanent"
+    )
 }
 
 fn recover(args: &SpecArgs) -> Result {

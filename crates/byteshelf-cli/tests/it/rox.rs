@@ -372,6 +372,18 @@ fn recover_rolls_back_an_interrupted_append() {
         run_in(d, &["rox", "cat", "good.rox"]).ok(),
         b"one\ntwo\nthree\n"
     );
+    let verify = run_in(d, &["rox", "verify", "good.rox"]);
+    assert!(
+        verify
+            .text()
+            .starts_with("note: good.rox: an interrupted write is pending"),
+        "{}",
+        verify.text()
+    );
+    let info = run_in(d, &["rox", "info", "good.rox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
+    assert_eq!(json["shards"][0]["pending_recovery"], true);
+    assert_eq!(json["records"], 3);
     let recovered = run_in(d, &["rox", "recover", "good.rox"]);
     assert!(
         recovered.text().contains("rolled back"),
@@ -380,7 +392,11 @@ fn recover_rolls_back_an_interrupted_append() {
     );
     assert!(!journal_exists());
     assert_eq!(std::fs::read(d.join("good.rox")).unwrap(), good);
-    run_in(d, &["rox", "verify", "good.rox"]).ok();
+    let verify = run_in(d, &["rox", "verify", "good.rox"]);
+    assert!(verify.text().starts_with("ok: "), "{}", verify.text());
+    let info = run_in(d, &["rox", "info", "good.rox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
+    assert_eq!(json["shards"][0]["pending_recovery"], false);
     assert_eq!(
         run_in(d, &["rox", "recover", "."]).text(),
         ".: nothing to recover\n"
