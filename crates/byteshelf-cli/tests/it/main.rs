@@ -1,5 +1,6 @@
 //! Integration tests of the `byteshelf` binary: the real executable on real files in temporary directories.
 
+mod hostile;
 mod index;
 mod map;
 mod rox;
