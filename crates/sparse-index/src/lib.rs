@@ -95,7 +95,7 @@ pub use format::{
     UNKNOWN_DATA_END, detect_format,
 };
 pub use index::{Iter, SparseIndex};
-pub use reader::{Iter as RefIter, SparseIndexRef};
+pub use reader::{RefIter, SparseIndexRef};
 pub use stats::KeyStats;
 pub use writer::SparseIndexWriter;
 

@@ -239,8 +239,8 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
     }
 
     /// The entries in key order; reversible with `.rev()`.
-    pub fn iter(&self) -> Iter<'_, D> {
-        Iter {
+    pub fn iter(&self) -> RefIter<'_, D> {
+        RefIter {
             index: self,
             front: 0,
             back: self.len(),
@@ -416,15 +416,17 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
             });
         }
         // Each level above the heads holds every 16th entry of the level below.
+        let mut stride = 1;
         for pair in layout.levels[..layout.depth].windows(2) {
             let [(below_start, _), (start, len)] = [pair[0], pair[1]];
+            stride *= FANOUT;
             for j in 0..len {
                 let at = start + 8 * j;
                 if bytes[at..at + 8]
                     != bytes[below_start + 8 * FANOUT * j..below_start + 8 * FANOUT * j + 8]
                 {
                     return Err(Error::CorruptKey {
-                        index: j,
+                        index: j * stride,
                         offset: at,
                         reason: "head level entry does not match the level below",
                     });
@@ -630,36 +632,36 @@ impl<D: AsRef<[u8]>> fmt::Debug for SparseIndexRef<D> {
 
 impl<'a, D: AsRef<[u8]>> IntoIterator for &'a SparseIndexRef<D> {
     type Item = (Cow<'a, [u8]>, u64);
-    type IntoIter = Iter<'a, D>;
+    type IntoIter = RefIter<'a, D>;
 
-    fn into_iter(self) -> Iter<'a, D> {
+    fn into_iter(self) -> RefIter<'a, D> {
         self.iter()
     }
 }
 
 /// Iterator over the entries of a [`SparseIndexRef`], from [`SparseIndexRef::iter`].
-pub struct Iter<'a, D> {
+pub struct RefIter<'a, D> {
     index: &'a SparseIndexRef<D>,
     front: usize,
     back: usize,
 }
 
-impl<D> fmt::Debug for Iter<'_, D> {
+impl<D> fmt::Debug for RefIter<'_, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
+        f.debug_struct("RefIter")
             .field("front", &self.front)
             .field("back", &self.back)
             .finish_non_exhaustive()
     }
 }
 
-impl<D> Clone for Iter<'_, D> {
+impl<D> Clone for RefIter<'_, D> {
     fn clone(&self) -> Self {
         Self { ..*self }
     }
 }
 
-impl<'a, D: AsRef<[u8]>> Iterator for Iter<'a, D> {
+impl<'a, D: AsRef<[u8]>> Iterator for RefIter<'a, D> {
     type Item = (Cow<'a, [u8]>, u64);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -677,7 +679,7 @@ impl<'a, D: AsRef<[u8]>> Iterator for Iter<'a, D> {
     }
 }
 
-impl<D: AsRef<[u8]>> DoubleEndedIterator for Iter<'_, D> {
+impl<D: AsRef<[u8]>> DoubleEndedIterator for RefIter<'_, D> {
     fn next_back(&mut self) -> Option<Self::Item> {
         if self.front == self.back {
             return None;
@@ -687,5 +689,5 @@ impl<D: AsRef<[u8]>> DoubleEndedIterator for Iter<'_, D> {
     }
 }
 
-impl<D: AsRef<[u8]>> ExactSizeIterator for Iter<'_, D> {}
-impl<D: AsRef<[u8]>> FusedIterator for Iter<'_, D> {}
+impl<D: AsRef<[u8]>> ExactSizeIterator for RefIter<'_, D> {}
+impl<D: AsRef<[u8]>> FusedIterator for RefIter<'_, D> {}
