@@ -30,7 +30,7 @@ fn unhex(text: &str) -> Result<Vec<u8>> {
     if text == "-" {
         return Ok(Vec::new());
     }
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(format!("odd-length hex {text:?}").into());
     }
     (0..text.len())
@@ -83,7 +83,10 @@ fn run(args: &[String]) -> Result<()> {
             let bytes = fs::read(arg(1)?)?;
             let (index, _) = SparseIndexRef::from_any_bytes(&bytes)?;
             let mut out = String::new();
-            for line in fs::read_to_string(arg(2)?)?.lines().filter(|l| !l.is_empty()) {
+            for line in fs::read_to_string(arg(2)?)?
+                .lines()
+                .filter(|l| !l.is_empty())
+            {
                 let (op, operand) = line.split_once(' ').ok_or("probe line without a space")?;
                 let value = match op {
                     "floor" => answer(index.floor_offset(unhex(operand)?)),

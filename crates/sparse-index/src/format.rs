@@ -98,7 +98,8 @@ pub enum FileFormat {
     V2,
     /// byteshelf frame (`SPIX` at both ends) with a version this crate does not know.
     UnknownVersion(u8),
-    /// No byteshelf frame: the Python reference's own layout (see [`crate::legacy`]), which has no magic number.
+    /// No byteshelf frame: the Python reference's own layout (see [`SparseIndex::from_legacy_bytes`](crate::SparseIndex::from_legacy_bytes)),
+    /// which has no magic number.
     Legacy,
 }
 

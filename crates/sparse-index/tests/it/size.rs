@@ -25,7 +25,11 @@ fn prefix_compression_saves_at_least_40_percent_on_shared_prefixes() {
     );
     // Also against the reference's layout (12 bytes plus the key per entry), the smallest uncompressed one.
     let legacy = index.to_legacy_bytes().len();
-    assert!(v2.len() as f64 <= 0.6 * legacy as f64, "v2 {} bytes, legacy {legacy}", v2.len());
+    assert!(
+        v2.len() as f64 <= 0.6 * legacy as f64,
+        "v2 {} bytes, legacy {legacy}",
+        v2.len()
+    );
     // The compressed view answers the same.
     let view = SparseIndexRef::from_bytes(&v2[..]).unwrap();
     assert_eq!(view.len(), index.len());
