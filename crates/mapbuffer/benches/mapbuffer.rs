@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mapbuffer::{Codec, FormatVersion, IntMap, MapBuffer, MapBufferBuilder};
+use mapbuffer::{Codec, FormatVersion, IntMap, MapBuffer, MapBufferBuilder, format};
 
 const KEYS: usize = 1_000_000;
 const VALUE_LEN: usize = 100;
@@ -72,7 +72,9 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let map = MapBuffer::from_bytes(&bytes[..]).unwrap();
-    let unchecked = MapBuffer::from_bytes(&bytes[..]).unwrap().with_crc_check(false);
+    let unchecked = MapBuffer::from_bytes(&bytes[..])
+        .unwrap()
+        .with_crc_check(false);
     let mut group = c.benchmark_group("lookup 1M x 100B v1");
     let mut i = 0;
     group.bench_function("get", |b| {
@@ -91,6 +93,18 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) & (lookups.len() - 1);
             black_box(map.contains(black_box(lookups[i])));
+        })
+    });
+    group.bench_function("contains via slot-reader closure (no prefetch)", |b| {
+        let index = &bytes[16..16 + 16 * KEYS];
+        b.iter(|| {
+            i = (i + 1) & (lookups.len() - 1);
+            let key = black_box(lookups[i]);
+            let found = format::eytzinger_find(KEYS, key, |slot| {
+                let at = slot * 16;
+                Ok::<_, ()>(u64::from_le_bytes(index[at..at + 8].try_into().unwrap()))
+            });
+            black_box(found.unwrap());
         })
     });
     group.bench_function("get absent", |b| {
@@ -115,13 +129,30 @@ fn benches(c: &mut Criterion) {
             black_box(map.get(lookups[i]).unwrap().map(|v| v.len()));
         })
     });
+
+    // A cache-resident map: the cost of the code itself, without memory latency.
+    let small: Vec<(u64, Vec<u8>)> = entries[..1000].to_vec();
+    let small_bytes = MapBufferBuilder::new()
+        .to_vec(small.iter().map(|(k, v)| (*k, v)))
+        .unwrap();
+    let small_map = MapBuffer::from_bytes(&small_bytes[..]).unwrap();
+    group.bench_function("get (1k-key map, in cache)", |b| {
+        b.iter(|| {
+            i = (i + 1) % small.len();
+            black_box(small_map.get(black_box(small[i].0)).unwrap());
+        })
+    });
     group.finish();
 
     let mut group = c.benchmark_group("scan 1M x 100B v1");
     group.sample_size(10);
     group.throughput(Throughput::Elements(KEYS as u64));
     group.bench_function("iter_slot_order", |b| {
-        b.iter(|| map.iter_slot_order().map(|e| e.unwrap().1.len()).sum::<usize>())
+        b.iter(|| {
+            map.iter_slot_order()
+                .map(|e| e.unwrap().1.len())
+                .sum::<usize>()
+        })
     });
     group.bench_function("iter (key order)", |b| {
         b.iter(|| map.iter().map(|e| e.unwrap().1.len()).sum::<usize>())

@@ -50,8 +50,9 @@ pub(crate) fn compress(codec: Codec, value: &[u8]) -> Result<Vec<u8>, CodecError
         #[cfg(feature = "lzma")]
         Codec::Lzma => {
             use std::io::Write;
-            let stream = liblzma::stream::Stream::new_easy_encoder(6, liblzma::stream::Check::Crc64)
-                .map_err(io::Error::other)?;
+            let stream =
+                liblzma::stream::Stream::new_easy_encoder(6, liblzma::stream::Check::Crc64)
+                    .map_err(io::Error::other)?;
             let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
             encoder.write_all(value)?;
             Ok(encoder.finish()?)
@@ -105,8 +106,9 @@ pub(crate) fn decompress(codec: Codec, payload: &[u8]) -> Result<Vec<u8>, CodecE
         #[cfg(feature = "lzma")]
         Codec::Lzma => {
             use std::io::Read;
-            let stream = liblzma::stream::Stream::new_auto_decoder(u64::MAX, liblzma::stream::CONCATENATED)
-                .map_err(io::Error::other)?;
+            let stream =
+                liblzma::stream::Stream::new_auto_decoder(u64::MAX, liblzma::stream::CONCATENATED)
+                    .map_err(io::Error::other)?;
             let mut out = Vec::new();
             liblzma::bufread::XzDecoder::new_stream(payload, stream).read_to_end(&mut out)?;
             Ok(out)

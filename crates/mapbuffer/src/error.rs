@@ -37,7 +37,11 @@ pub enum Error {
     },
 
     /// The buffer does not start with the magic bytes (`mapbufr` or `intm`), at byte 0.
-    #[error("bad magic at byte 0: expected {:?}, found {:?}", Bytes(expected), Bytes(found))]
+    #[error(
+        "bad magic at byte 0: expected {:?}, found {:?}",
+        Bytes(expected),
+        Bytes(found)
+    )]
     BadMagic {
         /// The expected magic.
         expected: &'static [u8],
@@ -91,7 +95,9 @@ pub enum Error {
     },
 
     /// A value offset in the index is impossible.
-    #[error("corrupt offset {offset} of key {key} (slot {slot}, index entry field at byte {at}): {reason}")]
+    #[error(
+        "corrupt offset {offset} of key {key} (slot {slot}, index entry field at byte {at}): {reason}"
+    )]
     CorruptOffset {
         /// The key of the slot.
         key: u64,
@@ -106,7 +112,9 @@ pub enum Error {
     },
 
     /// A version 1 value is shorter than its 4-byte CRC.
-    #[error("value of key {key} (slot {slot}) at byte {offset} is {len} bytes, too short to hold its CRC-32C")]
+    #[error(
+        "value of key {key} (slot {slot}) at byte {offset} is {len} bytes, too short to hold its CRC-32C"
+    )]
     MissingCrc {
         /// The key.
         key: u64,
@@ -119,7 +127,9 @@ pub enum Error {
     },
 
     /// A version 1 value does not match its CRC-32C.
-    #[error("CRC-32C mismatch for key {key} (slot {slot}) at byte {offset}: stored {stored:#010x}, computed {computed:#010x}")]
+    #[error(
+        "CRC-32C mismatch for key {key} (slot {slot}) at byte {offset}: stored {stored:#010x}, computed {computed:#010x}"
+    )]
     CrcMismatch {
         /// The key.
         key: u64,
@@ -134,7 +144,9 @@ pub enum Error {
     },
 
     /// A stored value does not decompress.
-    #[error("cannot decompress the {codec} value of key {key} (slot {slot}) at byte {offset}: {source}")]
+    #[error(
+        "cannot decompress the {codec} value of key {key} (slot {slot}) at byte {offset}: {source}"
+    )]
     Decompress {
         /// The key.
         key: u64,
@@ -167,7 +179,9 @@ pub enum Error {
     },
 
     /// The index holds the same key in two slots.
-    #[error("key {key} appears twice in the index (slots {first_slot} and {slot}, second at byte {at})")]
+    #[error(
+        "key {key} appears twice in the index (slots {first_slot} and {slot}, second at byte {at})"
+    )]
     DuplicateKeyInIndex {
         /// The key.
         key: u64,
@@ -180,7 +194,9 @@ pub enum Error {
     },
 
     /// The index keys are not in Eytzinger order of the sorted keys.
-    #[error("index out of Eytzinger order: key {key} (slot {slot}, byte {at}) sorts after {previous}")]
+    #[error(
+        "index out of Eytzinger order: key {key} (slot {slot}, byte {at}) sorts after {previous}"
+    )]
     UnsortedIndex {
         /// The misplaced key.
         key: u64,
@@ -216,7 +232,9 @@ pub enum Error {
     },
 
     /// An in-place update would change the stored length of a value.
-    #[error("in-place update of key {key} needs a stored length of {stored} bytes, the new value encodes to {new}")]
+    #[error(
+        "in-place update of key {key} needs a stored length of {stored} bytes, the new value encodes to {new}"
+    )]
     LengthMismatch {
         /// The key.
         key: u64,

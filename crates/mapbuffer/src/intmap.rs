@@ -14,7 +14,7 @@ use std::path::Path;
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
-use crate::format::{SortedSlots, eytzinger_find, eytzinger_layout, read_u64};
+use crate::format::{SortedSlots, eytzinger_find_in, eytzinger_layout, read_u64};
 
 /// The four magic bytes of an IntMap.
 pub const INTMAP_MAGIC: &[u8; 4] = b"intm";
@@ -170,18 +170,16 @@ impl<D: AsRef<[u8]>> IntMap<D> {
     #[must_use]
     pub fn entry_at(&self, slot: usize) -> Option<(u64, u64)> {
         let at = slot.checked_mul(ENTRY_LEN)?;
-        Some((read_u64(self.entries(), at)?, read_u64(self.entries(), at + 8)?))
+        Some((
+            read_u64(self.entries(), at)?,
+            read_u64(self.entries(), at + 8)?,
+        ))
     }
 
     /// The index slot of `key`, if present.
     #[must_use]
     pub fn slot_of(&self, key: u64) -> Option<usize> {
-        let entries = self.entries();
-        eytzinger_find(self.len(), key, |slot| {
-            read_u64(entries, slot * ENTRY_LEN).ok_or(())
-        })
-        .ok()
-        .flatten()
+        eytzinger_find_in(self.entries(), ENTRY_LEN, self.len(), key)
     }
 
     /// The value of `key`, if present.

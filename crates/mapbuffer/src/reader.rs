@@ -13,7 +13,7 @@ use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{
     CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
-    eytzinger_find, read_u64,
+    eytzinger_find_in, read_u64,
 };
 
 /// A MapBuffer: `u64` keys to byte values, read in place from `D` (`Vec<u8>`, `&[u8]`, [`Mmap`], ...).
@@ -94,7 +94,9 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         } else {
             let first = map.offset_at(0);
             if first != data_start_u64 {
-                return Err(map.corrupt_offset(0, "the first value does not start right after the index"));
+                return Err(
+                    map.corrupt_offset(0, "the first value does not start right after the index")
+                );
             }
             if map.offset_at(n - 1) > len {
                 return Err(map.corrupt_offset(n - 1, "past the end of the buffer"));
@@ -215,12 +217,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     #[inline]
     #[must_use]
     pub fn slot_of(&self, key: u64) -> Option<usize> {
-        let index = self.index();
-        eytzinger_find(self.len(), key, |slot| {
-            read_u64(index, slot * INDEX_ENTRY_LEN).ok_or(())
-        })
-        .ok()
-        .flatten()
+        eytzinger_find_in(self.index(), INDEX_ENTRY_LEN, self.len(), key)
     }
 
     /// Whether `key` is in the map (an index search; no value is read).
@@ -422,9 +419,9 @@ impl<D: AsRef<[u8]> + AsMut<[u8]>> MapBuffer<D> {
         let codec = self.header.codec;
         let encoded = match codec {
             Codec::None => Cow::Borrowed(value),
-            _ => Cow::Owned(
-                codec::compress(codec, value).map_err(|err| err.on_encode(codec, key))?,
-            ),
+            _ => {
+                Cow::Owned(codec::compress(codec, value).map_err(|err| err.on_encode(codec, key))?)
+            }
         };
         if encoded.len() != payload_len {
             return Err(Error::LengthMismatch {

@@ -1,10 +1,10 @@
 //! Full validation of a [`MapBuffer`]: everything the format lets us check, in one pass over the index and one over
 //! the values.
 
+use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{Codec, HEADER_LEN, INDEX_ENTRY_LEN, SortedSlots};
 use crate::reader::{MapBuffer, offset_field_at};
-use crate::codec;
 
 impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// Checks the whole map, and returns the first problem found:

@@ -130,7 +130,9 @@ impl MapBufferBuilder {
         // Slot j of the index holds the entry of sorted rank layout[j].
         let layout = eytzinger_layout(count);
         let in_slot_order = layout.iter().map(|&rank| &entries[rank as usize]);
-        let slots: Vec<(u64, &[u8])> = in_slot_order.map(|(key, value)| (*key, value.as_ref())).collect();
+        let slots: Vec<(u64, &[u8])> = in_slot_order
+            .map(|(key, value)| (*key, value.as_ref()))
+            .collect();
         drop(layout);
         let compressed;
         let payloads: Vec<&[u8]> = if self.codec == Codec::None {

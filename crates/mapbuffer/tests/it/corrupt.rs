@@ -34,7 +34,10 @@ fn header_errors() {
     let good = two_keys(FormatVersion::V1);
     let mut bad = good.clone();
     bad[0] = b'X';
-    assert!(matches!(MapBuffer::from_bytes(&bad), Err(Error::BadMagic { .. })));
+    assert!(matches!(
+        MapBuffer::from_bytes(&bad),
+        Err(Error::BadMagic { .. })
+    ));
     let mut bad = good.clone();
     bad[7] = 2;
     assert!(matches!(
@@ -50,7 +53,11 @@ fn header_errors() {
     bad[12] = 5;
     assert!(matches!(
         MapBuffer::from_bytes(&bad),
-        Err(Error::Truncated { what: "index", needed: 96, .. })
+        Err(Error::Truncated {
+            what: "index",
+            needed: 96,
+            ..
+        })
     ));
     assert!(matches!(
         MapBuffer::from_bytes(&good[..10]),
@@ -60,7 +67,10 @@ fn header_errors() {
     empty.push(b'x');
     assert!(matches!(
         MapBuffer::from_bytes(&empty),
-        Err(Error::TrailingBytes { expected: 16, len: 17 })
+        Err(Error::TrailingBytes {
+            expected: 16,
+            len: 17
+        })
     ));
 }
 
@@ -71,18 +81,52 @@ fn offset_errors_name_the_slot_and_byte() {
     let mut bad = good.clone();
     bad[24] = 49;
     let err = MapBuffer::from_bytes(&bad).unwrap_err();
-    assert!(matches!(err, Error::CorruptOffset { slot: 0, key: 2, offset: 49, at: 24, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::CorruptOffset {
+                slot: 0,
+                key: 2,
+                offset: 49,
+                at: 24,
+                ..
+            }
+        ),
+        "{err}"
+    );
     // Second offset past the end of the buffer.
     let mut bad = good.clone();
     bad[40] = 200;
     let err = MapBuffer::from_bytes(&bad).unwrap_err();
-    assert!(matches!(err, Error::CorruptOffset { slot: 1, key: 1, offset: 200, at: 40, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::CorruptOffset {
+                slot: 1,
+                key: 1,
+                offset: 200,
+                at: 40,
+                ..
+            }
+        ),
+        "{err}"
+    );
     // Second offset before the first: found on access and by validate.
     let mut bad = good.clone();
     bad[40] = 47;
     let map = MapBuffer::from_bytes(&bad).unwrap();
-    assert!(matches!(map.get(1), Err(Error::CorruptOffset { slot: 1, at: 40, .. })));
-    assert!(matches!(map.get(2), Err(Error::CorruptOffset { slot: 1, .. })));
+    assert!(matches!(
+        map.get(1),
+        Err(Error::CorruptOffset {
+            slot: 1,
+            at: 40,
+            ..
+        })
+    ));
+    assert!(matches!(
+        map.get(2),
+        Err(Error::CorruptOffset { slot: 1, .. })
+    ));
     assert!(map.validate().is_err());
 }
 
@@ -100,25 +144,57 @@ fn truncated_and_extended_buffers() {
     // A version 1 value shorter than its CRC.
     let short = &good[..good.len() - 7];
     let err = MapBuffer::from_bytes(short).unwrap().get(1).unwrap_err();
-    assert!(matches!(err, Error::MissingCrc { key: 1, len: 2, .. }), "{err}");
+    assert!(
+        matches!(err, Error::MissingCrc { key: 1, len: 2, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn key_order_and_duplicates_in_the_index() {
     // Python can produce a duplicate key (two objects with the same int()); reads use lower-bound semantics.
-    let mut bytes = build(Codec::None, FormatVersion::V1, &[(4, b"int5"), (5, b"int5")]);
+    let mut bytes = build(
+        Codec::None,
+        FormatVersion::V1,
+        &[(4, b"int5"), (5, b"int5")],
+    );
     bytes[16] = 5; // slot 0 held key 5, slot 1 key 4: make both 5.
     bytes[32] = 5;
     let map = MapBuffer::from_bytes(&bytes).unwrap();
     assert_eq!(&*map.get(5).unwrap().unwrap(), b"int5");
     assert_eq!(map.slot_of(5), Some(1), "the first in sorted order");
     let err = map.validate().unwrap_err();
-    assert!(matches!(err, Error::DuplicateKeyInIndex { key: 5, first_slot: 1, slot: 0, at: 16 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::DuplicateKeyInIndex {
+                key: 5,
+                first_slot: 1,
+                slot: 0,
+                at: 16
+            }
+        ),
+        "{err}"
+    );
     // Out of order: slot 1 (the left child) larger than slot 0.
     let mut bytes = build(Codec::None, FormatVersion::V1, &[(1, b"a"), (2, b"b")]);
     bytes[32] = 9;
-    let err = MapBuffer::from_bytes(&bytes).unwrap().validate().unwrap_err();
-    assert!(matches!(err, Error::UnsortedIndex { key: 2, previous: 9, slot: 0, .. }), "{err}");
+    let err = MapBuffer::from_bytes(&bytes)
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::UnsortedIndex {
+                key: 2,
+                previous: 9,
+                slot: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -136,7 +212,14 @@ fn corrupt_compressed_values_are_errors() {
         let map = MapBuffer::from_bytes(&bytes).unwrap();
         let err = map.get(1).unwrap_err();
         assert!(
-            matches!(err, Error::Decompress { key: 1, slot: 1, .. }),
+            matches!(
+                err,
+                Error::Decompress {
+                    key: 1,
+                    slot: 1,
+                    ..
+                }
+            ),
             "{codec}: {err}"
         );
         assert!(map.validate().is_err());
@@ -147,7 +230,11 @@ fn corrupt_compressed_values_are_errors() {
 fn every_truncation_and_byte_flip_is_handled() {
     for codec in codecs() {
         for version in VERSIONS {
-            let good = build(codec, version, &[(1, b"hello"), (2, b""), (300, b"world"), (u64::MAX, b"!")]);
+            let good = build(
+                codec,
+                version,
+                &[(1, b"hello"), (2, b""), (300, b"world"), (u64::MAX, b"!")],
+            );
             assert!(exercise(&good));
             for len in 0..good.len() {
                 exercise(&good[..len]);
@@ -159,7 +246,10 @@ fn every_truncation_and_byte_flip_is_handled() {
                     bad[at] ^= flip;
                     let valid = exercise(&bad);
                     if at >= data_start && version == FormatVersion::V1 {
-                        assert!(!valid, "{codec} v1: flip {flip:#x} at byte {at} not detected");
+                        assert!(
+                            !valid,
+                            "{codec} v1: flip {flip:#x} at byte {at} not detected"
+                        );
                     }
                 }
             }
@@ -172,22 +262,47 @@ fn intmap_errors() {
     let good = IntMap::build([(1, 2), (3, 4)]).unwrap();
     let mut bad = good.clone();
     bad[0] = b'x';
-    assert!(matches!(IntMap::from_bytes(&bad), Err(Error::BadMagic { .. })));
+    assert!(matches!(
+        IntMap::from_bytes(&bad),
+        Err(Error::BadMagic { .. })
+    ));
     let mut bad = good.clone();
     bad[4] = 1;
-    assert!(matches!(IntMap::from_bytes(&bad), Err(Error::UnsupportedVersion { version: 1 })));
+    assert!(matches!(
+        IntMap::from_bytes(&bad),
+        Err(Error::UnsupportedVersion { version: 1 })
+    ));
     let mut bad = good.clone();
     bad[5] = 2;
-    assert!(matches!(IntMap::from_bytes(&bad), Err(Error::UnsupportedIntMapDtype { dtype: 2 })));
-    assert!(matches!(IntMap::from_bytes(&good[..good.len() - 1]), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        IntMap::from_bytes(&bad),
+        Err(Error::UnsupportedIntMapDtype { dtype: 2 })
+    ));
+    assert!(matches!(
+        IntMap::from_bytes(&good[..good.len() - 1]),
+        Err(Error::Truncated { .. })
+    ));
     let mut longer = good.clone();
     longer.push(0);
-    assert!(matches!(IntMap::from_bytes(&longer), Err(Error::TrailingBytes { expected: 42, len: 43 })));
-    assert!(matches!(IntMap::from_bytes(&good[..3]), Err(Error::Truncated { what: "header", .. })));
+    assert!(matches!(
+        IntMap::from_bytes(&longer),
+        Err(Error::TrailingBytes {
+            expected: 42,
+            len: 43
+        })
+    ));
+    assert!(matches!(
+        IntMap::from_bytes(&good[..3]),
+        Err(Error::Truncated { what: "header", .. })
+    ));
     let mut unsorted = good.clone();
     unsorted[26] = 9; // slot 1 (left child) key 1 -> 9
     assert!(matches!(
         IntMap::from_bytes(&unsorted).unwrap().validate(),
-        Err(Error::UnsortedIndex { key: 3, previous: 9, .. })
+        Err(Error::UnsortedIndex {
+            key: 3,
+            previous: 9,
+            ..
+        })
     ));
 }

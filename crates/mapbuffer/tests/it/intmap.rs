@@ -4,7 +4,13 @@ use mapbuffer::{Error, IntMap};
 
 #[test]
 fn round_trip_with_extreme_keys_and_values() {
-    let entries = [(0, u64::MAX), (u64::MAX, 0), (1 << 63, 7), ((1 << 63) - 1, 1 << 63), (5, 5)];
+    let entries = [
+        (0, u64::MAX),
+        (u64::MAX, 0),
+        (1 << 63, 7),
+        ((1 << 63) - 1, 1 << 63),
+        (5, 5),
+    ];
     let bytes = IntMap::build(entries).unwrap();
     assert_eq!(bytes.len(), 10 + 16 * entries.len());
     let map = IntMap::from_bytes(&bytes[..]).unwrap();
@@ -38,7 +44,10 @@ fn in_place_set() {
     map.set(1, 8).unwrap();
     assert_eq!(map.get(1), Some(8));
     assert!(matches!(map.set(2, 1), Err(Error::KeyNotFound { key: 2 })));
-    assert!(matches!(IntMap::build([(1, 1), (1, 2)]), Err(Error::DuplicateKey { key: 1 })));
+    assert!(matches!(
+        IntMap::build([(1, 1), (1, 2)]),
+        Err(Error::DuplicateKey { key: 1 })
+    ));
 }
 
 #[test]

@@ -53,14 +53,21 @@ fn every_codec_and_version_round_trips() {
             let keys: Vec<u64> = map.keys().collect();
             assert_eq!(keys, sorted.iter().map(|e| e.0).collect::<Vec<_>>());
             let values: Vec<Vec<u8>> = map.values().map(|v| v.unwrap().into_owned()).collect();
-            assert_eq!(values, sorted.iter().map(|e| e.1.clone()).collect::<Vec<_>>());
+            assert_eq!(
+                values,
+                sorted.iter().map(|e| e.1.clone()).collect::<Vec<_>>()
+            );
         }
     }
 }
 
 #[test]
 fn slot_order_iteration_follows_the_index() {
-    let bytes = build(Codec::None, FormatVersion::V1, &[(1, b"a"), (2, b"b"), (3, b"c"), (4, b"d")]);
+    let bytes = build(
+        Codec::None,
+        FormatVersion::V1,
+        &[(1, b"a"), (2, b"b"), (3, b"c"), (4, b"d")],
+    );
     let map = MapBuffer::from_bytes(bytes).unwrap();
     // Eytzinger layout of 4 keys: ranks [2, 1, 3, 0].
     assert_eq!(map.keys_slot_order().collect::<Vec<_>>(), [3, 2, 4, 1]);
@@ -133,12 +140,19 @@ fn empty_maps() {
 #[test]
 fn duplicate_keys_are_rejected() {
     let result = MapBufferBuilder::new().to_vec([(5u64, b"a"), (1, b"b"), (5, b"c")]);
-    assert!(matches!(result, Err(Error::DuplicateKey { key: 5 })), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::DuplicateKey { key: 5 })),
+        "{result:?}"
+    );
 }
 
 #[test]
 fn crc_checking_can_be_turned_off() {
-    let mut bytes = build(Codec::None, FormatVersion::V1, &[(1, b"hello"), (2, b"world")]);
+    let mut bytes = build(
+        Codec::None,
+        FormatVersion::V1,
+        &[(1, b"hello"), (2, b"world")],
+    );
     let at = bytes.windows(5).position(|w| w == b"hello").unwrap();
     bytes[at] = b'H';
     let map = MapBuffer::from_bytes(&bytes).unwrap();
@@ -165,9 +179,16 @@ fn in_place_update_recomputes_the_crc() {
         map.validate().unwrap();
         assert!(matches!(
             map.set(1, b"hi"),
-            Err(Error::LengthMismatch { key: 1, stored: 5, new: 2 })
+            Err(Error::LengthMismatch {
+                key: 1,
+                stored: 5,
+                new: 2
+            })
         ));
-        assert!(matches!(map.set(3, b"hello"), Err(Error::KeyNotFound { key: 3 })));
+        assert!(matches!(
+            map.set(3, b"hello"),
+            Err(Error::KeyNotFound { key: 3 })
+        ));
         let expected = build(Codec::None, version, &[(1, b"HELLO"), (2, b"world")]);
         assert_eq!(map.into_inner(), expected);
     }
@@ -175,18 +196,27 @@ fn in_place_update_recomputes_the_crc() {
 
 #[test]
 fn in_place_update_of_a_compressed_value_needs_the_same_compressed_size() {
-    let bytes = build(Codec::Zstd, FormatVersion::V1, &[(1, b"aaaa"), (2, b"bbbb")]);
+    let bytes = build(
+        Codec::Zstd,
+        FormatVersion::V1,
+        &[(1, b"aaaa"), (2, b"bbbb")],
+    );
     let mut map = MapBuffer::from_bytes(bytes).unwrap();
     map.set(1, b"cccc").unwrap();
     assert_eq!(&*map.get(1).unwrap().unwrap(), b"cccc");
-    assert!(matches!(map.set(1, b"cc"), Err(Error::LengthMismatch { .. })));
+    assert!(matches!(
+        map.set(1, b"cc"),
+        Err(Error::LengthMismatch { .. })
+    ));
     map.validate().unwrap();
 }
 
 #[test]
 fn files_are_memory_mapped() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
-    let entries: Vec<(u64, Vec<u8>)> = (0..1000u64).map(|k| (k * 3, k.to_string().into_bytes())).collect();
+    let entries: Vec<(u64, Vec<u8>)> = (0..1000u64)
+        .map(|k| (k * 3, k.to_string().into_bytes()))
+        .collect();
     let written = MapBufferBuilder::new()
         .codec(Codec::None)
         .write(entries.iter().map(|(k, v)| (*k, v)), file.as_file_mut())
@@ -204,7 +234,12 @@ fn files_are_memory_mapped() {
 #[test]
 fn parallel_and_serial_compression_agree() {
     let entries: Vec<(u64, Vec<u8>)> = (0..3000u64)
-        .map(|k| (k.wrapping_mul(0x9e37_79b9_7f4a_7c15), vec![(k % 251) as u8; 600]))
+        .map(|k| {
+            (
+                k.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                vec![(k % 251) as u8; 600],
+            )
+        })
         .collect();
     let serial = MapBufferBuilder::new()
         .codec(Codec::Zstd)
@@ -217,7 +252,10 @@ fn parallel_and_serial_compression_agree() {
         .to_vec(entries.iter().map(|(k, v)| (*k, v)))
         .unwrap();
     assert_eq!(serial, parallel);
-    MapBuffer::from_bytes(&parallel).unwrap().validate().unwrap();
+    MapBuffer::from_bytes(&parallel)
+        .unwrap()
+        .validate()
+        .unwrap();
 }
 
 #[test]
@@ -225,7 +263,10 @@ fn codec_names_and_tags() {
     assert_eq!("BR".parse::<Codec>().unwrap(), Codec::Brotli);
     assert_eq!("xz".parse::<Codec>().unwrap(), Codec::Lzma);
     assert_eq!(Codec::Brotli.tag(), *b"00br");
-    assert!(matches!("foo".parse::<Codec>(), Err(Error::UnknownCodecName { .. })));
+    assert!(matches!(
+        "foo".parse::<Codec>(),
+        Err(Error::UnknownCodecName { .. })
+    ));
     assert_eq!(Codec::Zstd.to_string(), "zstd");
     assert_eq!(FormatVersion::default(), FormatVersion::V1);
 }
