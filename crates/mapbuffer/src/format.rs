@@ -360,17 +360,17 @@ pub(crate) fn eytzinger_find_in(
     while node <= n64 {
         // Node `16·node` is the first of the 16 descendants 4 levels down; they are contiguous in the index. The
         // top levels stay in L1, so only deeper ones are worth the extra loads.
-        if node >= PREFETCH_FROM_NODE {
-            if let Ok(ahead) = usize::try_from((node << 4) - 1) {
-                let start = ahead.saturating_mul(entry_len);
-                let mut line = 0;
-                while line < 16 * entry_len {
-                    touched ^= entries
-                        .get(start.saturating_add(line))
-                        .copied()
-                        .unwrap_or(0);
-                    line += 64;
-                }
+        if node >= PREFETCH_FROM_NODE
+            && let Ok(ahead) = usize::try_from((node << 4) - 1)
+        {
+            let start = ahead.saturating_mul(entry_len);
+            let mut line = 0;
+            while line < 16 * entry_len {
+                touched ^= entries
+                    .get(start.saturating_add(line))
+                    .copied()
+                    .unwrap_or(0);
+                line += 64;
             }
         }
         // `node - 1 < n`, so the slot and its byte position fit in usize.
@@ -448,6 +448,28 @@ mod tests {
                 let expected = (rank < sorted.len())
                     .then(|| layout.iter().position(|&r| r as usize == rank).unwrap());
                 assert_eq!(got, expected, "n = {n}, key = {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn in_memory_search_matches_the_generic_one() {
+        for n in [0u32, 1, 2, 1023, 1024, 1025, 5000, 20_000] {
+            let layout = eytzinger_layout(n);
+            // Even keys 0, 2, 4, ...; entries of 16 bytes (key, then a filler).
+            let mut entries = Vec::new();
+            for &rank in &layout {
+                entries.extend_from_slice(&(2 * u64::from(rank)).to_le_bytes());
+                entries.extend_from_slice(&[0xAB; 8]);
+            }
+            for key in (0..2 * u64::from(n) + 3).step_by(7).chain([u64::MAX]) {
+                let generic = eytzinger_find(n as usize, key, |slot| {
+                    Ok::<_, ()>(read_u64(&entries, slot * 16).unwrap())
+                })
+                .unwrap();
+                let in_memory = eytzinger_find_in(&entries, 16, n as usize, key);
+                assert_eq!(in_memory, generic, "n = {n}, key = {key}");
+                assert_eq!(in_memory.is_some(), key % 2 == 0 && key < 2 * u64::from(n));
             }
         }
     }
