@@ -343,6 +343,11 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
         let (ends, _) = ends.as_chunks::<4>();
         let (offsets, _) = offsets.as_chunks::<8>();
         let (heads, _) = heads.as_chunks::<8>();
+        // Level 1 of the head levels (every 16th head), checked batch by batch while the heads are in cache.
+        let level1 = match layout.levels[..layout.depth] {
+            [_, (start, len), ..] => bytes[start..start + 8 * len].as_chunks::<8>().0,
+            _ => &[],
+        };
         // Key i spans heap[start..end]; the previous key heap[last_start..start].
         let (mut start, mut last_start) = (0usize, 0usize);
         let (mut last_offset, mut last_head) = (0u64, 0u64);
@@ -402,6 +407,15 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
                 (last_start, start) = (start, end);
                 (last_offset, last_head) = (offset, head);
             }
+            for j in batch.start.div_ceil(FANOUT)..batch.end.div_ceil(FANOUT).min(level1.len()) {
+                if level1[j] != heads[j * FANOUT] {
+                    return Err(Error::CorruptKey {
+                        index: j * FANOUT,
+                        offset: layout.levels[1].0 + 8 * j,
+                        reason: "head level entry does not match the level below",
+                    });
+                }
+            }
             crc.heap.update(&heap[heap_start..start]);
             crc.offsets.update(offsets[batch.clone()].as_flattened());
             crc.ends.update(ends[batch.clone()].as_flattened());
@@ -415,9 +429,9 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
                 reason: "does not end where the key heap ends",
             });
         }
-        // Each level above the heads holds every 16th entry of the level below.
-        let mut stride = 1;
-        for pair in layout.levels[..layout.depth].windows(2) {
+        // Each higher level holds every 16th entry of the level below (level 1 was checked with the heads).
+        let mut stride = FANOUT;
+        for pair in layout.levels[..layout.depth].windows(2).skip(1) {
             let [(below_start, _), (start, len)] = [pair[0], pair[1]];
             stride *= FANOUT;
             for j in 0..len {

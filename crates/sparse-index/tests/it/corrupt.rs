@@ -314,3 +314,28 @@ proptest! {
         exercise(&bytes);
     }
 }
+
+#[test]
+fn head_levels_are_checked() {
+    let mut index = SparseIndex::new();
+    for i in 0..5000u32 {
+        index.add(i.to_be_bytes(), u64::from(i) * 64).unwrap();
+    }
+    let bytes = index.to_bytes();
+    // Levels after the heads: 313 entries (level 1), then 20, then 2.
+    let levels_at = bytes.len() - 28 - 8 * (313 + 20 + 2);
+    for (entry, index_named) in [(5, 5 * 16), (313 + 3, 3 * 256), (313 + 20 + 1, 4096)] {
+        let at = levels_at + 8 * entry;
+        let damaged = with_valid_crc(bytes.clone(), |b| b[at + 7] ^= 1);
+        match SparseIndexRef::from_bytes(&damaged[..]) {
+            Err(Error::CorruptKey {
+                index,
+                offset,
+                reason: "head level entry does not match the level below",
+            }) => {
+                assert_eq!((index, offset), (index_named, at));
+            }
+            other => panic!("level entry {entry}: {other:?}"),
+        }
+    }
+}
