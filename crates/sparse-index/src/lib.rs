@@ -83,6 +83,7 @@ mod error;
 mod format;
 mod index;
 mod legacy;
+mod plain;
 mod prefix;
 mod reader;
 mod search;

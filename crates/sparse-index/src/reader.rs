@@ -2,16 +2,14 @@
 //! `D: AsRef<[u8]>` (a `Vec<u8>`, a slice, a memory map).
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::ops::{Range, RangeBounds};
 
-use crate::error::{Error, Key, Result};
-use crate::format::{
-    FANOUT, FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format, key_head, read_u32,
-};
+use crate::error::{Key, Result};
+use crate::format::{FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
 use crate::index::{DebugEntries, SparseIndex};
+use crate::plain::Plain;
 use crate::prefix::Prefixed;
 use crate::search::{self, Entries};
 use crate::stats::{KeyStats, common_prefix_len};
@@ -87,17 +85,7 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
                 self.layout.check_crc(bytes)?;
                 prefixed.verify()
             }
-            None => {
-                let mut crc = SectionCrcs::default();
-                let structure = self.verify_plain(&mut crc);
-                if structure.is_ok() {
-                    crc.check(&self.layout, bytes)
-                } else {
-                    // A damaged checksum explains a broken structure best.
-                    self.layout.check_crc(bytes)?;
-                    structure
-                }
-            }
+            None => self.plain().verify(),
         }
     }
 
@@ -159,11 +147,8 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
         match self.prefixed() {
             Some(prefixed) => prefixed.entry(i),
             None => (i < self.len()).then(|| {
-                let bytes = self.data.as_ref();
-                (
-                    Cow::Borrowed(plain_key(&self.layout, bytes, i)),
-                    self.layout.offset_slot(bytes, i),
-                )
+                let plain = self.plain();
+                (Cow::Borrowed(plain.key(i)), plain.offset(i))
             }),
         }
     }
@@ -179,7 +164,7 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
     pub fn offset(&self, i: usize) -> Option<u64> {
         match self.prefixed() {
             Some(prefixed) => prefixed.offset(i),
-            None => (i < self.len()).then(|| self.layout.offset_slot(self.data.as_ref(), i)),
+            None => (i < self.len()).then(|| self.plain().offset(i)),
         }
     }
 
@@ -290,206 +275,18 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
         index
     }
 
+    fn plain(&self) -> Plain<'_> {
+        Plain {
+            layout: &self.layout,
+            bytes: self.data.as_ref(),
+        }
+    }
+
     fn prefixed(&self) -> Option<Prefixed<'_>> {
         (self.layout.version != VERSION_PLAIN).then(|| Prefixed {
             layout: &self.layout,
             bytes: self.data.as_ref(),
         })
-    }
-
-    /// The structural checks of a plain (v1) index, in one pass over its sections, feeding the bytes of every
-    /// batch of entries to `crc` while they are still in cache (so the index is read from memory once).
-    fn verify_plain(&self, crc: &mut SectionCrcs) -> Result<()> {
-        let layout = &self.layout;
-        let bytes = self.data.as_ref();
-        let n = layout.len;
-        let heap = layout.body(bytes);
-        let ends = &bytes[layout.ends_start..layout.ends_start + 4 * n];
-        let offsets = &bytes[layout.offsets_start..layout.offsets_start + 8 * n];
-        let heads = &bytes[layout.heads_start..layout.heads_start + 8 * n];
-        // The prefix length must be that of the first and last keys (hence of all keys, as they ascend).
-        let first_key = heap.get(
-            ..(ends
-                .first_chunk::<4>()
-                .map_or(0, |e| u32::from_le_bytes(*e) as usize)),
-        );
-        let last_key = match ends.last_chunk::<4>() {
-            Some(end) => heap.get(
-                ends.len()
-                    .checked_sub(8)
-                    .map_or(0, |at| read_u32(ends, at) as usize)
-                    ..u32::from_le_bytes(*end) as usize,
-            ),
-            None => Some(&[][..]),
-        };
-        let expected_prefix = match (first_key, last_key) {
-            (Some(first), Some(last)) if n > 0 => common_prefix_len(first, last),
-            _ => 0,
-        };
-        let prefix_len = layout.prefix_len;
-        let bad_prefix = Error::CorruptHeader {
-            field: "prefix length",
-            value: prefix_len as u64,
-            offset: layout.prefix_len_at(),
-        };
-        if prefix_len != expected_prefix {
-            return Err(bad_prefix);
-        }
-        // (A bad first key end is reported by the loop below.)
-        let prefix = match first_key {
-            Some(first) => first.get(..prefix_len).ok_or(bad_prefix)?,
-            None => &[],
-        };
-        let (ends, _) = ends.as_chunks::<4>();
-        let (offsets, _) = offsets.as_chunks::<8>();
-        let (heads, _) = heads.as_chunks::<8>();
-        // Level 1 of the head levels (every 16th head), checked batch by batch while the heads are in cache.
-        let level1 = match layout.levels[..layout.depth] {
-            [_, (start, len), ..] => bytes[start..start + 8 * len].as_chunks::<8>().0,
-            _ => &[],
-        };
-        // Key i spans heap[start..end]; the previous key heap[last_start..start].
-        let (mut start, mut last_start) = (0usize, 0usize);
-        let (mut last_offset, mut last_head) = (0u64, 0u64);
-        for batch_start in (0..n).step_by(CRC_BATCH) {
-            let batch = batch_start..(batch_start + CRC_BATCH).min(n);
-            let heap_start = start;
-            for i in batch.clone() {
-                let end = u32::from_le_bytes(ends[i]) as usize;
-                let Some(key) = heap.get(start..end) else {
-                    return Err(Error::CorruptKey {
-                        index: i,
-                        offset: layout.ends_start + 4 * i,
-                        reason: "ends before the previous key or past the key heap",
-                    });
-                };
-                let offset = u64::from_le_bytes(offsets[i]);
-                let head = u64::from_be_bytes(heads[i]);
-                let suffix = if prefix.is_empty() {
-                    Some(key)
-                } else {
-                    key.strip_prefix(prefix)
-                };
-                let Some(suffix) = suffix else {
-                    return Err(Error::CorruptKey {
-                        index: i,
-                        offset: layout.ends_start + 4 * i,
-                        reason: "does not start with the prefix of the first and last keys",
-                    });
-                };
-                if key_head(suffix) != head {
-                    return Err(Error::CorruptKey {
-                        index: i,
-                        offset: layout.heads_start + 8 * i,
-                        reason: "head does not match the key",
-                    });
-                }
-                if i > 0 {
-                    // Heads are monotone in the keys, so a smaller head proves a smaller key.
-                    if head <= last_head
-                        && (head < last_head
-                            || search::compare_keys(&heap[last_start..start], key).is_ge())
-                    {
-                        return Err(Error::CorruptKey {
-                            index: i,
-                            offset: layout.ends_start + 4 * i,
-                            reason: "is not greater than the previous key",
-                        });
-                    }
-                    if offset <= last_offset {
-                        return Err(Error::CorruptOffset {
-                            index: i,
-                            offset: layout.offsets_start + 8 * i,
-                            value: offset,
-                        });
-                    }
-                }
-                (last_start, start) = (start, end);
-                (last_offset, last_head) = (offset, head);
-            }
-            for j in batch.start.div_ceil(FANOUT)..batch.end.div_ceil(FANOUT).min(level1.len()) {
-                if level1[j] != heads[j * FANOUT] {
-                    return Err(Error::CorruptKey {
-                        index: j * FANOUT,
-                        offset: layout.levels[1].0 + 8 * j,
-                        reason: "head level entry does not match the level below",
-                    });
-                }
-            }
-            crc.heap.update(&heap[heap_start..start]);
-            crc.offsets.update(offsets[batch.clone()].as_flattened());
-            crc.ends.update(ends[batch.clone()].as_flattened());
-            crc.heads.update(heads[batch].as_flattened());
-        }
-        let last_end = start;
-        if last_end != heap.len() {
-            return Err(Error::CorruptKey {
-                index: n.saturating_sub(1),
-                offset: layout.ends_start + 4 * n.saturating_sub(1),
-                reason: "does not end where the key heap ends",
-            });
-        }
-        // Each higher level holds every 16th entry of the level below (level 1 was checked with the heads).
-        let mut stride = FANOUT;
-        for pair in layout.levels[..layout.depth].windows(2).skip(1) {
-            let [(below_start, _), (start, len)] = [pair[0], pair[1]];
-            stride *= FANOUT;
-            for j in 0..len {
-                let at = start + 8 * j;
-                if bytes[at..at + 8]
-                    != bytes[below_start + 8 * FANOUT * j..below_start + 8 * FANOUT * j + 8]
-                {
-                    return Err(Error::CorruptKey {
-                        index: j * stride,
-                        offset: at,
-                        reason: "head level entry does not match the level below",
-                    });
-                }
-            }
-        }
-        if n > 0 && layout.data_end != UNKNOWN_DATA_END && layout.data_end <= last_offset {
-            return Err(Error::CorruptDataEnd {
-                offset: layout.data_end_at(),
-                data_end: layout.data_end,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// Entries whose bytes are checksummed together during verification (~150 KB with 16-byte keys: cache-resident).
-const CRC_BATCH: usize = 4096;
-
-/// The CRC-32s of the four per-entry sections of a plain index, computed side by side and combined at the end.
-#[derive(Default)]
-struct SectionCrcs {
-    heap: crc32fast::Hasher,
-    offsets: crc32fast::Hasher,
-    ends: crc32fast::Hasher,
-    heads: crc32fast::Hasher,
-}
-
-impl SectionCrcs {
-    /// Combines the section CRCs with those of the header, head levels and trailer, and checks the stored CRC.
-    fn check(self, layout: &Layout, bytes: &[u8]) -> Result<()> {
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&bytes[..layout.body_start]);
-        for section in [&self.heap, &self.offsets, &self.ends, &self.heads] {
-            crc.combine(section);
-        }
-        let levels_start = layout.heads_start + 8 * layout.len;
-        crc.update(&bytes[levels_start..layout.crc_at]);
-        let computed = crc.finalize();
-        let stored = read_u32(bytes, layout.crc_at);
-        if computed == stored {
-            Ok(())
-        } else {
-            Err(Error::ChecksumMismatch {
-                offset: layout.crc_at,
-                stored,
-                computed,
-            })
-        }
     }
 }
 
@@ -551,19 +348,14 @@ impl<D: AsRef<[u8]>> Entries for SparseIndexRef<D> {
     fn count_keys_below(&self, key: &[u8], strict: bool) -> usize {
         match self.prefixed() {
             Some(prefixed) => prefixed.count_keys_below(key, strict),
-            None => plain_count_keys_below(&self.layout, self.data.as_ref(), key, strict),
+            None => self.plain().count_keys_below(key, strict),
         }
     }
 
     fn count_offsets_up_to(&self, offset: u64) -> usize {
         match self.prefixed() {
             Some(prefixed) => prefixed.count_offsets_up_to(offset),
-            None => {
-                let bytes = self.data.as_ref();
-                search::partition_point(self.layout.len, |i| {
-                    self.layout.offset_slot(bytes, i) <= offset
-                })
-            }
+            None => self.plain().count_offsets_up_to(offset),
         }
     }
 
@@ -574,57 +366,6 @@ impl<D: AsRef<[u8]>> Entries for SparseIndexRef<D> {
     fn end_of_data(&self) -> Option<u64> {
         self.data_end()
     }
-}
-
-/// Number of keys `<= key` (`strict`: `< key`) in a plain index.
-///
-/// All keys share `prefix_len` bytes, so the key is first compared with that prefix once; then a binary search over
-/// the heads (8 bytes after the prefix) decides almost every probe with one integer comparison. Only keys whose
-/// head equals the key's are compared in full.
-#[inline]
-fn plain_count_keys_below(layout: &Layout, bytes: &[u8], key: &[u8], strict: bool) -> usize {
-    let n = layout.len;
-    if n == 0 {
-        return 0;
-    }
-    let prefix = plain_key(layout, bytes, 0)
-        .get(..layout.prefix_len)
-        .unwrap_or_default();
-    let shared = &key[..key.len().min(prefix.len())];
-    match shared.cmp(&prefix[..shared.len()]) {
-        Ordering::Less => return 0,
-        Ordering::Greater => return n,
-        // A proper prefix of the common prefix is below every key.
-        Ordering::Equal if shared.len() < prefix.len() => return 0,
-        Ordering::Equal => {}
-    }
-    let head = key_head(&key[prefix.len()..]);
-    let below = layout.count_heads_below(bytes, head);
-    // Keys with an equal head (usually none) are ordered by comparing them in full.
-    let mut ties = 0;
-    while below + ties < n && layout.head(bytes, below + ties) == head && ties < 8 {
-        ties += 1;
-    }
-    if ties == 8 {
-        ties += search::partition_point(n - below - ties, |i| {
-            layout.head(bytes, below + 8 + i) == head
-        });
-    }
-    below
-        + search::partition_point(ties, |i| {
-            search::is_below(plain_key(layout, bytes, below + i), key, strict)
-        })
-}
-
-/// Key `i` (`i < len`) of a plain index; empty if the (unverified) key ends are inconsistent.
-#[inline]
-fn plain_key<'a>(layout: &Layout, bytes: &'a [u8], i: usize) -> &'a [u8] {
-    let end = layout.end_slot(bytes, i) as usize;
-    let start = match i.checked_sub(1) {
-        Some(prev) => layout.end_slot(bytes, prev) as usize,
-        None => 0,
-    };
-    layout.body(bytes).get(start..end).unwrap_or_default()
 }
 
 impl<D: AsRef<[u8]>> fmt::Debug for SparseIndexRef<D> {

@@ -32,7 +32,7 @@ const FLUSH_AT: usize = 64 * 1024;
 /// assert_eq!(index.block_range(1), Some(4096..6000));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct SparseIndexWriter<W: Write> {
+pub struct SparseIndexWriter<W> {
     out: W,
     format: Format,
     /// Restart interval (v2) or 1 (v1).
@@ -272,7 +272,7 @@ impl<W: Write> SparseIndexWriter<W> {
     }
 }
 
-impl<W: Write> fmt::Debug for SparseIndexWriter<W> {
+impl<W> fmt::Debug for SparseIndexWriter<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SparseIndexWriter")
             .field("format", &self.format)
