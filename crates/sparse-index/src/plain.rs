@@ -1,11 +1,12 @@
 //! Format version 1, plain: every key whole in a heap, found through per-key heads and a static B+-tree of them;
 //! lookups and the one-pass verification (structure and CRC together).
 
+use std::cmp::Ordering;
+
 use crate::error::{Error, Result};
 use crate::format::{FANOUT, Layout, UNKNOWN_DATA_END, key_head, read_u32};
 use crate::search;
 use crate::stats::common_prefix_len;
-use std::cmp::Ordering;
 
 /// A plain index seen through its layout.
 #[derive(Clone, Copy)]

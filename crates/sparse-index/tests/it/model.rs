@@ -1,7 +1,7 @@
-//! Every lookup of every representation (owned, v1 view, v2 views) against a sorted-vector model.
+//! Every lookup of every representation (owned, v1 view, v2 views) against a `BTreeMap` model.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU16;
 use std::ops::Bound;
 
@@ -86,11 +86,30 @@ struct Model {
 }
 
 impl Model {
+    fn map(&self) -> BTreeMap<&[u8], u64> {
+        self.entries
+            .iter()
+            .map(|(k, o)| (k.as_slice(), *o))
+            .collect()
+    }
+    /// The rank of `key` in the map.
+    fn rank(map: &BTreeMap<&[u8], u64>, key: &[u8]) -> usize {
+        map.range::<[u8], _>((Bound::Unbounded, Bound::Excluded(key)))
+            .count()
+    }
     fn floor(&self, key: &[u8]) -> Option<usize> {
-        self.entries.iter().rposition(|(k, _)| k.as_slice() <= key)
+        let map = self.map();
+        let (&found, _) = map
+            .range::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .next_back()?;
+        Some(Self::rank(&map, found))
     }
     fn ceil(&self, key: &[u8]) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| k.as_slice() >= key)
+        let map = self.map();
+        let (&found, _) = map
+            .range::<[u8], _>((Bound::Included(key), Bound::Unbounded))
+            .next()?;
+        Some(Self::rank(&map, found))
     }
     fn next_offset_after(&self, offset: u64) -> Option<u64> {
         self.entries.iter().map(|&(_, o)| o).find(|&o| o > offset)
@@ -366,7 +385,7 @@ fn long_runs_of_equal_heads_are_searched_by_full_keys() {
 #[test]
 fn deep_head_levels_agree_with_a_btreemap() {
     // 20,000 entries give the plain layout three levels above the heads; keys share a 3-byte prefix.
-    let mut map = std::collections::BTreeMap::new();
+    let mut map = BTreeMap::new();
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         state ^= state << 13;
