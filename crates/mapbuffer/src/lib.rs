@@ -6,7 +6,7 @@
 //!   [`MapBuffer::validate`] checks everything.
 //! - [`MapBufferBuilder`] writes maps to any [`std::io::Write`], in format version 1 (default) or 0, with any codec.
 //! - [`IntMap`] reads and writes the companion `u64 → u64` format.
-//! - [`format`] has the layout constants and the Eytzinger helpers as pure functions over a "key of slot `i`"
+//! - [`format`](mod@format) has the layout constants and the Eytzinger helpers as pure functions over a "key of slot `i`"
 //!   closure, for readers that fetch the index piecewise.
 //!
 //! Codecs are cargo features, all on by default: `gzip` (flate2), `zstd`, `brotli` (pure Rust) and `lzma` (xz via
