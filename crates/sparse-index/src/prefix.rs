@@ -67,6 +67,7 @@ struct DecodeError {
 }
 
 /// Decodes the entries of one restart group in order, rebuilding each key.
+#[derive(Clone)]
 struct Cursor<'a> {
     stream: &'a [u8],
     pos: usize,
@@ -315,5 +316,41 @@ impl<'a> Prefixed<'a> {
             });
         }
         Ok(())
+    }
+}
+
+/// Decodes entries front to back, group after group, for iteration in O(1) amortised per entry (instead of
+/// decoding from the restart point for every entry).
+#[derive(Clone)]
+pub(crate) struct Walk<'a> {
+    prefixed: Prefixed<'a>,
+    cursor: Option<Cursor<'a>>,
+}
+
+impl<'a> Walk<'a> {
+    pub(crate) fn new(prefixed: Prefixed<'a>) -> Self {
+        Self {
+            prefixed,
+            cursor: None,
+        }
+    }
+
+    /// Entry `i`; successive calls must ask for successive entries, starting at a restart point.
+    pub(crate) fn entry(&mut self, i: usize) -> Option<(Cow<'a, [u8]>, u64)> {
+        if i >= self.prefixed.layout.len {
+            return None;
+        }
+        let interval = self.prefixed.interval();
+        let (j, within) = (i / interval, i % interval);
+        if within == 0 {
+            self.cursor = Some(self.prefixed.cursor(j));
+        }
+        let cursor = self.cursor.as_mut()?;
+        cursor.advance().ok()?;
+        if within == 0 {
+            Some((Cow::Borrowed(self.prefixed.restart_key(j)?), cursor.offset))
+        } else {
+            Some((Cow::Owned(cursor.key.clone()), cursor.offset))
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::error::{Key, Result};
 use crate::format::{FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
 use crate::index::{DebugEntries, SparseIndex};
 use crate::plain::Plain;
-use crate::prefix::Prefixed;
+use crate::prefix::{Prefixed, Walk};
 use crate::search::{self, Entries};
 use crate::stats::{KeyStats, common_prefix_len};
 
@@ -229,6 +229,7 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
             index: self,
             front: 0,
             back: self.len(),
+            walk: self.prefixed().map(Walk::new),
         }
     }
 
@@ -399,6 +400,8 @@ pub struct RefIter<'a, D> {
     index: &'a SparseIndexRef<D>,
     front: usize,
     back: usize,
+    /// Version 2: decodes the front entries incrementally.
+    walk: Option<Walk<'a>>,
 }
 
 impl<D> fmt::Debug for RefIter<'_, D> {
@@ -412,7 +415,10 @@ impl<D> fmt::Debug for RefIter<'_, D> {
 
 impl<D> Clone for RefIter<'_, D> {
     fn clone(&self) -> Self {
-        Self { ..*self }
+        Self {
+            walk: self.walk.clone(),
+            ..*self
+        }
     }
 }
 
@@ -423,7 +429,10 @@ impl<'a, D: AsRef<[u8]>> Iterator for RefIter<'a, D> {
         if self.front == self.back {
             return None;
         }
-        let entry = self.index.get(self.front);
+        let entry = match &mut self.walk {
+            Some(walk) => walk.entry(self.front),
+            None => self.index.get(self.front),
+        };
         self.front += 1;
         entry
     }
