@@ -3,7 +3,18 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+/// `style` with a `{rate}` key: items per second, rounded.
+fn with_rate(style: ProgressStyle) -> ProgressStyle {
+    style.with_key(
+        "rate",
+        |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+            // A failed write to the bar's buffer only loses this field of one frame.
+            let _ = write!(out, "{:.0}/s", state.per_sec());
+        },
+    )
+}
 
 /// A progress bar counting items (records, keys) and the bytes they hold, or nothing when stderr is not a
 /// terminal.
@@ -21,10 +32,12 @@ impl Progress {
         let bar = match total {
             Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
                 .with_style(
-                    ProgressStyle::with_template(
-                        "{prefix} [{bar:30}] {pos}/{len} ({per_sec}) {msg} {elapsed_precise}",
+                    with_rate(
+                        ProgressStyle::with_template(
+                            "{prefix} [{bar:30}] {human_pos}/{human_len} ({rate}) {msg} {elapsed_precise}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
                 ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
