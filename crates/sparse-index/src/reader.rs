@@ -6,6 +6,8 @@ use std::fmt;
 use std::iter::FusedIterator;
 use std::ops::{Range, RangeBounds};
 
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::{Key, Result};
 use crate::format::{FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
 use crate::index::{DebugEntries, SparseIndex};
