@@ -119,7 +119,8 @@ impl MapBufferBuilder {
         if let Some(pair) = entries.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(Error::DuplicateKey { key: pair[0].0 });
         }
-        if !self.codec.is_available() {
+        // An empty map is only its header, which needs no codec.
+        if count > 0 && !self.codec.is_available() {
             return Err(Error::CodecDisabled { codec: self.codec });
         }
         let header = Header {

@@ -106,12 +106,15 @@ fn sizes_and_raw_entries() {
         raw.check_crc().unwrap();
         assert_eq!(map.get_stored(2).unwrap(), Some(&b"world!"[..]));
     }
-    let bytes = build(Codec::Zstd, FormatVersion::V1, &[(1, &[b'x'; 500])]);
-    let map = MapBuffer::from_bytes(&bytes).unwrap();
-    let stored = map.size_of(1).unwrap().unwrap();
-    assert!(stored < 50, "500 equal bytes compress to {stored}");
-    assert_eq!(map.get_stored(1).unwrap().unwrap().len(), stored);
-    assert_eq!(map.get(1).unwrap().unwrap().len(), 500);
+    #[cfg(feature = "zstd")]
+    {
+        let bytes = build(Codec::Zstd, FormatVersion::V1, &[(1, &[b'x'; 500])]);
+        let map = MapBuffer::from_bytes(&bytes).unwrap();
+        let stored = map.size_of(1).unwrap().unwrap();
+        assert!(stored < 50, "500 equal bytes compress to {stored}");
+        assert_eq!(map.get_stored(1).unwrap().unwrap().len(), stored);
+        assert_eq!(map.get(1).unwrap().unwrap().len(), 500);
+    }
 }
 
 #[test]
@@ -122,10 +125,7 @@ fn empty_maps() {
                 .codec(codec)
                 .format_version(version)
                 .to_vec(Vec::<(u64, Vec<u8>)>::new());
-            if !codec.is_available() {
-                assert!(matches!(bytes, Err(Error::CodecDisabled { .. })));
-                continue;
-            }
+            // An empty map is its header alone, so even a codec whose feature is off can write it.
             let bytes = bytes.unwrap();
             assert_eq!(bytes.len(), 16);
             let map = MapBuffer::from_bytes(bytes).unwrap();
@@ -194,6 +194,7 @@ fn in_place_update_recomputes_the_crc() {
     }
 }
 
+#[cfg(feature = "zstd")]
 #[test]
 fn in_place_update_of_a_compressed_value_needs_the_same_compressed_size() {
     let bytes = build(
@@ -231,6 +232,7 @@ fn files_are_memory_mapped() {
     assert!(matches!(missing, Error::Open { .. }), "{missing}");
 }
 
+#[cfg(feature = "zstd")]
 #[test]
 fn parallel_and_serial_compression_agree() {
     let entries: Vec<(u64, Vec<u8>)> = (0..3000u64)
@@ -269,4 +271,32 @@ fn codec_names_and_tags() {
     ));
     assert_eq!(Codec::Zstd.to_string(), "zstd");
     assert_eq!(FormatVersion::default(), FormatVersion::V1);
+}
+
+#[cfg(not(feature = "zstd"))]
+#[test]
+fn a_disabled_codec_is_a_typed_error() {
+    let err = MapBufferBuilder::new()
+        .codec(Codec::Zstd)
+        .to_vec([(1u64, b"x")])
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::CodecDisabled { codec: Codec::Zstd }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`zstd` feature"), "{err}");
+    // A zstd map written elsewhere: keys and stored bytes are readable, values are not.
+    let mut bytes = build(Codec::None, FormatVersion::V1, &[(1, b"x")]);
+    bytes[8..12].copy_from_slice(b"zstd");
+    let map = MapBuffer::from_bytes(&bytes).unwrap();
+    assert_eq!(map.keys().collect::<Vec<_>>(), [1]);
+    assert_eq!(map.get_stored(1).unwrap(), Some(&b"x"[..]));
+    assert!(matches!(
+        map.get(1),
+        Err(Error::CodecDisabled { codec: Codec::Zstd })
+    ));
+    assert!(matches!(
+        map.validate(),
+        Err(Error::CodecDisabled { codec: Codec::Zstd })
+    ));
 }
