@@ -72,52 +72,51 @@ fn pack(args: &PackArgs) -> Result {
     if let Some(dtype) = dtype {
         options = options.dtype(dtype);
     }
-    let inputs = match &args.lines {
-        Some(_) => None,
-        None => Some(collect_files(&args.paths)?),
+    // The inputs are listed before the dataset is opened, so a missing file leaves nothing behind.
+    let files = match &args.lines {
+        Some(_) => Vec::new(),
+        None => collect_files(&args.paths)?,
     };
     let out = args.out.as_path();
     let mut writer = options.open(out).map_err(|e| Error::from_lib(out, &e))?;
     let mut bytes = 0u64;
-    match (&args.lines, inputs) {
-        (Some(lines), _) => {
-            let progress = Progress::new("packing", None);
-            let (name, reader): (PathBuf, Box<dyn Read>) = if lines.as_os_str() == "-" {
-                (PathBuf::from("<stdin>"), Box::new(io::stdin().lock()))
-            } else {
-                let file = File::open(lines).map_err(|e| Error::io(lines, &e))?;
-                (lines.clone(), Box::new(file))
-            };
-            let mut reader = BufReader::with_capacity(1 << 16, reader);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                let read = reader
-                    .read_until(b'\n', &mut line)
-                    .map_err(|e| Error::io(&name, &e))?;
-                if read == 0 {
-                    break;
-                }
-                if line.last() == Some(&b'\n') {
-                    line.pop();
-                }
-                writer.push(&line).map_err(|e| Error::from_lib(out, &e))?;
-                bytes += line.len() as u64;
-                progress.advance(1, bytes);
+    let mut push = |record: &[u8], progress: &Progress| {
+        writer.push(record).map_err(|e| Error::from_lib(out, &e))?;
+        bytes += record.len() as u64;
+        progress.advance(1, bytes);
+        Ok::<_, Error>(())
+    };
+    if let Some(lines) = &args.lines {
+        let progress = Progress::new("packing", None);
+        let (name, reader): (PathBuf, Box<dyn Read>) = if lines.as_os_str() == "-" {
+            (PathBuf::from("<stdin>"), Box::new(io::stdin().lock()))
+        } else {
+            let file = File::open(lines).map_err(|e| Error::io(lines, &e))?;
+            (lines.clone(), Box::new(file))
+        };
+        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::io(&name, &e))?;
+            if read == 0 {
+                break;
             }
-            progress.finish();
-        }
-        (None, Some(files)) => {
-            let progress = Progress::new("packing", Some(files.len() as u64));
-            for file in &files {
-                let record = fs::read(file).map_err(|e| Error::io(file, &e))?;
-                writer.push(&record).map_err(|e| Error::from_lib(out, &e))?;
-                bytes += record.len() as u64;
-                progress.advance(1, bytes);
+            if line.last() == Some(&b'\n') {
+                line.pop();
             }
-            progress.finish();
+            push(&line, &progress)?;
         }
-        (None, None) => unreachable!("files are collected whenever --lines is absent"),
+        progress.finish();
+    } else {
+        let progress = Progress::new("packing", Some(files.len() as u64));
+        for file in &files {
+            let record = fs::read(file).map_err(|e| Error::io(file, &e))?;
+            push(&record, &progress)?;
+        }
+        progress.finish();
     }
     let summary = writer.finish().map_err(|e| Error::from_lib(out, &e))?;
     print_pack_summary(&summary, bytes)
