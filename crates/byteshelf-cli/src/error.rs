@@ -120,15 +120,19 @@ fn chain(err: &(dyn StdError + 'static)) -> String {
 }
 
 /// `reason` prefixed with `file` unless it names it already: at its start (also a file inside it, when `file` is a
-/// directory: `data/a.rox: ...` for `data`), or as a word of its own (`cannot open data/a.rox: ...`).
+/// directory: `data/a.rox: ...` for `data`), or as a word of its own (`cannot open data/a.rox: ...`), or quoted.
 fn with_file(file: &Path, reason: &str) -> String {
     let name = file.display().to_string();
     let at_start = reason
         .strip_prefix(&name)
         .is_some_and(|rest| rest.starts_with([':', '/']));
-    let as_word = [format!(" {name}:"), format!(" {name} ")]
-        .iter()
-        .any(|word| reason.contains(word.as_str()))
+    let as_word = [
+        format!(" {name}:"),
+        format!(" {name} "),
+        format!("\"{name}\""),
+    ]
+    .iter()
+    .any(|word| reason.contains(word.as_str()))
         || reason.ends_with(&format!(" {name}"));
     if !name.is_empty() && (at_start || as_word) {
         one_line(reason)
@@ -168,6 +172,8 @@ mod tests {
         assert_eq!(within.to_string(), "cannot open /etc: not a map");
         let last = Error::data(Path::new("x*.rox"), "no shards found for x*.rox");
         assert_eq!(last.to_string(), "no shards found for x*.rox");
+        let quoted = Error::data(Path::new("x*.rox"), "no shards for pattern \"x*.rox\"");
+        assert_eq!(quoted.to_string(), "no shards for pattern \"x*.rox\"");
     }
 
     #[test]
