@@ -369,6 +369,13 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         }
     }
 
+    /// The raw stored entries ([`RawEntry`]: key, slot, offset, payload, stored CRC) in ascending key order,
+    /// without CRC checks or decompression: what a dump or a repair tool needs. Each item is an error only when the
+    /// entry's offsets are impossible.
+    pub fn raw_entries(&self) -> impl ExactSizeIterator<Item = Result<RawEntry<'_>>> + '_ {
+        SortedSlots::new(self.len()).map(|slot| self.raw_entry(slot))
+    }
+
     /// Entries in index-slot order, which is the order of the values in the buffer (the fastest full scan, and the
     /// order of Python's `items()`).
     #[must_use]

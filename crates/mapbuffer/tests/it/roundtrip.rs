@@ -105,6 +105,12 @@ fn sizes_and_raw_entries() {
         assert_eq!(raw.computed_crc(), 0x9a71_bb4c);
         raw.check_crc().unwrap();
         assert_eq!(map.get_stored(2).unwrap(), Some(&b"world!"[..]));
+        let dump: Vec<(u64, usize, bool)> = map
+            .raw_entries()
+            .map(|raw| raw.map(|raw| (raw.key, raw.payload.len(), raw.check_crc().is_ok())))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(dump, [(1, 5, true), (2, 6, true), (3, 0, true)]);
     }
     #[cfg(feature = "zstd")]
     {
@@ -228,6 +234,19 @@ fn files_are_memory_mapped() {
     assert_eq!(map.len(), 1000);
     assert_eq!(&*map.get(2997).unwrap().unwrap(), b"999");
     map.validate().unwrap();
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let err = MapBuffer::open(empty.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Truncated {
+                what: "header",
+                len: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let missing = MapBuffer::open(file.path().with_extension("missing")).unwrap_err();
     assert!(matches!(missing, Error::Open { .. }), "{missing}");
 }
