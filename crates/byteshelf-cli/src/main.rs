@@ -10,6 +10,7 @@
 mod cli;
 mod error;
 mod index;
+mod input;
 mod map;
 mod output;
 mod progress;

@@ -1,7 +1,6 @@
 //! `byteshelf map ...`: MapBuffer files (build, get, info, verify, dump).
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -12,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{BuildArgs, Compress, FileArgs, FileJsonArgs, MapCommand, MapGetArgs};
 use crate::error::{Error, Result};
+use crate::input::{collect_files, open_text};
 use crate::output::{SizeSummary, Stdout, size};
 use crate::progress::Progress;
-use crate::rox::collect_files;
 
 /// Runs one `map` command.
 pub(crate) fn run(command: MapCommand) -> Result {
@@ -126,19 +125,11 @@ fn read_key_files(paths: &[PathBuf]) -> Result<Vec<(u64, Vec<u8>)>> {
 }
 
 fn read_jsonl(path: &Path) -> Result<Vec<(u64, Vec<u8>)>> {
-    let (name, reader): (PathBuf, Box<dyn Read>) = if path.as_os_str() == "-" {
-        (PathBuf::from("<stdin>"), Box::new(io::stdin().lock()))
-    } else {
-        let file = File::open(path).map_err(|e| Error::io(path, &e))?;
-        (path.to_path_buf(), Box::new(file))
-    };
+    let (name, reader) = open_text(path)?;
     let progress = Progress::new("reading", None);
     let mut entries = Vec::new();
     let mut bytes = 0;
-    for (number, line) in BufReader::with_capacity(1 << 16, reader)
-        .lines()
-        .enumerate()
-    {
+    for (number, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| Error::io(&name, &e))?;
         if line.trim().is_empty() {
             continue;

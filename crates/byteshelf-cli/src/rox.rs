@@ -1,9 +1,7 @@
 //! `byteshelf rox ...`: Roxxel datasets (pack, info, get, cat, verify, recover, unpack).
 
-use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use byteshelf::roxxel::{
     self, Dataset, DatasetSpec, Dtype, FooterKind, Recovery, Shard, WriteSummary, WriterOptions,
@@ -15,6 +13,7 @@ use crate::cli::{
     UnpackArgs,
 };
 use crate::error::{Error, Result};
+use crate::input::{collect_files, open_text};
 use crate::output::{SizeSummary, Stdout, size};
 use crate::progress::Progress;
 
@@ -88,13 +87,7 @@ fn pack(args: &PackArgs) -> Result {
     };
     if let Some(lines) = &args.lines {
         let progress = Progress::new("packing", None);
-        let (name, reader): (PathBuf, Box<dyn Read>) = if lines.as_os_str() == "-" {
-            (PathBuf::from("<stdin>"), Box::new(io::stdin().lock()))
-        } else {
-            let file = File::open(lines).map_err(|e| Error::io(lines, &e))?;
-            (lines.clone(), Box::new(file))
-        };
-        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let (name, mut reader) = open_text(lines)?;
         let mut line = Vec::new();
         loop {
             line.clear();
@@ -183,33 +176,6 @@ fn refuse_existing(out: &Path, sharded: bool) -> Result {
         if let Some(first) = shards.first() {
             return Err(exists(&out.with_file_name(first)));
         }
-    }
-    Ok(())
-}
-
-/// The files `paths` name, directories walked recursively with their entries in sorted order.
-pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for path in paths {
-        walk(path, &mut files)?;
-    }
-    Ok(files)
-}
-
-fn walk(path: &Path, files: &mut Vec<PathBuf>) -> Result {
-    let meta = fs::metadata(path).map_err(|e| Error::io(path, &e))?;
-    if !meta.is_dir() {
-        files.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<(OsString, PathBuf)> = Vec::new();
-    for entry in fs::read_dir(path).map_err(|e| Error::io(path, &e))? {
-        let entry = entry.map_err(|e| Error::io(path, &e))?;
-        entries.push((entry.file_name(), entry.path()));
-    }
-    entries.sort();
-    for (_, entry) in entries {
-        walk(&entry, files)?;
     }
     Ok(())
 }
