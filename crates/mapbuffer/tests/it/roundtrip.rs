@@ -319,3 +319,77 @@ fn a_disabled_codec_is_a_typed_error() {
         Err(Error::CodecDisabled { codec: Codec::Zstd })
     ));
 }
+
+/// A version 1 map `{1: payloads[0], 2: payloads[1], ...}` with the given stored payloads, laid out by hand.
+fn handmade(codec: Codec, payloads: &[Vec<u8>]) -> Vec<u8> {
+    let n = payloads.len() as u32;
+    let layout = mapbuffer::format::eytzinger_layout(n);
+    let header = mapbuffer::Header {
+        version: FormatVersion::V1,
+        codec,
+        len: n,
+    };
+    let mut out = header.to_bytes().to_vec();
+    let mut data = Vec::new();
+    let mut offset = header.data_start();
+    for &rank in &layout {
+        let payload = &payloads[rank as usize];
+        out.extend_from_slice(&(u64::from(rank) + 1).to_le_bytes());
+        out.extend_from_slice(&offset.to_le_bytes());
+        data.extend_from_slice(payload);
+        data.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+        offset += payload.len() as u64 + 4;
+    }
+    out.extend_from_slice(&data);
+    out
+}
+
+#[cfg(feature = "zstd")]
+#[test]
+fn zstd_decoding_is_tolerant() {
+    let frame = |data: &[u8]| zstd::bulk::compress(data, 3).unwrap();
+    let mut streamed = Vec::new();
+    let mut encoder = zstd::stream::write::Encoder::new(&mut streamed, 3).unwrap();
+    encoder.write_all(b"no content size").unwrap();
+    encoder.finish().unwrap();
+    assert!(
+        zstd::zstd_safe::get_frame_content_size(&streamed)
+            .unwrap()
+            .is_none()
+    );
+    let two_frames = [frame(b"hello "), frame(b"world")].concat();
+    let bytes = handmade(Codec::Zstd, &[streamed, two_frames, frame(b"")]);
+    let map = MapBuffer::from_bytes(&bytes).unwrap();
+    map.validate().unwrap();
+    assert_eq!(&*map.get(1).unwrap().unwrap(), b"no content size");
+    assert_eq!(&*map.get(2).unwrap().unwrap(), b"hello world");
+    assert_eq!(&*map.get(3).unwrap().unwrap(), b"");
+}
+
+#[cfg(feature = "gzip")]
+#[test]
+fn gzip_decoding_is_tolerant() {
+    let member = |data: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    };
+    let two_members = [member(b"hello "), member(b"world")].concat();
+    let bytes = handmade(Codec::Gzip, &[two_members, member(b""), Vec::new()]);
+    let map = MapBuffer::from_bytes(&bytes).unwrap();
+    assert_eq!(&*map.get(1).unwrap().unwrap(), b"hello world");
+    assert_eq!(&*map.get(2).unwrap().unwrap(), b"");
+    // An empty payload is not a gzip member.
+    let err = map.get(3).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Decompress {
+                key: 3,
+                codec: Codec::Gzip,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
