@@ -321,6 +321,7 @@ fn a_disabled_codec_is_a_typed_error() {
 }
 
 /// A version 1 map `{1: payloads[0], 2: payloads[1], ...}` with the given stored payloads, laid out by hand.
+#[cfg(any(feature = "zstd", feature = "gzip"))]
 fn handmade(codec: Codec, payloads: &[Vec<u8>]) -> Vec<u8> {
     let n = payloads.len() as u32;
     let layout = mapbuffer::format::eytzinger_layout(n);
