@@ -136,7 +136,8 @@ fn print_pack_summary(summary: &WriteSummary, bytes: u64) -> Result {
     stdout.flush()
 }
 
-/// Fails when `out` (or, sharded, any `{base}_NNNN.rox` next to it) exists: pack creates, `--append` adds.
+/// Fails when the dataset exists: `out`, or with sharding any `{base}_NNNN.rox` next to it (`base` is `out` minus
+/// `.rox`). Pack creates; `--append` adds.
 fn refuse_existing(out: &Path, sharded: bool) -> Result {
     let exists = |path: &Path| {
         Error::usage(format!(
@@ -144,38 +145,40 @@ fn refuse_existing(out: &Path, sharded: bool) -> Result {
             path.display()
         ))
     };
-    if out.exists() {
-        return Err(exists(out));
+    if !sharded {
+        return if out.exists() {
+            Err(exists(out))
+        } else {
+            Ok(())
+        };
     }
-    if sharded {
-        let Some(name) = out.file_name() else {
-            return Ok(());
-        };
-        let name = name.to_string_lossy();
-        let base = name.strip_suffix(".rox").unwrap_or(&name);
-        let prefix = format!("{base}_");
-        let dir = match out.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let mut shards: Vec<String> = fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .filter(|entry_name| {
-                entry_name
-                    .strip_prefix(&prefix)
-                    .and_then(|rest| rest.strip_suffix(".rox"))
-                    .is_some_and(|digits| {
-                        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-                    })
-            })
-            .collect();
-        shards.sort();
-        if let Some(first) = shards.first() {
-            return Err(exists(&out.with_file_name(first)));
-        }
+    let Some(name) = out.file_name() else {
+        return Ok(());
+    };
+    let name = name.to_string_lossy();
+    let base = name.strip_suffix(".rox").unwrap_or(&name);
+    let prefix = format!("{base}_");
+    let dir = match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut shards: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|entry_name| {
+            entry_name
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".rox"))
+                .is_some_and(|digits| {
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                })
+        })
+        .collect();
+    shards.sort();
+    if let Some(first) = shards.first() {
+        return Err(exists(&out.with_file_name(first)));
     }
     Ok(())
 }
