@@ -314,11 +314,12 @@ pub fn eytzinger_lower_bound<E>(
     key: u64,
     mut key_at: impl FnMut(usize) -> Result<u64, E>,
 ) -> Result<Option<usize>, E> {
-    let n = n as u64;
-    let mut node: u64 = 1;
+    // u128: `2·node + 1` cannot overflow for any `n: usize`.
+    let n = n as u128;
+    let mut node: u128 = 1;
     while node <= n {
         let below = key_at((node - 1) as usize)? < key;
-        node = 2 * node + u64::from(below);
+        node = 2 * node + u128::from(below);
     }
     // Undo the trailing right turns and the final left turn: what is left is the last node where we went left.
     node >>= node.trailing_ones() + 1;
@@ -472,6 +473,16 @@ mod tests {
                 assert_eq!(in_memory.is_some(), key % 2 == 0 && key < 2 * u64::from(n));
             }
         }
+    }
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn generic_search_does_not_overflow_for_any_slot_count() {
+        // Every key is larger: the search goes left down to the leftmost leaf, slot 2^63 - 1.
+        let found = eytzinger_lower_bound(usize::MAX, 5, |_| Ok::<_, ()>(u64::MAX));
+        assert_eq!(found, Ok(Some((1 << 63) - 1)));
+        let found = eytzinger_lower_bound(usize::MAX, u64::MAX, |_| Ok::<_, ()>(0));
+        assert_eq!(found, Ok(None));
     }
 
     #[test]
