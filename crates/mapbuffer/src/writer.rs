@@ -7,7 +7,9 @@ use std::thread;
 
 use crate::codec;
 use crate::error::{Error, Result};
-use crate::format::{Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, eytzinger_layout};
+use crate::format::{
+    CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, eytzinger_layout,
+};
 
 /// Below this many input bytes, compression runs on the calling thread only.
 const PARALLEL_THRESHOLD: usize = 1 << 20;
@@ -69,8 +71,9 @@ impl MapBufferBuilder {
         self
     }
 
-    /// Uses at most `threads` threads to compress values (default: the available parallelism). 1 compresses on the
-    /// calling thread. Uncompressed maps are always written by the calling thread.
+    /// Uses at most `threads` threads to compress values, and for [`to_vec`](Self::to_vec) to copy them into place
+    /// (default: the available parallelism). 1 does everything on the calling thread; small maps always are.
+    /// [`write`](Self::write) streams from the calling thread.
     #[must_use]
     pub fn threads(mut self, threads: NonZeroUsize) -> Self {
         self.threads = Some(threads);
@@ -84,30 +87,31 @@ impl MapBufferBuilder {
         V: AsRef<[u8]>,
         W: Write,
     {
-        let mut out = BufWriter::with_capacity(1 << 16, out);
-        let written = self.write_unbuffered(entries, &mut out)?;
-        out.flush()?;
-        Ok(written)
+        self.with_plan(entries, |plan| {
+            let mut out = BufWriter::with_capacity(1 << 16, out);
+            plan.write_to(&mut out)?;
+            out.flush()?;
+            Ok(plan.total)
+        })
     }
 
-    /// Builds the map of `entries` in memory.
+    /// Builds the map of `entries` in memory. Values are copied into place by up to [`threads`](Self::threads)
+    /// threads when there are many.
     pub fn to_vec<V>(&self, entries: impl IntoIterator<Item = (u64, V)>) -> Result<Vec<u8>>
     where
         V: AsRef<[u8]>,
     {
-        let mut out = Vec::new();
-        self.write_unbuffered(entries, &mut out)?;
-        Ok(out)
+        self.with_plan(entries, |plan| plan.to_vec(self.thread_count()))
     }
 
-    fn write_unbuffered<V, W>(
+    /// Sorts and checks the entries, lays them out and compresses them, then hands the result to `emit`.
+    fn with_plan<V, R>(
         &self,
         entries: impl IntoIterator<Item = (u64, V)>,
-        out: &mut W,
-    ) -> Result<u64>
+        emit: impl FnOnce(&Plan<'_>) -> Result<R>,
+    ) -> Result<R>
     where
         V: AsRef<[u8]>,
-        W: Write + Reserve,
     {
         let mut entries: Vec<(u64, V)> = entries.into_iter().collect();
         let count = u32::try_from(entries.len()).map_err(|_| Error::TooManyKeys {
@@ -130,9 +134,12 @@ impl MapBufferBuilder {
         };
         // Slot j of the index holds the entry of sorted rank layout[j].
         let layout = eytzinger_layout(count);
-        let in_slot_order = layout.iter().map(|&rank| &entries[rank as usize]);
-        let slots: Vec<(u64, &[u8])> = in_slot_order
-            .map(|(key, value)| (*key, value.as_ref()))
+        let slots: Vec<(u64, &[u8])> = layout
+            .iter()
+            .map(|&rank| {
+                let (key, value) = &entries[rank as usize];
+                (*key, value.as_ref())
+            })
             .collect();
         drop(layout);
         let compressed;
@@ -152,30 +159,18 @@ impl MapBufferBuilder {
                 io::ErrorKind::InvalidInput,
                 "map larger than u64::MAX bytes",
             )))?;
-        out.reserve_total(total);
+        emit(&Plan {
+            header,
+            slots: &slots,
+            payloads: &payloads,
+            total,
+        })
+    }
 
-        out.write_all(&header.to_bytes())?;
-        let mut index = Vec::with_capacity(INDEX_ENTRY_LEN * payloads.len().min(1 << 16));
-        let mut offset = header.data_start();
-        for ((key, _), payload) in slots.iter().zip(&payloads) {
-            index.extend_from_slice(&key.to_le_bytes());
-            index.extend_from_slice(&offset.to_le_bytes());
-            offset += payload.len() as u64 + suffix;
-            if index.len() == index.capacity() {
-                out.write_all(&index)?;
-                index.clear();
-            }
-        }
-        out.write_all(&index)?;
-        for payload in &payloads {
-            out.write_all(payload)?;
-            if self.version.has_crc() {
-                out.write_all(&crc32c::crc32c(payload).to_le_bytes())?;
-            }
-        }
-        debug_assert_eq!(offset, total);
-        debug_assert!(HEADER_LEN as u64 <= total);
-        Ok(total)
+    fn thread_count(&self) -> usize {
+        self.threads
+            .or_else(|| thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
     }
 
     /// Compresses every value, in slot order, on up to `threads` scoped threads.
@@ -190,11 +185,7 @@ impl MapBufferBuilder {
                 .collect()
         };
         let input_bytes: usize = slots.iter().map(|slot| slot.1.len()).sum();
-        let threads = self
-            .threads
-            .or_else(|| thread::available_parallelism().ok())
-            .map_or(1, NonZeroUsize::get)
-            .min(slots.len());
+        let threads = self.thread_count().min(slots.len());
         if threads <= 1 || input_bytes < PARALLEL_THRESHOLD {
             return compress_chunk(slots);
         }
@@ -216,17 +207,93 @@ impl MapBufferBuilder {
     }
 }
 
-/// Lets the in-memory path reserve the exact output size; other writers ignore it.
-trait Reserve {
-    fn reserve_total(&mut self, _total: u64) {}
+/// A laid-out map, ready to be emitted: the header, and per index slot its key and stored payload.
+struct Plan<'a> {
+    header: Header,
+    slots: &'a [(u64, &'a [u8])],
+    payloads: &'a [&'a [u8]],
+    /// Total byte length of the map.
+    total: u64,
 }
 
-impl Reserve for Vec<u8> {
-    fn reserve_total(&mut self, total: u64) {
-        if let Ok(total) = usize::try_from(total) {
-            self.reserve_exact(total.saturating_sub(self.len()));
+impl Plan<'_> {
+    /// Streams the map to `out`.
+    fn write_to(&self, out: &mut impl Write) -> Result<()> {
+        out.write_all(&self.header.to_bytes())?;
+        let suffix = self.header.version.suffix_len() as u64;
+        let mut index = Vec::with_capacity(INDEX_ENTRY_LEN * self.payloads.len().min(1 << 12));
+        let mut offset = self.header.data_start();
+        for ((key, _), payload) in self.slots.iter().zip(self.payloads) {
+            index.extend_from_slice(&key.to_le_bytes());
+            index.extend_from_slice(&offset.to_le_bytes());
+            offset += payload.len() as u64 + suffix;
+            if index.len() == index.capacity() {
+                out.write_all(&index)?;
+                index.clear();
+            }
         }
+        out.write_all(&index)?;
+        let with_crc = self.header.version.has_crc();
+        for payload in self.payloads {
+            out.write_all(payload)?;
+            if with_crc {
+                out.write_all(&crc32c::crc32c(payload).to_le_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the map in memory, the data region filled by up to `threads` threads.
+    fn to_vec(&self, threads: usize) -> Result<Vec<u8>> {
+        let too_large = || {
+            Error::Io(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "map larger than the address space",
+            ))
+        };
+        let total = usize::try_from(self.total).map_err(|_| too_large())?;
+        let data_start = usize::try_from(self.header.data_start()).map_err(|_| too_large())?;
+        // Zeroed allocation: fresh pages, first touched by the (parallel) fill below.
+        let mut out = vec![0u8; total];
+        let (head, data) = out.split_at_mut(data_start);
+        head[..HEADER_LEN].copy_from_slice(&self.header.to_bytes());
+        let suffix = self.header.version.suffix_len();
+        let mut offset = self.header.data_start();
+        let entries = head[HEADER_LEN..].chunks_exact_mut(INDEX_ENTRY_LEN);
+        for (entry, ((key, _), payload)) in entries.zip(self.slots.iter().zip(self.payloads)) {
+            entry[..8].copy_from_slice(&key.to_le_bytes());
+            entry[8..].copy_from_slice(&offset.to_le_bytes());
+            offset += (payload.len() + suffix) as u64;
+        }
+        let with_crc = self.header.version.has_crc();
+        if threads <= 1 || data.len() < PARALLEL_THRESHOLD {
+            fill(data, self.payloads, with_crc);
+            return Ok(out);
+        }
+        let chunk_len = self.payloads.len().div_ceil(threads);
+        thread::scope(|scope| {
+            let mut rest = data;
+            for chunk in self.payloads.chunks(chunk_len) {
+                let len: usize = chunk.iter().map(|payload| payload.len() + suffix).sum();
+                let (mine, tail) = rest.split_at_mut(len);
+                rest = tail;
+                scope.spawn(move || fill(mine, chunk, with_crc));
+            }
+        });
+        Ok(out)
     }
 }
 
-impl<W: Write> Reserve for BufWriter<W> {}
+/// Copies `payloads` (and their CRCs) back to back into `out`, which has exactly their stored size.
+fn fill(out: &mut [u8], payloads: &[&[u8]], with_crc: bool) {
+    let mut at = 0;
+    for payload in payloads {
+        let end = at + payload.len();
+        out[at..end].copy_from_slice(payload);
+        at = end;
+        if with_crc {
+            out[at..at + CRC_LEN].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+            at += CRC_LEN;
+        }
+    }
+}

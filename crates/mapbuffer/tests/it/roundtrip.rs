@@ -251,6 +251,42 @@ fn files_are_memory_mapped() {
     assert!(matches!(missing, Error::Open { .. }), "{missing}");
 }
 
+#[test]
+fn parallel_serial_and_streamed_output_agree() {
+    let entries: Vec<(u64, Vec<u8>)> = (0..20_000u64)
+        .map(|k| {
+            (
+                k.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                vec![(k % 251) as u8; (k % 200) as usize],
+            )
+        })
+        .collect();
+    for version in VERSIONS {
+        let builder = MapBufferBuilder::new().format_version(version);
+        let input = || entries.iter().map(|(k, v)| (*k, v));
+        let serial = builder
+            .clone()
+            .threads(std::num::NonZeroUsize::MIN)
+            .to_vec(input())
+            .unwrap();
+        assert!(serial.len() > 2 << 20, "large enough to run in parallel");
+        let parallel = builder
+            .clone()
+            .threads(std::num::NonZeroUsize::new(3).unwrap())
+            .to_vec(input())
+            .unwrap();
+        let mut streamed = Vec::new();
+        let written = builder.write(input(), &mut streamed).unwrap();
+        assert_eq!(written, streamed.len() as u64);
+        assert_eq!(serial, parallel);
+        assert_eq!(serial, streamed);
+        MapBuffer::from_bytes(&parallel)
+            .unwrap()
+            .validate()
+            .unwrap();
+    }
+}
+
 #[cfg(feature = "zstd")]
 #[test]
 fn parallel_and_serial_compression_agree() {
