@@ -13,15 +13,23 @@
 //!
 //! # Crate features
 //!
-//! All five modules are enabled by default. With `default-features = false`, enable only the ones you use:
+//! Everything is enabled by default. With `default-features = false`, enable only what you use:
 //!
-//! | feature | enables |
-//! |---|---|
-//! | `sparse-buffer` | [`sparse_buffer`] |
-//! | `sparse-index` | [`sparse_index`] |
-//! | `mapbuffer` | [`mapbuffer`] |
-//! | `roxxel` | [`roxxel`] |
-//! | `stream-buffer` | [`stream_buffer`] |
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `sparse-buffer` | yes | [`sparse_buffer`] |
+//! | `sparse-index` | yes | [`sparse_index`] |
+//! | `mapbuffer` | yes | [`mapbuffer`] |
+//! | `roxxel` | yes | [`roxxel`] |
+//! | `stream-buffer` | yes | [`stream_buffer`] |
+//! | `mapbuffer-codecs` | yes | all four MapBuffer codecs below |
+//! | `gzip` | via `mapbuffer-codecs` | gzip-compressed MapBuffer values (flate2) |
+//! | `zstd` | via `mapbuffer-codecs` | Zstandard-compressed MapBuffer values (libzstd, built from C) |
+//! | `brotli` | via `mapbuffer-codecs` | Brotli-compressed MapBuffer values (pure Rust) |
+//! | `lzma` | via `mapbuffer-codecs` | xz-compressed MapBuffer values (liblzma, built from C) |
+//!
+//! A codec feature does nothing without `mapbuffer`; without a codec, reading a value compressed with it is a
+//! typed error naming the codec.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
