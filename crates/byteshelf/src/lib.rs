@@ -49,3 +49,8 @@ pub use sparse_index;
 #[cfg(feature = "stream-buffer")]
 #[doc(inline)]
 pub use stream_buffer;
+
+/// The workspace README's examples, run as doctests so that they cannot go stale.
+#[cfg(all(doctest, feature = "mapbuffer", feature = "roxxel"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
