@@ -20,6 +20,7 @@ enum Action {
     Cargo(Command),
     Conformance,
     Deny,
+    Servers,
 }
 
 struct Step {
@@ -51,8 +52,13 @@ fn steps() -> Vec<Step> {
                 "warnings",
             ],
         ),
-        cargo("test", &["test", "--workspace", "--all-features"]),
     ];
+    // The remote-storage tests start nginx and moto, and fail when they are missing.
+    steps.push(Step {
+        name: "servers".into(),
+        action: Action::Servers,
+    });
+    steps.push(cargo("test", &["test", "--workspace", "--all-features"]));
     let mut doc = cmd::cargo();
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
         .env("RUSTDOCFLAGS", "-D warnings");
@@ -99,6 +105,7 @@ pub(crate) fn run() -> Result<()> {
             Action::Cargo(command) => cmd::run(command),
             Action::Conformance => conformance::run(&[]),
             Action::Deny => deny_check(),
+            Action::Servers => crate::servers::ensure(),
         };
         done.push((step.name.clone(), start.elapsed(), result.is_ok()));
         if let Err(err) = result {

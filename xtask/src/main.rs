@@ -8,6 +8,7 @@ mod ci;
 mod cmd;
 mod conformance;
 mod release;
+mod servers;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,7 @@ commands:
   ci                    every check CI runs: fmt, clippy, test, doc, feature checks, conformance, deny
   conformance [CRATE..] cross-implementation cases against the pinned Python references (all crates, or these)
   bench [--quick]       criterion benches, then byteshelf side by side with the Python references: docs/benchmarks.md
+  servers               install what the remote-storage tests start (nginx, moto), when missing
   release [--dry-run]   check versions, changelog, deny and a publish dry run; without --dry-run publish and tag
   help                  this text
 ";
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         ["bench"] => bench::run(false),
         ["bench", "--quick"] => bench::run(true),
         ["conformance", only @ ..] => conformance::run(only),
+        ["servers"] => servers::ensure(),
         ["release"] => release::run(release::Mode::Publish),
         ["release", "--dry-run"] => release::run(release::Mode::DryRun),
         [] | ["help" | "--help" | "-h"] => {

@@ -137,11 +137,18 @@ mod error;
 mod io;
 mod plan;
 mod reader;
+#[cfg(feature = "object-store")]
+mod remote;
 mod source;
 
 pub use buffer::{ReadAt, Regions, SparseBuffer};
 pub use error::{Error, Result};
+/// The `object_store` crate this crate's [`ObjectStoreSource`] is built on (feature `object-store`).
+#[cfg(feature = "object-store")]
+pub use object_store;
 pub use reader::{RangeReader, ReaderOptions, Stats};
+#[cfg(feature = "object-store")]
+pub use remote::{DEFAULT_COALESCE_GAP, ObjectStoreSource, block_on};
 pub use source::{FileSource, MemorySource, RangeSource};
 
 #[doc = include_str!("../README.md")]

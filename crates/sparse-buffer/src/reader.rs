@@ -470,6 +470,23 @@ impl<S: RangeSource> RangeReader<S> {
         Ok(Bytes::from(out))
     }
 
+    /// Caches `bytes` as the file's bytes at `offset`, obtained without this reader: e.g. the tail that came
+    /// with the object's size in one request. Counts as neither a request nor a fetched byte.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] when the bytes do not fit inside the file.
+    pub fn add_region(&self, offset: u64, bytes: Bytes) -> Result<()> {
+        let end = offset.saturating_add(len_u64(bytes.len()));
+        let mut shared = self.lock();
+        shared.buffer.add_region(offset, bytes)?;
+        if self.options.cache_budget.is_some() {
+            shared.lru.record(&(offset..end));
+        }
+        self.evict(&mut shared);
+        Ok(())
+    }
+
     /// Fetches every byte of `ranges` (clipped to the file) that is not cached yet, with one plan; returns once
     /// they are all cached, including those other threads were fetching.
     ///

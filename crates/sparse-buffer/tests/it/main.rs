@@ -8,4 +8,8 @@ mod buffer_cases;
 mod buffer_model;
 mod reader;
 mod reader_model;
+#[cfg(feature = "object-store")]
+mod remote;
+#[cfg(feature = "object-store")]
+mod servers;
 mod source;

@@ -1,0 +1,168 @@
+//! `ObjectStoreSource` over object_store's in-memory and local stores, and over real servers on loopback:
+//! nginx through the HTTP store (bytes, request counts from the counters and from the access log) and moto
+//! through the S3 store.
+
+use std::sync::Arc;
+
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{GetRange, ObjectStore, ObjectStoreExt};
+use sparse_buffer::{Error, ObjectStoreSource, RangeReader, RangeSource, ReaderOptions};
+
+use crate::servers::{Moto, Nginx};
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+fn put(store: &Arc<dyn ObjectStore>, path: &Path, bytes: &[u8]) {
+    let payload = bytes.to_vec().into();
+    sparse_buffer::block_on(None, async {
+        store
+            .put(path, payload)
+            .await
+            .map(drop)
+            .map_err(|err| Error::Source {
+                name: path.to_string(),
+                source: Box::new(err),
+            })
+    })
+    .expect("put");
+}
+
+/// The checks every store must pass: size and ETag from one HEAD, single and coalesced multi-range fetches,
+/// a suffix open, out-of-bounds ranges refused without a request.
+fn exercise(store: Arc<dyn ObjectStore>, path: Path, data: &[u8]) {
+    let source = ObjectStoreSource::open(Arc::clone(&store), path.clone()).expect("open");
+    assert_eq!(source.size().unwrap(), data.len() as u64);
+    assert_eq!(source.requests(), 1);
+
+    let one = source.fetch(&[1000..1100]).unwrap();
+    assert_eq!(one, [&data[1000..1100]]);
+    assert_eq!(source.requests(), 2);
+
+    // Three ranges within 1 MiB of each other: one request; a far one: a second.
+    let far = data.len() as u64 - 10;
+    let ranges = [10..20, 5000..5100, 200_000..200_010, far..far + 10];
+    let many = source.fetch(&ranges).unwrap();
+    for (range, bytes) in ranges.iter().zip(&many) {
+        assert_eq!(bytes[..], data[range.start as usize..range.end as usize]);
+    }
+    assert_eq!(source.requests(), 4);
+
+    let err = source.fetch(&[0..data.len() as u64 + 1]).unwrap_err();
+    assert!(matches!(err, Error::OutOfBounds { .. }), "{err}");
+    assert_eq!(source.requests(), 4);
+
+    let (tail_source, at, tail) =
+        ObjectStoreSource::open_reading(Arc::clone(&store), path.clone(), GetRange::Suffix(32))
+            .unwrap();
+    assert_eq!(tail_source.size().unwrap(), data.len() as u64);
+    assert_eq!(at, data.len() as u64 - 32..data.len() as u64);
+    assert_eq!(tail[..], data[data.len() - 32..]);
+    assert_eq!(tail_source.requests(), 1);
+    assert_eq!(tail_source.e_tag(), source.e_tag());
+
+    // Through a RangeReader: the tail given by the open costs no request.
+    let reader = RangeReader::with_size(tail_source, data.len() as u64, ReaderOptions::default());
+    reader.add_region(at.start, tail).unwrap();
+    assert_eq!(
+        reader.read_range(at.clone()).unwrap()[..],
+        data[at.start as usize..]
+    );
+    assert_eq!(reader.stats().requests, 0);
+    assert_eq!(reader.source().requests(), 1);
+
+    let missing = ObjectStoreSource::open(store, Path::from("no/such/object")).unwrap_err();
+    assert!(matches!(missing, Error::Source { .. }), "{missing}");
+}
+
+#[test]
+fn in_memory_store() {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let path = Path::from("a/b.bin");
+    let data = pattern(2 << 20);
+    put(&store, &path, &data);
+    exercise(store, path, &data);
+}
+
+#[test]
+fn local_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(2 << 20);
+    std::fs::write(dir.path().join("b.bin"), &data).unwrap();
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    exercise(store, Path::from("b.bin"), &data);
+}
+
+#[test]
+fn http_store_through_nginx() {
+    let nginx = Nginx::start();
+    let data = pattern(3 << 20);
+    std::fs::write(nginx.root().join("blob.bin"), &data).unwrap();
+    exercise(nginx.store(), Path::from("blob.bin"), &data);
+    // HEAD, GET, 2 GETs, suffix GET, the failed HEAD: six requests, as the counters said.
+    let log = nginx.requests();
+    assert_eq!(log.len(), 6, "{log:#?}");
+    assert!(log[0].starts_with("HEAD /blob.bin - 200"), "{log:#?}");
+    assert!(
+        log[1].starts_with("GET /blob.bin bytes=1000-1099 206 100"),
+        "{log:#?}"
+    );
+    assert!(
+        log[4].starts_with("GET /blob.bin bytes=-32 206 32"),
+        "{log:#?}"
+    );
+    assert!(log[5].starts_with("HEAD /no/such/object - 404"), "{log:#?}");
+}
+
+#[test]
+fn range_reader_over_nginx_counts_match_the_access_log() {
+    let nginx = Nginx::start();
+    let data = pattern(20 << 20);
+    std::fs::write(nginx.root().join("big.bin"), &data).unwrap();
+    let source = ObjectStoreSource::open(nginx.store(), Path::from("big.bin")).unwrap();
+    let options = ReaderOptions::default()
+        .coalesce_gap(1 << 20)
+        .max_request(4 << 20);
+    let reader = RangeReader::with_size(source, data.len() as u64, options);
+    // 200 ranges spread over 16 MiB: one span, cut into four 4 MiB requests run concurrently.
+    let ranges: Vec<_> = (0..200u64).map(|i| i * 80_000..i * 80_000 + 100).collect();
+    reader.prefetch(&ranges).unwrap();
+    for range in &ranges {
+        assert_eq!(
+            reader.read_range(range.clone()).unwrap()[..],
+            data[range.start as usize..range.end as usize]
+        );
+    }
+    assert_eq!(reader.stats().requests, 4);
+    assert_eq!(reader.source().requests(), 5); // and the HEAD
+    assert_eq!(nginx.request_count(), 5);
+}
+
+#[test]
+fn s3_store_through_moto() {
+    let moto = Moto::start();
+    let store = moto.store();
+    let path = Path::from("dir/blob.bin");
+    let data = pattern(3 << 20);
+    put(&store, &path, &data);
+    exercise(store, path, &data);
+}
+
+#[tokio::test]
+async fn async_api_inside_a_runtime_and_blocking_refused_there() {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let path = Path::from("x");
+    store.put(&path, pattern(1000).into()).await.unwrap();
+    let source = ObjectStoreSource::open_async(Arc::clone(&store), path.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        source.fetch_async(&[5..10]).await.unwrap(),
+        [&pattern(1000)[5..10]]
+    );
+    let err = source.fetch(&[5..10]).unwrap_err();
+    assert!(err.to_string().contains("inside an async context"), "{err}");
+}

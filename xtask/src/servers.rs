@@ -1,0 +1,107 @@
+//! `cargo xtask servers`: installs what the remote-storage tests start on loopback, once per machine.
+//!
+//! - nginx (Debian package) for object_store's HTTP store: installed with apt-get when `nginx` is missing.
+//! - moto in server mode (pinned below) for object_store's S3 store: a venv at `target/remote/venv`.
+//!
+//! The tests (sparse-buffer, roxxel-format, mapbuffer, feature `object-store`) start and stop the servers
+//! themselves on free ports; they look for them at these well-known places and fail with a pointer here when they
+//! are missing. Both steps are skipped when already done, so `cargo xtask ci` pays for them once.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::cmd::{self, Result};
+use crate::conformance;
+
+/// The S3-compatible server, pinned exactly.
+const MOTO: &str = "moto[server]==5.1.22";
+
+/// Where the tests look for the nginx binary when `BYTESHELF_NGINX` is not set.
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// `target/remote`, fixed (not `$CARGO_TARGET_DIR`): the tests find it from their manifest directory.
+fn remote_dir() -> PathBuf {
+    cmd::root().join("target").join("remote")
+}
+
+/// Installs nginx and moto when missing.
+pub(crate) fn ensure() -> Result<()> {
+    ensure_nginx()?;
+    ensure_moto()
+}
+
+fn ensure_nginx() -> Result<()> {
+    let nginx =
+        std::env::var_os("BYTESHELF_NGINX").map_or_else(|| PathBuf::from(NGINX), PathBuf::from);
+    if nginx.is_file() {
+        return Ok(());
+    }
+    eprintln!("nginx is missing: installing the Debian package (once per machine)");
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut command = if sudo {
+            cmd::new("sudo", ["apt-get"])
+        } else {
+            cmd::new("apt-get", [] as [&str; 0])
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd::run(&mut command)
+    };
+    apt(&["update", "-qq"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "nginx-light",
+    ])
+    .or_else(|_| apt(&["install", "-y", "-qq", "--no-install-recommends", "nginx"]))
+    .map_err(|err| {
+        format!("{err}\n(the remote tests need nginx at {NGINX} or $BYTESHELF_NGINX)")
+    })?;
+    if nginx.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "nginx was installed but {} is not there",
+            nginx.display()
+        ))
+    }
+}
+
+fn is_root() -> bool {
+    cmd::new("id", ["-u"])
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stdout.trim_ascii() == b"0")
+}
+
+fn ensure_moto() -> Result<()> {
+    let venv = remote_dir().join("venv");
+    let stamp = venv.join("installed.txt");
+    let server = venv.join("bin").join("moto_server");
+    if server.is_file() && fs::read_to_string(&stamp).is_ok_and(|had| had == MOTO) {
+        return Ok(());
+    }
+    eprintln!(
+        "setting up moto (S3 server for the remote tests) in {}",
+        venv.display()
+    );
+    let python = conformance::find_python()?;
+    cmd::run(cmd::new(&python, ["-m", "venv", "--clear"]).arg(&venv))?;
+    let pip = venv.join("bin").join("python");
+    cmd::run(&mut cmd::new(
+        &pip,
+        [
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            MOTO,
+        ],
+    ))?;
+    if !Path::new(&server).is_file() {
+        return Err(format!("{MOTO} installed no {}", server.display()));
+    }
+    fs::write(&stamp, MOTO).map_err(|err| format!("cannot write {}: {err}", stamp.display()))
+}
