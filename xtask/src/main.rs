@@ -7,6 +7,8 @@ mod bench;
 mod ci;
 mod cmd;
 mod conformance;
+mod fuzz;
+mod miri;
 mod release;
 mod servers;
 
@@ -19,6 +21,10 @@ commands:
   ci                    every check CI runs: fmt, clippy, test, doc, feature checks, conformance, deny
   conformance [CRATE..] cross-implementation cases against the pinned Python references (all crates, or these)
   bench [--quick]       criterion benches, then byteshelf side by side with the Python references: docs/benchmarks.md
+  fuzz [--seconds N] [--jobs N] [--seeds] [TARGET..]
+                        cargo-fuzz targets (stable, -s none), N s each (60): docs/reliability.md
+  bitflip               flip every bit of a small file of each format: docs/reliability.md
+  miri                  the crates' unit tests under Miri (needs a nightly with the miri component)
   servers               install what the remote-storage tests start (nginx, moto), when missing
   release [--dry-run]   check versions, changelog, deny and a publish dry run; without --dry-run publish and tag
   help                  this text
@@ -33,6 +39,9 @@ fn main() -> ExitCode {
         ["bench", "--quick"] => bench::run(true),
         ["conformance", only @ ..] => conformance::run(only),
         ["servers"] => servers::ensure(),
+        ["fuzz", args @ ..] => fuzz::run(args),
+        ["bitflip"] => fuzz::bitflip(),
+        ["miri"] => miri::run(),
         ["release"] => release::run(release::Mode::Publish),
         ["release", "--dry-run"] => release::run(release::Mode::DryRun),
         [] | ["help" | "--help" | "-h"] => {
