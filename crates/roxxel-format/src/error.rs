@@ -255,6 +255,26 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
+
+    /// A [`Sampler`](crate::Sampler) for a rank outside its world.
+    #[error("sampler rank {rank} is not below the world size {world_size}")]
+    InvalidSampler {
+        /// The rank asked for.
+        rank: u64,
+        /// The number of ranks.
+        world_size: u64,
+    },
+
+    /// Reading a shard from object storage failed (feature `object-store`): the request, or the store's answer.
+    #[cfg(feature = "object-store")]
+    #[error("{}: {source}", file.display())]
+    Remote {
+        /// The object's path.
+        file: PathBuf,
+        /// What the range reader or the store reported.
+        #[source]
+        source: sparse_buffer::Error,
+    },
 }
 
 /// The file size a footer implies, or a note that it overflows (shown in [`Error::SizeMismatch`]).
@@ -280,6 +300,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Wraps an I/O error with the file it happened on.
+    #[cfg(feature = "object-store")]
+    pub(crate) fn remote(file: &std::path::Path, source: sparse_buffer::Error) -> Self {
+        Self::Remote {
+            file: file.to_path_buf(),
+            source,
+        }
+    }
+
     pub(crate) fn io(file: impl Into<PathBuf>, source: io::Error) -> Self {
         Self::Io {
             file: file.into(),

@@ -5,6 +5,10 @@
 //! - [`Writer`] ([`WriterOptions`]): byte-identical to roxxel 0.1.0 by default, sharding and appending like it,
 //!   but crash-safe: an interrupted write leaves the old records intact ([`recover`] makes that permanent).
 //! - [`format`](mod@format): the footer and index layout as pure functions over byte slices.
+//! - [`Sampler`]: a deterministic, resumable order of record indices for data-parallel training (epoch, seed,
+//!   rank, world size), for any dataset, local or remote.
+//! - `RemoteDataset` (feature `object-store`, from `Dataset::open_remote`): the shards in object storage (S3,
+//!   GCS, Azure, HTTP), read through a `sparse_buffer::RangeReader` per shard. See `docs/remote.md`.
 //!
 //! The format and every deliberate difference from Python roxxel are described in `docs/formats/roxxel.md`.
 #![deny(missing_docs)]
@@ -17,6 +21,9 @@ mod iter;
 mod journal;
 mod naming;
 mod recover;
+#[cfg(feature = "object-store")]
+mod remote;
+mod sampler;
 mod shard;
 mod writer;
 
@@ -26,5 +33,8 @@ pub use format::{Dtype, Footer, FooterKind};
 pub use iter::Iter;
 pub use memmap2::Mmap;
 pub use recover::{Recovery, recover};
+#[cfg(feature = "object-store")]
+pub use remote::{RemoteDataset, RemoteIter, RemoteOptions, RemoteShard, RemoteSpec};
+pub use sampler::{Sampler, SamplerIter, SamplerState};
 pub use shard::Shard;
 pub use writer::{ShardSummary, WriteSummary, Writer, WriterOptions};

@@ -8,4 +8,10 @@ mod kill;
 mod model;
 mod read;
 mod recovery;
+#[cfg(feature = "object-store")]
+mod remote;
+mod sampler;
+#[cfg(feature = "object-store")]
+#[path = "../../../sparse-buffer/tests/it/servers.rs"]
+mod servers;
 mod write;

@@ -1,0 +1,259 @@
+//! `Dataset::open_remote` over object_store's in-memory store (against the local reader), over nginx through
+//! the HTTP store (request counts of the targets, from the counters and from nginx's access log), and
+//! over moto through the S3 store.
+
+use std::sync::Arc;
+
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use roxxel_format::format::{Footer, FooterKind, encode_index};
+use roxxel_format::{Dataset, Error, RemoteSpec, WriterOptions};
+
+use crate::common::{records, write};
+use crate::servers::{Moto, Nginx};
+
+fn put(store: &Arc<dyn ObjectStore>, path: &str, bytes: Vec<u8>) {
+    sparse_buffer::block_on(None, async {
+        store
+            .put(&Path::from(path), bytes.into())
+            .await
+            .map(drop)
+            .map_err(|err| sparse_buffer::Error::Source {
+                name: path.to_owned(),
+                source: Box::new(err),
+            })
+    })
+    .expect("put");
+}
+
+/// Shard files: (name, bytes).
+type Files = Vec<(String, Vec<u8>)>;
+
+/// A sharded dataset written locally: its shard files and its records.
+fn sharded(n: usize) -> (Files, Vec<Vec<u8>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(n, 300, 5);
+    write(
+        &dir.path().join("train"),
+        &WriterOptions::new().max_shard_bytes(20_000),
+        &recs,
+    );
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rox"))
+        .map(|path| {
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "several shards: {}", files.len());
+    (files, recs)
+}
+
+#[test]
+fn in_memory_store_reads_like_the_local_dataset() {
+    let (files, recs) = sharded(600);
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for (name, bytes) in &files {
+        put(&store, &format!("ds/{name}"), bytes.clone());
+    }
+    put(&store, "ds/.train_0009.rox.tmp", b"not a shard".to_vec());
+    put(&store, "ds/notes.txt", b"not a shard".to_vec());
+
+    let dataset =
+        Dataset::open_remote(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds"))).unwrap();
+    assert_eq!(dataset.shards().len(), files.len());
+    assert_eq!(dataset.len(), recs.len() as u64);
+    for index in [0, 1, 17, 299, 599] {
+        assert_eq!(dataset.get(index).unwrap()[..], recs[index as usize][..]);
+    }
+    assert_eq!(dataset.get_signed(-1).unwrap()[..], recs[599][..]);
+    let wanted = [598, 3, 3, 250, 0, 431];
+    let got = dataset.get_many(&wanted).unwrap();
+    for (index, record) in wanted.iter().zip(&got) {
+        assert_eq!(record[..], recs[*index as usize][..]);
+    }
+    let all: Vec<_> = dataset.iter(64).map(|r| r.unwrap().to_vec()).collect();
+    assert_eq!(all, recs);
+    let some: Vec<_> = dataset
+        .range(100..130, 7)
+        .unwrap()
+        .map(|r| r.unwrap().to_vec())
+        .collect();
+    assert_eq!(some, recs[100..130]);
+    assert!(matches!(
+        dataset.get(600),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+    assert!(matches!(
+        dataset.get_many(&[1, 600]),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+
+    // Paths in an explicit order.
+    let paths: Vec<Path> = files
+        .iter()
+        .rev()
+        .map(|(name, _)| Path::from(format!("ds/{name}")))
+        .collect();
+    let reversed = Dataset::open_remote(Arc::clone(&store), paths).unwrap();
+    assert_eq!(reversed.len(), 600);
+
+    assert!(matches!(
+        Dataset::open_remote(Arc::clone(&store), RemoteSpec::Prefix(Path::from("empty"))),
+        Err(Error::NoShards { .. })
+    ));
+}
+
+#[test]
+fn corrupt_remote_shards_are_typed_errors() {
+    let (files, recs) = sharded(600);
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let mut bytes = files[0].1.clone();
+    let footer =
+        Footer::parse(&bytes[bytes.len() - 32..], bytes.len() as u64, "x".as_ref()).unwrap();
+    // Record 5's end points past the payload.
+    let at = (footer.raw_data_size + 5 * 8) as usize;
+    bytes[at..at + 8].copy_from_slice(&(footer.raw_data_size + 1).to_le_bytes());
+    put(&store, "bad.rox", bytes.clone());
+    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("bad.rox")).unwrap();
+    let err = dataset.get(5).unwrap_err();
+    assert!(
+        matches!(err, Error::BadIndexEntry { record: 5, offset, .. } if offset == at as u64),
+        "{err}"
+    );
+    assert!(matches!(
+        dataset.get_many(&[1, 5]),
+        Err(Error::BadIndexEntry { .. })
+    ));
+    // Its neighbours' entries are sound: record 4 reads.
+    assert_eq!(dataset.get(4).unwrap()[..], recs[4][..]);
+
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    put(&store, "badmagic.rox", bytes);
+    assert!(matches!(
+        Dataset::open_remote(Arc::clone(&store), Path::from("badmagic.rox")),
+        Err(Error::BadMagic { .. })
+    ));
+    let missing = Dataset::open_remote(store, Path::from("missing.rox")).unwrap_err();
+    assert!(matches!(missing, Error::Remote { .. }), "{missing}");
+    assert!(missing.to_string().contains("missing.rox"), "{missing}");
+}
+
+/// A shard of `n` records of 100 bytes (record `i` is byte `i % 251` repeated), built directly from the format
+/// functions (a debug-mode writer would take seconds for a million records).
+fn hundred_byte_shard(n: u64) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(n as usize * 108 + 32);
+    for i in 0..n {
+        bytes.extend_from_slice(&[(i % 251) as u8; 100]);
+    }
+    let ends: Vec<u64> = (1..=n).map(|i| i * 100).collect();
+    encode_index(&ends, &mut bytes);
+    let footer = Footer {
+        kind: FooterKind::Roxxel02,
+        records: n,
+        raw_data_size: n * 100,
+        dtype: Some(roxxel_format::Dtype::UINT8),
+    };
+    bytes.extend_from_slice(&footer.to_bytes());
+    bytes
+}
+
+fn expect_record(record: &[u8], index: u64) {
+    assert_eq!(record, [(index % 251) as u8; 100], "record {index}");
+}
+
+/// The targets on a 1M × 100 B dataset served by nginx: a cold `get` in ≤ 3 requests, a warm one in 1,
+/// `get_many` of 1,000 random records in ≤ 20 — counted by the reader, the source and nginx's access log.
+#[test]
+fn million_record_dataset_over_http_meets_the_request_targets() {
+    const N: u64 = 1_000_000;
+    let nginx = Nginx::start();
+    std::fs::write(nginx.root().join("big.rox"), hundred_byte_shard(N)).unwrap();
+    let store = nginx.store();
+
+    // Cold get: the footer's suffix request, the index entries, the record.
+    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
+    assert_eq!(dataset.len(), N);
+    expect_record(&dataset.get(123_456).unwrap(), 123_456);
+    assert_eq!(dataset.stats().requests, 2);
+    assert_eq!(dataset.shards()[0].reader().source().requests(), 3);
+    let log = nginx.requests();
+    assert_eq!(log.len(), 3, "{log:#?}");
+    assert!(
+        log[0].starts_with("GET /big.rox bytes=-65536 206"),
+        "{log:#?}"
+    );
+
+    // get_many of 1,000 random records on a fresh open: the index entries in one plan, the records in another.
+    let before = nginx.request_count();
+    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let indices: Vec<u64> = (0..1000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % N
+        })
+        .collect();
+    let got = dataset.get_many(&indices).unwrap();
+    for (record, &index) in got.iter().zip(&indices) {
+        expect_record(record, index);
+    }
+    let requests = dataset.shards()[0].reader().source().requests();
+    let logged = nginx.request_count() - before;
+    assert_eq!(requests as usize, logged);
+    assert!(
+        requests <= 20,
+        "get_many of 1,000 random records took {requests} requests (target ≤ 20)"
+    );
+    eprintln!(
+        "get_many(1000 random of 1M x 100 B): {requests} requests (open included), {} bytes fetched",
+        dataset.stats().bytes_fetched
+    );
+
+    // Warm: with the index cached, a get anywhere is one request.
+    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
+    dataset.fetch_index().unwrap();
+    let before = nginx.request_count();
+    for index in [7, 500_000, 999_999] {
+        expect_record(&dataset.get(index).unwrap(), index);
+    }
+    assert_eq!(
+        nginx.request_count() - before,
+        3,
+        "one request per warm get"
+    );
+}
+
+/// The example of docs/remote.md: a sharded dataset uploaded to S3 (moto) and read back by prefix.
+#[test]
+fn sharded_dataset_from_s3() {
+    let moto = Moto::start();
+    let store = moto.store();
+    let (files, recs) = sharded(600);
+    for (name, bytes) in &files {
+        put(&store, &format!("datasets/train/{name}"), bytes.clone());
+    }
+    let dataset = Dataset::open_remote(
+        Arc::clone(&store),
+        RemoteSpec::Prefix(Path::from("datasets/train")),
+    )
+    .unwrap();
+    assert_eq!(dataset.len(), 600);
+    assert_eq!(dataset.shards().len(), files.len());
+    let got = dataset.get_many(&[599, 0, 300]).unwrap();
+    assert_eq!(
+        [&got[0][..], &got[1][..], &got[2][..]],
+        [&recs[599][..], &recs[0][..], &recs[300][..]]
+    );
+    let all: Vec<_> = dataset.iter(100).map(|r| r.unwrap().to_vec()).collect();
+    assert_eq!(all, recs);
+}
