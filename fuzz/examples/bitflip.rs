@@ -1,0 +1,206 @@
+//! Flips every bit of a small file of each format, one at a time, and counts what the decoder makes of it: a typed
+//! error, the same data, or different data without an error. Prints a markdown table (`cargo xtask bitflip` puts it
+//! in docs/reliability.md). For the CRC-protected regions (sparse-index files, MapBuffer v1 values) the last column
+//! must be 0; the crates' own tests assert that too.
+
+use std::num::NonZeroU16;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use mapbuffer::{Codec, FormatVersion, IntMap, MapBuffer, MapBufferBuilder};
+use roxxel_format::{FooterKind, Shard, WriterOptions};
+use sparse_index::{Format, SparseIndex, SparseIndexRef};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// What a decoder makes of a file: all its data, in a comparable form.
+type Decoded = Vec<(Vec<u8>, Vec<u8>)>;
+
+#[derive(Default)]
+struct Counts {
+    error: usize,
+    same: usize,
+    different: usize,
+    panic: usize,
+}
+
+/// Flips each bit of `bytes[range]` and decodes; the original must decode.
+fn flip_all(
+    bytes: &[u8],
+    range: std::ops::Range<usize>,
+    decode: &dyn Fn(&[u8]) -> Option<Decoded>,
+) -> Counts {
+    let original = decode(bytes).expect("the original decodes");
+    let mut counts = Counts::default();
+    let mut copy = bytes.to_vec();
+    for byte in range {
+        for bit in 0..8 {
+            copy[byte] ^= 1 << bit;
+            match catch_unwind(AssertUnwindSafe(|| decode(&copy))) {
+                Err(_) => counts.panic += 1,
+                Ok(None) => counts.error += 1,
+                Ok(Some(decoded)) if decoded == original => counts.same += 1,
+                Ok(Some(_)) => counts.different += 1,
+            }
+            copy[byte] ^= 1 << bit;
+        }
+    }
+    counts
+}
+
+fn roxxel(footer: FooterKind) -> Result<Vec<u8>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("small.rox");
+    let mut writer = WriterOptions::new().footer(footer).open(&path)?;
+    for record in [&b"alpha"[..], b"", b"beta", b"gamma delta"] {
+        writer.push(record)?;
+    }
+    writer.finish()?;
+    Ok(std::fs::read(&path)?)
+}
+
+fn decode_roxxel(bytes: &[u8]) -> Option<Decoded> {
+    let shard = Shard::from_bytes(bytes, "flip.rox").ok()?;
+    shard.verify().ok()?;
+    let records: Vec<_> = shard
+        .iter()
+        .map(|r| r.map(|r| (Vec::new(), r.to_vec())))
+        .collect::<std::result::Result<_, _>>()
+        .ok()?;
+    let dtype = shard
+        .dtype()
+        .map(|d| format!("{d:?}").into_bytes())
+        .unwrap_or_default();
+    Some([vec![(b"dtype".to_vec(), dtype)], records].concat())
+}
+
+fn decode_mapbuffer(bytes: &[u8]) -> Option<Decoded> {
+    let map = MapBuffer::from_bytes(bytes).ok()?;
+    map.validate().ok()?;
+    map.iter()
+        .map(|e| e.map(|(k, v)| (k.to_le_bytes().to_vec(), v.to_vec())))
+        .collect::<std::result::Result<_, _>>()
+        .ok()
+}
+
+fn decode_intmap(bytes: &[u8]) -> Option<Decoded> {
+    let map = IntMap::from_bytes(bytes).ok()?;
+    map.validate().ok()?;
+    Some(
+        map.iter()
+            .map(|(k, v)| (k.to_le_bytes().to_vec(), v.to_le_bytes().to_vec()))
+            .collect(),
+    )
+}
+
+fn decode_sparse_index(bytes: &[u8]) -> Option<Decoded> {
+    let (view, _) = SparseIndexRef::from_any_bytes(bytes).ok()?;
+    let mut out: Decoded = view
+        .iter()
+        .map(|(k, o)| (k.into_owned(), o.to_le_bytes().to_vec()))
+        .collect();
+    out.push((
+        b"data_end".to_vec(),
+        format!("{:?}", view.data_end()).into_bytes(),
+    ));
+    Some(out)
+}
+
+fn main() -> Result<()> {
+    let entries: [(u64, &[u8]); 4] = [
+        (3, b"three"),
+        (10, b"ten"),
+        (42, b""),
+        (1000, b"one thousand"),
+    ];
+    let mut index = SparseIndex::new();
+    for (i, key) in ["apple", "banana", "cherry", "date"].iter().enumerate() {
+        index.add(key, i as u64 * 100)?;
+    }
+    index.set_data_end(400)?;
+    let v2 = Format::PrefixCompressed {
+        restart_interval: NonZeroU16::new(2).ok_or("zero")?,
+    };
+
+    let mut rows: Vec<(
+        String,
+        Vec<u8>,
+        std::ops::Range<usize>,
+        &dyn Fn(&[u8]) -> Option<Decoded>,
+    )> = Vec::new();
+    for footer in [FooterKind::Roxxel01, FooterKind::Roxxel02] {
+        let bytes = roxxel(footer)?;
+        let len = bytes.len();
+        rows.push((
+            format!("roxxel shard, {footer} footer (4 records)"),
+            bytes,
+            0..len,
+            &decode_roxxel,
+        ));
+    }
+    for (version, codec) in [
+        (FormatVersion::V1, Codec::None),
+        (FormatVersion::V1, Codec::Zstd),
+        (FormatVersion::V0, Codec::None),
+    ] {
+        let bytes = MapBufferBuilder::new()
+            .codec(codec)
+            .format_version(version)
+            .to_vec(entries)?;
+        let map = MapBuffer::from_bytes(&bytes[..])?;
+        let index_end = map.index_end();
+        let len = bytes.len();
+        let name = format!("MapBuffer {version:?} {codec:?} (4 entries)");
+        rows.push((
+            format!("{name}: header + index"),
+            bytes.clone(),
+            0..index_end,
+            &decode_mapbuffer,
+        ));
+        rows.push((
+            format!("{name}: values"),
+            bytes,
+            index_end..len,
+            &decode_mapbuffer,
+        ));
+    }
+    let intmap = IntMap::<Vec<u8>>::build([(1, 10), (2, 20), (3, 30), (99, 990)])?;
+    let len = intmap.len();
+    rows.push((
+        "IntMap (4 entries)".to_owned(),
+        intmap,
+        0..len,
+        &decode_intmap,
+    ));
+    for (name, bytes) in [
+        ("sparse index v1 (4 entries)", index.to_bytes()),
+        (
+            "sparse index v2, restart 2 (4 entries)",
+            index.to_bytes_with(v2)?,
+        ),
+        ("sparse index legacy (4 entries)", index.to_legacy_bytes()),
+    ] {
+        let len = bytes.len();
+        rows.push((name.to_owned(), bytes, 0..len, &decode_sparse_index));
+    }
+
+    std::panic::set_hook(Box::new(|_| {}));
+    println!(
+        "| file | bytes flipped | bit flips | typed error | same data | different data, no error | panic |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, bytes, range, decode) in rows {
+        let flips = range.len() * 8;
+        let counts = flip_all(&bytes, range.clone(), decode);
+        println!(
+            "| {name} | {}..{} of {} | {flips} | {} | {} | {} | {} |",
+            range.start,
+            range.end,
+            bytes.len(),
+            counts.error,
+            counts.same,
+            counts.different,
+            counts.panic
+        );
+    }
+    Ok(())
+}
