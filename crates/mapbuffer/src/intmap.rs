@@ -7,7 +7,6 @@
 //! ```
 
 use std::fmt;
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -83,16 +82,7 @@ impl IntMap<Vec<u8>> {
 impl IntMap<Mmap> {
     /// Memory-maps the file at `path` and opens it as an IntMap. The file must not change while the map is alive.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let open_error = |source| Error::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let file = File::open(path).map_err(open_error)?;
-        // SAFETY: a read-only private map; every access is bounds-checked against its fixed length, and concurrent
-        // modification of the file is documented as unsupported.
-        let map = unsafe { Mmap::map(&file) }.map_err(open_error)?;
-        Self::from_bytes(map)
+        Self::from_bytes(crate::reader::map_file(path.as_ref())?)
     }
 }
 

@@ -45,18 +45,21 @@ impl MapBuffer<Mmap> {
     ///
     /// The file must not be modified or truncated while the map is alive: the values are read in place.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let open_error = |source| Error::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let file = File::open(path).map_err(open_error)?;
-        // SAFETY: the map is read-only and private to this process; reading a file that another process modifies
-        // concurrently is outside what this API supports (documented above). Even then every read is bounds-checked
-        // against the map's length, which cannot change.
-        let map = unsafe { Mmap::map(&file) }.map_err(open_error)?;
-        Self::from_bytes(map)
+        Self::from_bytes(map_file(path.as_ref())?)
     }
+}
+
+/// Memory-maps the file at `path` read-only, for [`MapBuffer::open`] and [`IntMap::open`](crate::IntMap::open).
+pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
+    let open_error = |source| Error::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(open_error)?;
+    // SAFETY: the map is read-only and private to this process; reading a file that another process modifies
+    // concurrently is outside what this API supports (documented on the `open` functions). Even then every read is
+    // bounds-checked against the map's length, which cannot change.
+    unsafe { Mmap::map(&file) }.map_err(open_error)
 }
 
 impl<D: AsRef<[u8]>> MapBuffer<D> {
