@@ -243,6 +243,22 @@ pub enum Error {
         /// The stored length of the new value.
         new: u64,
     },
+
+    /// Reading a remote map failed (feature `object-store`): the request or the store's answer, naming the
+    /// object.
+    #[cfg(feature = "object-store")]
+    #[error(transparent)]
+    Remote(sparse_buffer::Error),
+
+    /// The index cache file of a remote map could not be read or written.
+    #[cfg(feature = "object-store")]
+    #[error("index cache {path}: {source}")]
+    IndexCache {
+        /// The cache file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
 }
 
 /// The cargo feature that enables a codec.

@@ -25,3 +25,9 @@ pub(crate) fn codecs() -> impl Iterator<Item = Codec> {
 
 /// Both format versions.
 pub(crate) const VERSIONS: [FormatVersion; 2] = [FormatVersion::V0, FormatVersion::V1];
+
+#[cfg(feature = "object-store")]
+mod remote;
+#[cfg(feature = "object-store")]
+#[path = "../../../sparse-buffer/tests/it/servers.rs"]
+mod servers;

@@ -1,0 +1,561 @@
+//! [`RemoteMapBuffer`]: a MapBuffer in object storage (S3, GCS, Azure, HTTP, ...), read through a
+//! [`RangeReader`] (feature `object-store`).
+//!
+//! Opening reads the header (and the first 64 KiB with it) in one request. With the default
+//! [`IndexMode::Whole`], the first lookup fetches the whole index in one request and keeps it, so a cold lookup
+//! costs at most 3 requests (header, index, value) and every later one 1 (the value). [`IndexMode::OnDemand`]
+//! fetches only the index entries a search visits instead (one request per Eytzinger level past the first
+//! 64 KiB: fewer bytes, more round trips). An optional [index cache file](RemoteOptions::index_cache) keeps the
+//! index on local disk between runs; unlike Python mapbuffer 1.2.0's, it records the remote object's size and
+//! ETag (and a CRC of itself) and is refused and rebuilt when they no longer match.
+
+use std::io::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetRange, ObjectStore};
+use sparse_buffer::{ObjectStoreSource, RangeReader, RangeSource, ReaderOptions};
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::format::{
+    CRC_LEN, Codec, HEADER_LEN, Header, INDEX_ENTRY_LEN, eytzinger_find, eytzinger_find_in,
+    read_u64,
+};
+use crate::reader::{RawEntry, offset_field_at};
+
+/// How a [`RemoteMapBuffer`] reads its index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IndexMode {
+    /// Fetch the whole index (16 bytes per key) in one request at the first lookup and keep it in memory: every
+    /// lookup after that costs one request.
+    #[default]
+    Whole,
+    /// Fetch only the index entries each search visits, cached in the reader: the first 64 KiB come with the
+    /// header, deeper levels cost a request each until cached.
+    OnDemand,
+}
+
+/// Options of a [`RemoteMapBuffer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RemoteOptions {
+    /// How the index is read (default [`IndexMode::Whole`]).
+    pub index: IndexMode,
+    /// A local file that keeps the index between runs (implies [`IndexMode::Whole`]); default none.
+    pub index_cache: Option<PathBuf>,
+    /// Whether version 1 values are CRC-checked (default true).
+    pub check_crc: bool,
+    /// Options of the [`RangeReader`]; the default has no read-ahead (a value is fetched exactly) and no
+    /// request-size limit (the index comes in one request).
+    pub reader: ReaderOptions,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        Self {
+            index: IndexMode::Whole,
+            index_cache: None,
+            check_crc: true,
+            reader: ReaderOptions::default()
+                .read_ahead(0)
+                .tail_read(0)
+                .max_request(0),
+        }
+    }
+}
+
+impl RemoteOptions {
+    /// Sets [`index`](Self::index).
+    #[must_use]
+    pub fn index(mut self, mode: IndexMode) -> Self {
+        self.index = mode;
+        self
+    }
+
+    /// Sets [`index_cache`](Self::index_cache).
+    #[must_use]
+    pub fn index_cache(mut self, path: impl Into<PathBuf>) -> Self {
+        self.index_cache = Some(path.into());
+        self
+    }
+
+    /// Sets [`check_crc`](Self::check_crc).
+    #[must_use]
+    pub fn check_crc(mut self, check: bool) -> Self {
+        self.check_crc = check;
+        self
+    }
+
+    /// Sets [`reader`](Self::reader).
+    #[must_use]
+    pub fn reader(mut self, options: ReaderOptions) -> Self {
+        self.reader = options;
+        self
+    }
+}
+
+/// What happened to the [index cache file](RemoteOptions::index_cache) when the map was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IndexCacheUse {
+    /// No cache file was asked for.
+    None,
+    /// The cache matched the object (size, ETag, header, its own CRC): the index came from it.
+    Loaded,
+    /// There was no cache file: the index was fetched and the file written.
+    Created,
+    /// The cache did not match (or was damaged): it was refused, the index fetched and the file rewritten.
+    Rebuilt,
+    /// The store reports no ETag for the object, so no cache could be trusted: the index was fetched and no
+    /// file written.
+    Unverifiable,
+}
+
+/// Bytes read with the header at open: the header and the first 4,095 index entries (the top 12 levels).
+const HEAD_READ: u64 = 64 * 1024;
+
+/// A MapBuffer read from object storage. Lookups are `&self` and thread-safe.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mapbuffer::{MapBufferBuilder, RemoteMapBuffer, RemoteOptions};
+/// use object_store::{ObjectStoreExt, memory::InMemory, path::Path};
+///
+/// let bytes = MapBufferBuilder::new().to_vec((0..1000u64).map(|k| (k * 3, k.to_le_bytes())))?;
+/// let store = Arc::new(InMemory::new());
+/// sparse_buffer::block_on(None, async {
+///     store.put(&Path::from("maps/m.mb"), bytes.into()).await.map_err(|e| sparse_buffer::Error::Source {
+///         name: "maps/m.mb".into(),
+///         source: Box::new(e),
+///     })
+/// })?;
+///
+/// let map = RemoteMapBuffer::open(store, Path::from("maps/m.mb"), RemoteOptions::default())?;
+/// assert_eq!(map.get(30)?.as_deref(), Some(&10u64.to_le_bytes()[..]));
+/// assert_eq!(map.get(31)?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct RemoteMapBuffer {
+    reader: RangeReader<ObjectStoreSource>,
+    header: Header,
+    size: u64,
+    mode: IndexMode,
+    check_crc: bool,
+    index: Mutex<Option<Bytes>>,
+    cache_use: IndexCacheUse,
+}
+
+fn remote(source: sparse_buffer::Error) -> Error {
+    Error::Remote(source)
+}
+
+impl RemoteMapBuffer {
+    /// Opens the MapBuffer at `path` in `store`: one request for the header (none more for the index when a
+    /// matching [index cache](RemoteOptions::index_cache) exists, one when it is built). Blocking; call it
+    /// outside async code.
+    ///
+    /// # Errors
+    /// [`Error::Remote`] when a request fails; the header errors of [`Header::parse`]; [`Error::Truncated`]
+    /// when the object cannot hold its index; [`Error::IndexCache`] when the cache file cannot be written.
+    pub fn open(
+        store: Arc<dyn ObjectStore>,
+        path: ObjectPath,
+        options: RemoteOptions,
+    ) -> Result<Self> {
+        let (source, at, head) =
+            ObjectStoreSource::open_reading(store, path, GetRange::Bounded(0..HEAD_READ))
+                .map_err(remote)?;
+        let size = source.size().map_err(remote)?;
+        let header = Header::parse(&head)?;
+        let data_start = header.data_start();
+        if size < data_start {
+            return Err(Error::Truncated {
+                what: "index",
+                needed: data_start,
+                len: size,
+            });
+        }
+        if header.len == 0 && size != HEADER_LEN as u64 {
+            return Err(Error::TrailingBytes {
+                expected: HEADER_LEN as u64,
+                len: size,
+            });
+        }
+        let e_tag = source.e_tag().map(str::to_owned);
+        let reader = RangeReader::with_size(source, size, options.reader);
+        reader.add_region(at.start, head).map_err(remote)?;
+        let mut map = Self {
+            reader,
+            header,
+            size,
+            mode: if options.index_cache.is_some() {
+                IndexMode::Whole
+            } else {
+                options.index
+            },
+            check_crc: options.check_crc,
+            index: Mutex::new(None),
+            cache_use: IndexCacheUse::None,
+        };
+        if let Some(cache) = &options.index_cache {
+            map.cache_use = map.use_index_cache(cache, e_tag.as_deref())?;
+        }
+        Ok(map)
+    }
+
+    /// Number of keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.header.len as usize
+    }
+
+    /// Whether the map has no keys.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.header.len == 0
+    }
+
+    /// The header.
+    #[must_use]
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    /// The size of the remote object.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// What happened to the index cache file at open.
+    #[must_use]
+    pub fn index_cache_use(&self) -> IndexCacheUse {
+        self.cache_use
+    }
+
+    /// The reader (for its [`stats`](RangeReader::stats) and source).
+    #[must_use]
+    pub fn reader(&self) -> &RangeReader<ObjectStoreSource> {
+        &self.reader
+    }
+
+    fn index_range(&self) -> Range<u64> {
+        HEADER_LEN as u64..self.header.data_start()
+    }
+
+    /// The whole index, fetched (one request) unless already held; checked like a local map's at open.
+    fn whole_index(&self) -> Result<Bytes> {
+        let mut held = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(index) = &*held {
+            return Ok(index.clone());
+        }
+        let index = self.reader.read_range(self.index_range()).map_err(remote)?;
+        self.check_index(&index)?;
+        *held = Some(index.clone());
+        Ok(index)
+    }
+
+    /// The checks of a local open: the first value right after the index, the last offset inside the object.
+    fn check_index(&self, index: &[u8]) -> Result<()> {
+        let n = self.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let key = |slot: usize| read_u64(index, slot * INDEX_ENTRY_LEN).unwrap_or(0);
+        let offset = |slot: usize| read_u64(index, slot * INDEX_ENTRY_LEN + 8).unwrap_or(0);
+        let corrupt = |slot: usize, reason| Error::CorruptOffset {
+            key: key(slot),
+            slot,
+            offset: offset(slot),
+            at: offset_field_at(slot),
+            reason,
+        };
+        if offset(0) != self.header.data_start() {
+            return Err(corrupt(
+                0,
+                "the first value does not start right after the index",
+            ));
+        }
+        if offset(n - 1) > self.size {
+            return Err(corrupt(n - 1, "past the end of the buffer"));
+        }
+        Ok(())
+    }
+
+    /// Fetches the whole index now (one request), so that every lookup after it costs one request.
+    ///
+    /// # Errors
+    /// [`Error::Remote`], [`Error::CorruptOffset`].
+    pub fn fetch_index(&self) -> Result<()> {
+        self.whole_index().map(drop)
+    }
+
+    /// Reads the `(key, offset)` entry of `slot < len()` in on-demand mode.
+    fn entry_on_demand(&self, slot: usize) -> Result<(u64, u64)> {
+        let at = HEADER_LEN as u64 + slot as u64 * INDEX_ENTRY_LEN as u64;
+        let entry = self
+            .reader
+            .read_range(at..at + INDEX_ENTRY_LEN as u64)
+            .map_err(remote)?;
+        Ok((
+            read_u64(&entry, 0).unwrap_or(0),
+            read_u64(&entry, 8).unwrap_or(0),
+        ))
+    }
+
+    /// The slot of `key` and the `(key, offset)` entries of that slot and the next (if any).
+    fn locate(&self, key: u64) -> Result<Option<(usize, u64, Option<u64>)>> {
+        let n = self.len();
+        if n == 0 {
+            return Ok(None);
+        }
+        match self.mode {
+            IndexMode::Whole => {
+                let index = self.whole_index()?;
+                let Some(slot) = eytzinger_find_in(&index, INDEX_ENTRY_LEN, n, key) else {
+                    return Ok(None);
+                };
+                let offset =
+                    |slot: usize| read_u64(&index, slot * INDEX_ENTRY_LEN + 8).unwrap_or(0);
+                let next = (slot + 1 < n).then(|| offset(slot + 1));
+                Ok(Some((slot, offset(slot), next)))
+            }
+            IndexMode::OnDemand => {
+                let Some(slot) = eytzinger_find(n, key, |slot| {
+                    self.entry_on_demand(slot).map(|(key, _)| key)
+                })?
+                else {
+                    return Ok(None);
+                };
+                let (_, start) = self.entry_on_demand(slot)?;
+                let next = if slot + 1 < n {
+                    Some(self.entry_on_demand(slot + 1)?.1)
+                } else {
+                    None
+                };
+                Ok(Some((slot, start, next)))
+            }
+        }
+    }
+
+    /// The checked byte range of the stored value of `slot` (as a local map checks it).
+    fn stored_range(
+        &self,
+        key: u64,
+        slot: usize,
+        start: u64,
+        next: Option<u64>,
+    ) -> Result<Range<u64>> {
+        let end = next.unwrap_or(self.size);
+        let corrupt = |slot: usize, offset: u64, reason| Error::CorruptOffset {
+            key,
+            slot,
+            offset,
+            at: offset_field_at(slot),
+            reason,
+        };
+        if start < self.header.data_start() {
+            return Err(corrupt(slot, start, "points into the header or index"));
+        }
+        if end > self.size {
+            return Err(corrupt(slot + 1, end, "past the end of the buffer"));
+        }
+        if start > end {
+            return Err(if next.is_some() {
+                corrupt(
+                    slot + 1,
+                    end,
+                    "smaller than the offset of the previous slot",
+                )
+            } else {
+                corrupt(slot, start, "past the end of the buffer")
+            });
+        }
+        Ok(start..end)
+    }
+
+    /// Splits off and checks the CRC (version 1), then decompresses.
+    fn decode(&self, key: u64, slot: usize, offset: u64, stored: Bytes) -> Result<Bytes> {
+        let (payload, stored_crc) = if self.header.version.has_crc() {
+            let Some(split) = stored.len().checked_sub(CRC_LEN) else {
+                return Err(Error::MissingCrc {
+                    key,
+                    slot,
+                    offset,
+                    len: stored.len() as u64,
+                });
+            };
+            let crc = read_u32(&stored[split..]);
+            (stored.slice(..split), Some(crc))
+        } else {
+            (stored, None)
+        };
+        if self.check_crc {
+            RawEntry {
+                slot,
+                key,
+                offset,
+                payload: &payload,
+                stored_crc,
+            }
+            .check_crc()?;
+        }
+        match self.header.codec {
+            Codec::None => Ok(payload),
+            codec => codec::decompress(codec, &payload)
+                .map(Bytes::from)
+                .map_err(|err| err.on_decode(codec, key, slot, offset)),
+        }
+    }
+
+    /// The value of `key` (decompressed, CRC-checked), or `None` when absent. With the index held, one request
+    /// (none when the value is cached).
+    ///
+    /// # Errors
+    /// [`Error::Remote`] when a request fails; [`Error::CorruptOffset`], [`Error::MissingCrc`],
+    /// [`Error::CrcMismatch`] or [`Error::Decompress`] for a corrupt value.
+    pub fn get(&self, key: u64) -> Result<Option<Bytes>> {
+        let Some((slot, start, next)) = self.locate(key)? else {
+            return Ok(None);
+        };
+        let range = self.stored_range(key, slot, start, next)?;
+        let stored = self.reader.read_range(range.clone()).map_err(remote)?;
+        self.decode(key, slot, range.start, stored).map(Some)
+    }
+
+    /// The values of `keys`, in order (`None` for absent keys): every value range is fetched in one plan
+    /// (cached ranges skipped, close ones coalesced).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_many(&self, keys: &[u64]) -> Result<Vec<Option<Bytes>>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for &key in keys {
+            found.push(match self.locate(key)? {
+                Some((slot, start, next)) => {
+                    Some((key, slot, self.stored_range(key, slot, start, next)?))
+                }
+                None => None,
+            });
+        }
+        let ranges: Vec<Range<u64>> = found
+            .iter()
+            .flatten()
+            .map(|(_, _, range)| range.clone())
+            .collect();
+        self.reader.prefetch(&ranges).map_err(remote)?;
+        found
+            .into_iter()
+            .map(|hit| match hit {
+                Some((key, slot, range)) => {
+                    let stored = self.reader.read_range(range.clone()).map_err(remote)?;
+                    self.decode(key, slot, range.start, stored).map(Some)
+                }
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    /// Whether `key` is in the map (an index search; no value is read).
+    ///
+    /// # Errors
+    /// [`Error::Remote`] when a request fails.
+    pub fn contains(&self, key: u64) -> Result<bool> {
+        Ok(self.locate(key)?.is_some())
+    }
+
+    /// Loads the index from `cache` when it matches the object, else fetches it and (re)writes the file.
+    fn use_index_cache(&self, cache: &Path, e_tag: Option<&str>) -> Result<IndexCacheUse> {
+        let Some(e_tag) = e_tag else {
+            self.fetch_index()?;
+            return Ok(IndexCacheUse::Unverifiable);
+        };
+        let existing = match std::fs::read(cache) {
+            Ok(bytes) => Some(bytes),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(Error::IndexCache {
+                    path: cache.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        if let Some(bytes) = &existing
+            && let Some(index) = self.parse_cache(bytes, e_tag)
+        {
+            self.check_index(&index)?;
+            *self.index.lock().unwrap_or_else(PoisonError::into_inner) = Some(index);
+            return Ok(IndexCacheUse::Loaded);
+        }
+        let index = self.whole_index()?;
+        write_cache(cache, &self.cache_bytes(e_tag, &index)).map_err(|source| {
+            Error::IndexCache {
+                path: cache.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(if existing.is_some() {
+            IndexCacheUse::Rebuilt
+        } else {
+            IndexCacheUse::Created
+        })
+    }
+
+    /// The cache file: magic, object size, ETag, header, index, then a CRC-32C of all that.
+    fn cache_bytes(&self, e_tag: &str, index: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48 + e_tag.len() + index.len());
+        out.extend_from_slice(CACHE_MAGIC);
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&(e_tag.len() as u64).to_le_bytes());
+        out.extend_from_slice(e_tag.as_bytes());
+        out.extend_from_slice(&self.header.to_bytes());
+        out.extend_from_slice(index);
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// The index held in a cache file, when the file is intact and belongs to this object as it is now.
+    fn parse_cache(&self, bytes: &[u8], e_tag: &str) -> Option<Bytes> {
+        let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(CRC_LEN)?)?;
+        if crc32c::crc32c(body) != read_u32(crc) {
+            return None;
+        }
+        let rest = body.strip_prefix(CACHE_MAGIC.as_slice())?;
+        let size = read_u64(rest, 0)?;
+        let tag_len = usize::try_from(read_u64(rest, 8)?).ok()?;
+        let rest = rest.get(16..)?;
+        let (tag, rest) = rest.split_at_checked(tag_len)?;
+        let (header, index) = rest.split_at_checked(HEADER_LEN)?;
+        let matches = size == self.size
+            && tag == e_tag.as_bytes()
+            && header == self.header.to_bytes()
+            && index.len() as u64 == self.index_range().end - self.index_range().start;
+        matches.then(|| Bytes::copy_from_slice(index))
+    }
+}
+
+const CACHE_MAGIC: &[u8; 8] = b"mbidxc01";
+
+fn read_u32(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a reader never sees half a
+/// cache.
+fn write_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let temp = path.with_file_name(name);
+    let mut file = std::fs::File::create(&temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temp, path)
+}
