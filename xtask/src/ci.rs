@@ -13,6 +13,7 @@ const UMBRELLA_FEATURES: &[&str] = &[
     "mapbuffer",
     "roxxel",
     "stream-buffer",
+    "roxxel,mapbuffer,object-store",
 ];
 
 /// One step of the run: a name and what it does.
