@@ -10,7 +10,8 @@
 //!   file ([`std::io::Read`] + [`std::io::Seek`], with the cursor semantics of roboto's `SparseBuffer`) and
 //!   by position ([`SparseBuffer::read_at`] on `&self`, so many threads share one buffer). A gap is never mistaken for the
 //!   end of the file.
-//! - [`RangeReader`]: reads a [`RangeSource`] ([`MemorySource`], [`FileSource`], or your object-store client)
+//! - [`RangeReader`]: reads a [`RangeSource`] ([`MemorySource`], [`FileSource`], `ObjectStoreSource` over any
+//!   `object_store` store with the `object-store` feature, or your own)
 //!   through a `SparseBuffer`, fetching on a miss with read-ahead, planning whole sets of ranges with
 //!   [`prefetch`](RangeReader::prefetch) (skip what is cached, merge small gaps, split large spans, run
 //!   requests concurrently), never fetching bytes that are already in flight, optionally within a cache budget,
