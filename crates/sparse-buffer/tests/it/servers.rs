@@ -31,11 +31,31 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+/// Starts a server on a free port, retrying on another port when it exits early (the port was taken between
+/// `free_port` and its bind, e.g. by a server of a test running in parallel).
+fn spawn_listening(what: &str, mut spawn: impl FnMut(u16) -> Child) -> (Child, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = spawn(port);
+        if wait_for_port(port, &mut child, what) {
+            // Still running once the port answers: the port is its own, not another server's.
+            std::thread::sleep(Duration::from_millis(50));
+            if matches!(child.try_wait(), Ok(None)) {
+                return (child, port);
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{what} could not listen on a free loopback port in 5 attempts");
+}
+
+/// Whether the port answers before the child exits.
+fn wait_for_port(port: u16, child: &mut Child, what: &str) -> bool {
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited ({status}) before listening on port {port}");
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
@@ -43,6 +63,7 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    true
 }
 
 /// No retries: a failed request must fail the test, and request counts must be exact.
@@ -76,28 +97,28 @@ impl Nginx {
         let dir = tempfile::tempdir().expect("temp dir");
         let www = dir.path().join("www");
         fs::create_dir(&www).expect("www dir");
-        let port = free_port();
         let d = dir.path().display();
-        let conf = format!(
-            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n  log_format counts '$request_method $uri $http_range $status $body_bytes_sent';\n  \
-             access_log {d}/access.log counts;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
-             server {{ listen 127.0.0.1:{port}; root {}; }}\n}}\n",
-            www.display()
-        );
         let conf_path = dir.path().join("nginx.conf");
-        fs::write(&conf_path, conf).expect("write nginx.conf");
-        let mut child = Command::new(&binary)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
-        wait_for_port(port, &mut child, "nginx");
+        let (child, port) = spawn_listening("nginx", |port| {
+            let conf = format!(
+                "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+                 events {{ worker_connections 256; }}\n\
+                 http {{\n  log_format counts '$request_method $uri $http_range $status $body_bytes_sent';\n  \
+                 access_log {d}/access.log counts;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+                 fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+                 server {{ listen 127.0.0.1:{port}; root {}; }}\n}}\n",
+                www.display()
+            );
+            fs::write(&conf_path, conf).expect("write nginx.conf");
+            Command::new(&binary)
+                .arg("-p")
+                .arg(dir.path())
+                .arg("-c")
+                .arg(&conf_path)
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()))
+        });
         Self { child, dir, port }
     }
 
@@ -160,15 +181,15 @@ impl Moto {
             "moto_server is missing at {} (or set BYTESHELF_MOTO_SERVER): {HOW_TO_INSTALL}",
             binary.display()
         );
-        let port = free_port();
-        let mut child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
-        wait_for_port(port, &mut child, "moto_server");
+        let (child, port) = spawn_listening("moto_server", |port| {
+            Command::new(&binary)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()))
+        });
         let moto = Self {
             child,
             port,
