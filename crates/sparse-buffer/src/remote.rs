@@ -2,9 +2,9 @@
 //! Azure, HTTP, memory, local files), with a blocking API for synchronous callers and an async one.
 //!
 //! The blocking methods run the store's futures on a runtime: a shared one this crate starts on first use (two
-//! worker threads), or yours ([`ObjectStoreSource::with_runtime`]). They refuse to run inside an async context
-//! (blocking there would stall the executor); from async code use the `*_async` methods, or move the blocking
-//! reader into `tokio::task::spawn_blocking`.
+//! worker threads), or yours ([`ObjectStoreSource::with_runtime`]). They are for synchronous callers: async code
+//! awaits the `*_async` methods, or moves blocking readers into `tokio::task::spawn_blocking` (where the
+//! blocking methods work), so that no executor thread waits on the network.
 
 use std::fmt;
 use std::future::Future;
@@ -45,24 +45,30 @@ fn shared_runtime() -> Result<&'static Runtime> {
 
 /// Runs `future` to completion on `handle` (the shared runtime when `None`), from synchronous code.
 ///
+/// On a thread that belongs to a tokio runtime (e.g. inside `tokio::task::spawn_blocking`), where tokio refuses
+/// to start another `block_on`, the future runs on a short-lived helper thread instead, so this never panics.
+/// It still blocks the calling thread until the future is done: from async code, await the future instead.
+///
 /// # Errors
 ///
-/// [`Error::Source`] when called inside an async context (blocking there would stall the executor) or when the
-/// shared runtime cannot start; otherwise whatever `future` returns.
-pub fn block_on<T>(handle: Option<&Handle>, future: impl Future<Output = Result<T>>) -> Result<T> {
-    if Handle::try_current().is_ok() {
-        return Err(Error::Source {
-            name: "object store".to_owned(),
-            source:
-                "a blocking object-store call inside an async context: use the async methods, or \
-                     tokio::task::spawn_blocking"
-                    .into(),
-        });
+/// [`Error::Source`] when the shared runtime cannot start; otherwise whatever `future` returns.
+pub fn block_on<T: Send>(
+    handle: Option<&Handle>,
+    future: impl Future<Output = Result<T>> + Send,
+) -> Result<T> {
+    let handle = match handle {
+        Some(handle) => handle.clone(),
+        None => shared_runtime()?.handle().clone(),
+    };
+    if Handle::try_current().is_err() {
+        return handle.block_on(future);
     }
-    match handle {
-        Some(handle) => handle.block_on(future),
-        None => shared_runtime()?.block_on(future),
-    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| handle.block_on(future))
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    })
 }
 
 /// A [`RangeSource`] over the object at `path` in `store`.
@@ -144,7 +150,7 @@ impl ObjectStoreSource {
     ///
     /// # Errors
     ///
-    /// [`Error::Source`] when the request fails (e.g. no such object), or when called inside an async context.
+    /// [`Error::Source`] when the request fails (e.g. no such object).
     pub fn open(store: Arc<dyn ObjectStore>, path: Path) -> Result<Self> {
         block_on(None, Self::open_async(store, path))
     }
@@ -171,7 +177,7 @@ impl ObjectStoreSource {
     ///
     /// # Errors
     ///
-    /// [`Error::Source`] when the request fails, or when called inside an async context.
+    /// [`Error::Source`] when the request fails.
     pub fn open_reading(
         store: Arc<dyn ObjectStore>,
         path: Path,
@@ -223,7 +229,8 @@ impl ObjectStoreSource {
         self
     }
 
-    /// Runs the blocking methods on `runtime` instead of the shared one.
+    /// Runs the blocking methods on `runtime` instead of the shared one: a multi-thread runtime (a current-thread
+    /// one drives its I/O only inside its own `Runtime::block_on`).
     #[must_use]
     pub fn with_runtime(mut self, runtime: Handle) -> Self {
         self.runtime = Some(runtime);

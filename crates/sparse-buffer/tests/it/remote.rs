@@ -151,18 +151,29 @@ fn s3_store_through_moto() {
     exercise(store, path, &data);
 }
 
-#[tokio::test]
-async fn async_api_inside_a_runtime_and_blocking_refused_there() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_api_inside_a_runtime_and_blocking_api_in_spawn_blocking() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let path = Path::from("x");
-    store.put(&path, pattern(1000).into()).await.unwrap();
+    let data = pattern(100_000);
+    store.put(&path, data.clone().into()).await.unwrap();
     let source = ObjectStoreSource::open_async(Arc::clone(&store), path.clone())
         .await
         .unwrap();
-    assert_eq!(
-        source.fetch_async(&[5..10]).await.unwrap(),
-        [&pattern(1000)[5..10]]
-    );
-    let err = source.fetch(&[5..10]).unwrap_err();
-    assert!(err.to_string().contains("inside an async context"), "{err}");
+    assert_eq!(source.fetch_async(&[5..10]).await.unwrap(), [&data[5..10]]);
+    assert_eq!(source.requests(), 2);
+
+    // A blocking reader moved into spawn_blocking, where tokio forbids a nested block_on: it still works.
+    let expected = data[50_000..50_100].to_vec();
+    let got = tokio::task::spawn_blocking(move || {
+        let reader =
+            RangeReader::with_size(source, 100_000, ReaderOptions::default().read_ahead(0));
+        reader
+            .read_range(50_000..50_100)
+            .map(|bytes| bytes.to_vec())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(got, expected);
 }
