@@ -150,5 +150,16 @@ fn writing(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, reading, writing);
+/// A rank's order for one epoch of 1M records over 8 ranks: the per-index cost of the Feistel permutation.
+fn sampling(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sampler");
+    let sampler = roxxel_format::Sampler::new(1_000_000, 42, 3, 8).expect("rank below world size");
+    group.throughput(Throughput::Elements(sampler.rank_len()));
+    group.bench_function("epoch_1M_records_rank_of_8", |b| {
+        b.iter(|| sampler.epoch(7).fold(0u64, |acc, i| acc ^ i))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, reading, writing, sampling);
 criterion_main!(benches);
