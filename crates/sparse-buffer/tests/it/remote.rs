@@ -115,6 +115,25 @@ fn http_store_through_nginx() {
         "{log:#?}"
     );
     assert!(log[5].starts_with("HEAD /no/such/object - 404"), "{log:#?}");
+
+    // A suffix longer than the object brings the whole object (a small shard's footer read).
+    std::fs::write(nginx.root().join("small.bin"), &data[..1000]).unwrap();
+    let (small, at, bytes) = ObjectStoreSource::open_reading(
+        nginx.store(),
+        Path::from("small.bin"),
+        GetRange::Suffix(65536),
+    )
+    .unwrap();
+    assert_eq!((small.size().unwrap(), at), (1000, 0..1000));
+    assert_eq!(bytes[..], data[..1000]);
+    // And a bounded range past the end (a small map's header read) stops at the end.
+    let (_, at, bytes) = ObjectStoreSource::open_reading(
+        nginx.store(),
+        Path::from("small.bin"),
+        GetRange::Bounded(0..65536),
+    )
+    .unwrap();
+    assert_eq!((at, bytes.len()), (0..1000, 1000));
 }
 
 #[test]
@@ -148,7 +167,17 @@ fn s3_store_through_moto() {
     let path = Path::from("dir/blob.bin");
     let data = pattern(3 << 20);
     put(&store, &path, &data);
-    exercise(store, path, &data);
+    exercise(Arc::clone(&store), path, &data);
+
+    // Ranges past the end of a small object stop at its end.
+    let small = Path::from("small.bin");
+    put(&store, &small, &data[..1000]);
+    for range in [GetRange::Suffix(65536), GetRange::Bounded(0..65536)] {
+        let (source, at, bytes) =
+            ObjectStoreSource::open_reading(Arc::clone(&store), small.clone(), range).unwrap();
+        assert_eq!((source.size().unwrap(), at), (1000, 0..1000));
+        assert_eq!(bytes[..], data[..1000]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
