@@ -2,6 +2,7 @@
 //! a `BTreeMap` model, and IntMap.
 
 mod corrupt;
+mod faults;
 mod golden;
 mod intmap;
 mod props;

@@ -6,6 +6,7 @@
 
 mod buffer_cases;
 mod buffer_model;
+mod faults;
 mod reader;
 mod reader_model;
 #[cfg(feature = "object-store")]

@@ -2,6 +2,7 @@
 
 mod corrupt;
 mod errors;
+mod faults;
 mod golden;
 mod legacy;
 mod model;

@@ -3,6 +3,7 @@
 mod common;
 mod cursor;
 mod errors;
+mod faults;
 mod memory;
 mod persist;
 mod props;
