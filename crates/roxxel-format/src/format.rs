@@ -313,17 +313,13 @@ impl AsRef<[u8]> for FooterBytes {
 /// Decodes an index region (`8·N` bytes, any alignment) into end offsets, exactly as stored (possibly negative
 /// or out of order: [`Shard`](crate::Shard) checks each entry when it is used).
 ///
-/// # Panics
-/// If `index.len()` is not a multiple of 8.
+/// Only whole 8-byte entries are decoded: pass exactly the `8·N` bytes of the region (bytes after the last whole
+/// entry are not an entry, and never make this panic).
 #[must_use]
 pub fn decode_index(index: &[u8]) -> Vec<i64> {
-    assert!(
-        index.len().is_multiple_of(8),
-        "an index is a whole number of 8-byte entries"
-    );
     index
-        .chunks_exact(8)
-        .map(|entry| i64::from_le_bytes(entry.try_into().expect("8 bytes")))
+        .chunks_exact(INDEX_ENTRY_LEN as usize)
+        .filter_map(|entry| entry.try_into().ok().map(i64::from_le_bytes))
         .collect()
 }
 
