@@ -5,11 +5,16 @@
 
 use crate::cmd::{self, Result};
 
-/// `(package, test-name filter)`: unit tests with no mmap and no file I/O.
-const SUITES: [(&str, &str); 3] = [
-    ("mapbuffer", "format::"),
-    ("sparse-buffer", "plan::"),
-    ("roxxel-format", "naming::"),
+/// `(package, libtest arguments)`: unit tests with no mmap and no file I/O.
+const SUITES: [(&str, &[&str]); 3] = [
+    // The sorted-model search test walks ~85 000 searches with a linear model each: more than 10 minutes under
+    // Miri's interpreter, for nothing the other search tests do not cover.
+    (
+        "mapbuffer",
+        &["format::", "--skip", "lower_bound_matches_a_sorted_model"],
+    ),
+    ("sparse-buffer", &["plan::"]),
+    ("roxxel-format", &["naming::"]),
 ];
 
 /// Runs every suite under `cargo +nightly miri test --lib`.
@@ -21,13 +26,12 @@ pub(crate) fn run() -> Result<()> {
                 .to_owned(),
         );
     }
-    for (package, filter) in SUITES {
+    for (package, test_args) in SUITES {
         let mut command = cmd::new(
             "cargo",
-            [
-                "+nightly", "miri", "test", "-p", package, "--lib", "--", filter,
-            ],
+            ["+nightly", "miri", "test", "-p", package, "--lib", "--"],
         );
+        command.args(test_args);
         // Miri keeps its own sysroot and build; a separate target dir keeps it from invalidating stable builds.
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map_or_else(|| cmd::root().join("target"), std::path::PathBuf::from)
