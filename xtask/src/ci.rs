@@ -84,6 +84,17 @@ fn steps() -> Vec<Step> {
             ],
         ));
     }
+    // The fuzz targets are a detached workspace: build them here so that an API change cannot silently break them.
+    steps.push(cargo(
+        "fuzz targets build",
+        &[
+            "check",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--bins",
+            "--examples",
+        ],
+    ));
     steps.push(Step {
         name: "conformance".into(),
         action: Action::Conformance,
