@@ -13,6 +13,7 @@ const UMBRELLA_FEATURES: &[&str] = &[
     "mapbuffer",
     "roxxel",
     "stream-buffer",
+    "mapbuffer-codecs",
     "roxxel,mapbuffer,object-store",
 ];
 
