@@ -153,8 +153,20 @@ impl Nginx {
     }
 
     /// How many requests have been logged so far.
+    ///
+    /// nginx writes a request's log line after it has sent the response, so a client can see the response before
+    /// the line exists: wait until the count has stayed the same for 50 ms (at most 2 s) before answering.
     pub(crate) fn request_count(&self) -> usize {
-        self.requests().len()
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut count = self.requests().len();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let now = self.requests().len();
+            if now == count || std::time::Instant::now() > deadline {
+                return now;
+            }
+            count = now;
+        }
     }
 }
 
