@@ -145,6 +145,21 @@ impl Nginx {
 
     /// The access log: one `METHOD URI RANGE STATUS BYTES` line per request so far.
     pub(crate) fn requests(&self) -> Vec<String> {
+        // nginx writes a request's log line after it has sent the response, so a client can see the response
+        // before the line exists: answer once the log has stayed the same for 50 ms (at most 2 s).
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut lines = self.logged_lines();
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = self.logged_lines();
+            if now.len() == lines.len() || Instant::now() > deadline {
+                return now;
+            }
+            lines = now;
+        }
+    }
+
+    fn logged_lines(&self) -> Vec<String> {
         fs::read_to_string(self.dir.path().join("access.log"))
             .unwrap_or_default()
             .lines()
@@ -152,21 +167,9 @@ impl Nginx {
             .collect()
     }
 
-    /// How many requests have been logged so far.
-    ///
-    /// nginx writes a request's log line after it has sent the response, so a client can see the response before
-    /// the line exists: wait until the count has stayed the same for 50 ms (at most 2 s) before answering.
+    /// How many requests have been logged so far (once the log has settled, as [`Nginx::requests`]).
     pub(crate) fn request_count(&self) -> usize {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        let mut count = self.requests().len();
-        loop {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            let now = self.requests().len();
-            if now == count || std::time::Instant::now() > deadline {
-                return now;
-            }
-            count = now;
-        }
+        self.requests().len()
     }
 }
 
