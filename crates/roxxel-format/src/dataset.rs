@@ -350,14 +350,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     #[must_use]
     #[inline]
     pub fn locate(&self, index: u64) -> Option<(usize, u64)> {
-        if index >= self.len {
-            return None;
-        }
-        if self.shards.len() == 1 {
-            return Some((0, index));
-        }
-        let shard = self.starts.partition_point(|&start| start <= index) - 1;
-        Some((shard, index - self.starts[shard]))
+        locate(&self.starts, self.len, index)
     }
 
     /// Record `index`, zero-copy: O(1) within a shard, O(log shards) to find the shard.
@@ -377,15 +370,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// # Errors
     /// [`Error::IndexOutOfRange`] when it falls outside the dataset.
     pub fn resolve_index(&self, index: i64) -> Result<u64> {
-        let resolved = if index < 0 {
-            i128::from(self.len) + i128::from(index)
-        } else {
-            i128::from(index)
-        };
-        u64::try_from(resolved)
-            .ok()
-            .filter(|&i| i < self.len)
-            .ok_or_else(|| out_of_range(i128::from(index), self.len))
+        resolve_index(self.len, index)
     }
 
     /// Record `index` with Python's negative indexing (`-1` is the last record).
@@ -457,4 +442,31 @@ impl<'a, D: AsRef<[u8]>> IntoIterator for &'a Dataset<D> {
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
+}
+
+/// Which shard holds record `index` of a dataset of `len` records whose shards start at `starts` (ascending, one
+/// per shard), and its index within that shard. Shared by local and remote datasets.
+#[inline]
+pub(crate) fn locate(starts: &[u64], len: u64, index: u64) -> Option<(usize, u64)> {
+    if index >= len {
+        return None;
+    }
+    if starts.len() == 1 {
+        return Some((0, index));
+    }
+    let shard = starts.partition_point(|&start| start <= index) - 1;
+    Some((shard, index - starts[shard]))
+}
+
+/// A Python-style index (negative counts from the end) of a dataset of `len` records, as a position.
+pub(crate) fn resolve_index(len: u64, index: i64) -> Result<u64> {
+    let resolved = if index < 0 {
+        i128::from(len) + i128::from(index)
+    } else {
+        i128::from(index)
+    };
+    u64::try_from(resolved)
+        .ok()
+        .filter(|&i| i < len)
+        .ok_or_else(|| out_of_range(i128::from(index), len))
 }

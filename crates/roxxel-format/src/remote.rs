@@ -320,11 +320,7 @@ impl RemoteDataset {
     /// Which shard holds record `index`, and its index within that shard.
     #[must_use]
     pub fn locate(&self, index: u64) -> Option<(usize, u64)> {
-        if index >= self.len {
-            return None;
-        }
-        let shard = self.starts.partition_point(|&start| start <= index) - 1;
-        Some((shard, index - self.starts[shard]))
+        crate::dataset::locate(&self.starts, self.len, index)
     }
 
     /// Record `index`: its index entries (unless cached), then the record; at most two requests.
@@ -343,15 +339,7 @@ impl RemoteDataset {
     /// # Errors
     /// [`Error::IndexOutOfRange`] when it falls outside the dataset.
     pub fn resolve_index(&self, index: i64) -> Result<u64> {
-        let resolved = if index < 0 {
-            i128::from(self.len) + i128::from(index)
-        } else {
-            i128::from(index)
-        };
-        u64::try_from(resolved)
-            .ok()
-            .filter(|&i| i < self.len)
-            .ok_or_else(|| out_of_range(i128::from(index), self.len))
+        crate::dataset::resolve_index(self.len, index)
     }
 
     /// Record `index` with Python's negative indexing.
