@@ -105,6 +105,14 @@ fn decode_sparse_index(bytes: &[u8]) -> Option<Decoded> {
     Some(out)
 }
 
+/// One row of the table: the file's name, its bytes, the bytes to flip, and how to decode it.
+type Row<'a> = (
+    String,
+    Vec<u8>,
+    std::ops::Range<usize>,
+    &'a dyn Fn(&[u8]) -> Option<Decoded>,
+);
+
 fn main() -> Result<()> {
     let entries: [(u64, &[u8]); 4] = [
         (3, b"three"),
@@ -121,12 +129,7 @@ fn main() -> Result<()> {
         restart_interval: NonZeroU16::new(2).ok_or("zero")?,
     };
 
-    let mut rows: Vec<(
-        String,
-        Vec<u8>,
-        std::ops::Range<usize>,
-        &dyn Fn(&[u8]) -> Option<Decoded>,
-    )> = Vec::new();
+    let mut rows: Vec<Row<'_>> = Vec::new();
     for footer in [FooterKind::Roxxel01, FooterKind::Roxxel02] {
         let bytes = roxxel(footer)?;
         let len = bytes.len();

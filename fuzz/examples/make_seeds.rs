@@ -18,9 +18,12 @@ fn save(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A seed shard: file name, footer, dtype, records.
+type ShardCase = (&'static str, FooterKind, Option<&'static str>, Vec<Vec<u8>>);
+
 fn roxxel(out: &Path) -> Result<()> {
     let tmp = tempfile::tempdir()?;
-    let cases: [(&str, FooterKind, Option<&str>, Vec<Vec<u8>>); 4] = [
+    let cases: [ShardCase; 4] = [
         ("empty01", FooterKind::Roxxel01, None, vec![]),
         (
             "three01",

@@ -85,7 +85,8 @@ fn steps() -> Vec<Step> {
             ],
         ));
     }
-    // The fuzz targets are a detached workspace: build them here so that an API change cannot silently break them.
+    // The fuzz targets are a detached workspace: build them here so that an API change cannot silently break them,
+    // and replay every committed input (seeds, crash inputs, the minimized corpus) through the targets' harnesses.
     steps.push(cargo(
         "fuzz targets build",
         &[
@@ -94,6 +95,16 @@ fn steps() -> Vec<Step> {
             "fuzz/Cargo.toml",
             "--bins",
             "--examples",
+        ],
+    ));
+    steps.push(cargo(
+        "fuzz replay",
+        &[
+            "test",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--test",
+            "replay",
         ],
     ));
     steps.push(Step {

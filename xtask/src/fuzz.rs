@@ -220,7 +220,7 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     if open > 0 {
         return Err(format!(
             "{open} finding(s): reproduce with `cargo fuzz run -O -a -s none <target> <file>` in fuzz/, fix, and save \
-             the input under the crate's tests"
+             the input as fuzz/regressions/<target>/<descriptive name> (replayed by `cargo test` in fuzz/)"
         ));
     }
     Ok(())
