@@ -59,12 +59,23 @@ pub fn range_reader(data: &[u8]) {
     let read_ahead = input.u16();
     let tail_read = input.u16() % 4096;
     let coalesce_gap = input.u16() % 4096;
+    // At most ~64 requests per span: one miss may want read_ahead (up to 64 KiB) or a tail or a read of up to
+    // 4 KiB, and a tiny max_request would split it into tens of thousands of requests (each fetched, stored and
+    // joined to its neighbour), which made one input take up to 2 s. Splitting works the same with 64 pieces.
+    let max_request = input.u16().max(read_ahead.max(4096) / 64);
+    // Several workers only for one input in eight: a fetch with more than one worker starts scoped threads, whose
+    // start and join cost milliseconds of waiting on a loaded machine, for a path (parallel fetches, their results
+    // put back in order) that a few inputs cover.
+    let concurrency = match input.byte() {
+        workers @ 224.. => usize::from(workers % 3) + 2,
+        _ => 1,
+    };
     let options = ReaderOptions::default()
         .read_ahead(read_ahead)
         .tail_read(tail_read)
         .coalesce_gap(coalesce_gap)
-        .max_request(input.u16())
-        .concurrency(usize::from(input.byte() % 4) + 1)
+        .max_request(max_request)
+        .concurrency(concurrency)
         .cache_budget(match input.u16() {
             0 => None,
             n => Some(n * 8),
