@@ -10,6 +10,8 @@ use mapbuffer::{Codec, FormatVersion, IntMap, MapBuffer, MapBufferBuilder, forma
 
 const KEYS: usize = 1_000_000;
 const VALUE_LEN: usize = 100;
+/// Keys per batch in the `get_many` and `contains_many` benches.
+const BATCH: usize = 64;
 
 /// A small, fast deterministic generator (SplitMix64), so the benches need no RNG crate.
 struct SplitMix(u64);
@@ -107,6 +109,20 @@ fn benches(c: &mut Criterion) {
             black_box(found.unwrap());
         })
     });
+    // Batches: the searches of a batch run side by side, so their memory accesses overlap. Time per batch of 64.
+    group.throughput(Throughput::Elements(BATCH as u64));
+    let mut batch_at = 0;
+    let mut next_batch = || {
+        batch_at = (batch_at + BATCH) & (lookups.len() - 1);
+        black_box(&lookups[batch_at..batch_at + BATCH])
+    };
+    group.bench_function("get_many (64 keys)", |b| {
+        b.iter(|| black_box(map.get_many(next_batch()).unwrap()))
+    });
+    group.bench_function("contains_many (64 keys)", |b| {
+        b.iter(|| black_box(map.contains_many(next_batch())))
+    });
+    group.throughput(Throughput::Elements(1));
     group.bench_function("get absent", |b| {
         b.iter(|| {
             i = (i + 1) & (lookups.len() - 1);
@@ -192,6 +208,40 @@ fn benches(c: &mut Criterion) {
             black_box(intmap.get(black_box(lookups[i])));
         })
     });
+    drop(bytes);
+
+    // The machine's floor: one random read that depends on the previous one, in a buffer the size of the index
+    // (16 MB) and of the whole map (116 MB). A lookup makes at least one such read in the index and one in the data.
+    let mut group = c.benchmark_group("memory latency baseline");
+    for (name, len) in [
+        ("16 MiB", 16 << 20),
+        ("116 MiB", 16 + KEYS * (16 + VALUE_LEN + 4)),
+    ] {
+        let chain = random_cycle(len / 64, &mut SplitMix(7));
+        let mut at = 0;
+        group.bench_function(BenchmarkId::new("dependent random read", name), |b| {
+            b.iter(|| {
+                at = chain[at];
+                at
+            })
+        });
+    }
+    group.finish();
+}
+
+/// A buffer of `lines` cache lines (64 bytes) whose first word in each line is the index of the next line to
+/// read, in a random order that visits every line once before repeating.
+fn random_cycle(lines: usize, rng: &mut SplitMix) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..lines).collect();
+    for i in (1..lines).rev() {
+        order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+    }
+    let words = 64 / size_of::<usize>();
+    let mut chain = vec![0; lines * words];
+    for (i, &line) in order.iter().enumerate() {
+        chain[line * words] = order[(i + 1) % lines] * words;
+    }
+    chain
 }
 
 criterion_group!(mapbuffer_benches, benches);

@@ -339,15 +339,30 @@ pub fn eytzinger_find<E>(
     }
 }
 
-/// Nodes above this one (the top 10 levels, 16 KiB of a MapBuffer index) are assumed to be in cache.
-const PREFETCH_FROM_NODE: u64 = 1 << 10;
+/// Levels of the tree above this one (the top 10, 16 KiB of a MapBuffer index) are assumed to be in cache: the
+/// search loads ahead only below it.
+const TOUCH_FROM_LEVEL: u32 = 10;
+
+/// The number of complete levels of an `n`-node Eytzinger tree (`⌊log2(n + 1)⌋`); the level below them, if any,
+/// is partial. `None` only for `n == usize::MAX`.
+#[inline]
+fn complete_levels(n: usize) -> Option<u32> {
+    Some(n.checked_add(1)?.ilog2())
+}
 
 /// Exact-match search of an Eytzinger index held in memory: `entries` is `n` entries of `entry_len` bytes, each
-/// starting with its key as `u64` LE. Same result as [`eytzinger_find`] over those keys.
+/// starting with its key as `u64` LE. Same result as [`eytzinger_find`] over those keys; `None` also when
+/// `entries` is shorter than `n` entries.
 ///
-/// On the way down it also loads one byte of each cache line holding the 16 descendants four levels below the
-/// current node, so the cache misses of successive levels overlap instead of following one another (the
-/// prefetching of Khuong and Morin, "Array layouts for comparison-based searching", done with plain loads).
+/// Written for speed on indexes much larger than the cache, where every level below the cached top costs a memory
+/// round trip:
+/// - no data-dependent branch: each step is `node = 2·node + (key_at(node) < key)` over the complete levels (a
+///   fixed trip count for a given `n`), then one conditional step for the partial bottom level, so the CPU never
+///   mispredicts a turn and can start the next lookup while this one waits for memory;
+/// - below the cached top levels, each step also loads one byte of each cache line holding the 16 descendants
+///   four levels down (they are contiguous in the index), so the misses of successive levels overlap instead of
+///   following one another (the prefetching of Khuong and Morin, "Array layouts for comparison-based searching",
+///   done with plain loads because a prefetch instruction needs `unsafe`).
 #[inline]
 pub(crate) fn eytzinger_find_in(
     entries: &[u8],
@@ -355,34 +370,91 @@ pub(crate) fn eytzinger_find_in(
     n: usize,
     key: u64,
 ) -> Option<usize> {
-    let n64 = n as u64;
-    let mut node: u64 = 1;
+    let entries = entries.get(..n.checked_mul(entry_len)?)?;
+    let key_of = |node: usize| read_u64(entries, (node - 1) * entry_len);
+    let levels = complete_levels(n)?;
+    let mut node: usize = 1;
+    for _ in 0..levels.min(TOUCH_FROM_LEVEL) {
+        node = 2 * node + usize::from(key_of(node)? < key);
+    }
     let mut touched: u8 = 0;
-    while node <= n64 {
-        // Node `16·node` is the first of the 16 descendants 4 levels down; they are contiguous in the index. The
-        // top levels stay in L1, so only deeper ones are worth the extra loads.
-        if node >= PREFETCH_FROM_NODE
-            && let Ok(ahead) = usize::try_from((node << 4) - 1)
-        {
-            let start = ahead.saturating_mul(entry_len);
-            let mut line = 0;
-            while line < 16 * entry_len {
-                touched ^= entries
-                    .get(start.saturating_add(line))
-                    .copied()
-                    .unwrap_or(0);
-                line += 64;
-            }
+    for _ in TOUCH_FROM_LEVEL..levels {
+        // Node `16·node` is the first of the 16 descendants four levels down; past the end, `get` reads nothing.
+        let ahead = (node.saturating_mul(16) - 1).saturating_mul(entry_len);
+        for line in (0..16 * entry_len).step_by(64) {
+            touched ^= entries
+                .get(ahead.saturating_add(line))
+                .copied()
+                .unwrap_or(0);
         }
-        // `node - 1 < n`, so the slot and its byte position fit in usize.
-        let slot_key = read_u64(entries, (node - 1) as usize * entry_len)?;
-        node = 2 * node + u64::from(slot_key < key);
+        node = 2 * node + usize::from(key_of(node)? < key);
     }
     // Keeps the touching loads; nothing waits for them.
     std::hint::black_box(touched);
+    finish_search(entries, entry_len, n, key, node)
+}
+
+/// The partial bottom level of an Eytzinger search, the lower bound and the exact-match check, from the `node`
+/// reached after the complete levels (`2^levels <= node < 2^(levels+1)`).
+#[inline]
+fn finish_search(
+    entries: &[u8],
+    entry_len: usize,
+    n: usize,
+    key: u64,
+    node: usize,
+) -> Option<usize> {
+    // Reading a clamped node keeps this step free of a data-dependent branch: the result is used only when the
+    // node exists.
+    let below = read_u64(entries, (node.min(n).max(1) - 1) * entry_len)? < key;
+    let stepped = 2 * node + usize::from(below);
+    let mut node = if node <= n { stepped } else { node };
+    // Undo the trailing right turns and the final left turn: what is left is the last node where we went left.
     node >>= node.trailing_ones() + 1;
-    let slot = node.checked_sub(1)? as usize;
+    let slot = node.checked_sub(1)?;
     (read_u64(entries, slot * entry_len)? == key).then_some(slot)
+}
+
+/// How many searches [`eytzinger_find_many_in`] runs side by side.
+const BATCH: usize = 16;
+
+/// [`eytzinger_find_in`] for many keys: `slots[i]` is the slot of `keys[i]`. The searches run in groups of
+/// [`BATCH`], level by level across the group, so the memory accesses of different keys overlap (up to 16 cache
+/// misses in flight instead of one); this is what makes a batch of lookups several times faster per key than
+/// lookups one by one on an index much larger than the cache.
+pub(crate) fn eytzinger_find_many_in(
+    entries: &[u8],
+    entry_len: usize,
+    n: usize,
+    keys: &[u64],
+) -> Vec<Option<usize>> {
+    let mut slots = Vec::with_capacity(keys.len());
+    let Some(entries) = n.checked_mul(entry_len).and_then(|len| entries.get(..len)) else {
+        slots.resize(keys.len(), None);
+        return slots;
+    };
+    let Some(levels) = complete_levels(n) else {
+        slots.resize(keys.len(), None);
+        return slots;
+    };
+    for group in keys.chunks(BATCH) {
+        let mut nodes = [1usize; BATCH];
+        let nodes = &mut nodes[..group.len()];
+        for _ in 0..levels {
+            for (node, &key) in nodes.iter_mut().zip(group) {
+                // Complete levels: `node <= n`, so the read is in bounds.
+                let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
+                *node = 2 * *node + usize::from(below);
+            }
+        }
+        slots.extend(
+            nodes
+                .iter()
+                .zip(group)
+                .map(|(&node, &key)| finish_search(entries, entry_len, n, key, node)),
+        );
+    }
+    slots
 }
 
 /// Reads a little-endian `u64` at `at`, or `None` when it does not fit in `bytes`.
@@ -463,14 +535,30 @@ mod tests {
                 entries.extend_from_slice(&(2 * u64::from(rank)).to_le_bytes());
                 entries.extend_from_slice(&[0xAB; 8]);
             }
-            for key in (0..2 * u64::from(n) + 3).step_by(7).chain([u64::MAX]) {
+            let keys: Vec<u64> = (0..2 * u64::from(n) + 3)
+                .step_by(7)
+                .chain([u64::MAX])
+                .collect();
+            let many = eytzinger_find_many_in(&entries, 16, n as usize, &keys);
+            assert_eq!(many.len(), keys.len());
+            for (&key, batched) in keys.iter().zip(many) {
                 let generic = eytzinger_find(n as usize, key, |slot| {
                     Ok::<_, ()>(read_u64(&entries, slot * 16).unwrap())
                 })
                 .unwrap();
                 let in_memory = eytzinger_find_in(&entries, 16, n as usize, key);
                 assert_eq!(in_memory, generic, "n = {n}, key = {key}");
+                assert_eq!(batched, generic, "batched, n = {n}, key = {key}");
                 assert_eq!(in_memory.is_some(), key % 2 == 0 && key < 2 * u64::from(n));
+            }
+            // An index shorter than `n` entries finds nothing, and never reads past its end.
+            if n > 0 {
+                let short = &entries[..entries.len() - 1];
+                assert_eq!(eytzinger_find_in(short, 16, n as usize, 0), None);
+                assert_eq!(
+                    eytzinger_find_many_in(short, 16, n as usize, &[0, 2]),
+                    [None, None]
+                );
             }
         }
     }

@@ -13,7 +13,9 @@ use std::path::Path;
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
-use crate::format::{SortedSlots, eytzinger_find_in, eytzinger_layout, read_u64};
+use crate::format::{
+    SortedSlots, eytzinger_find_in, eytzinger_find_many_in, eytzinger_layout, read_u64,
+};
 
 /// The four magic bytes of an IntMap.
 pub const INTMAP_MAGIC: &[u8; 4] = b"intm";
@@ -183,6 +185,18 @@ impl<D: AsRef<[u8]>> IntMap<D> {
     #[must_use]
     pub fn contains(&self, key: u64) -> bool {
         self.slot_of(key).is_some()
+    }
+
+    /// The values of `keys`, in order (`None` for an absent key): [`get`](Self::get) for a batch, with the
+    /// searches run side by side so that their memory accesses overlap (see [`MapBuffer::slots_of`]).
+    ///
+    /// [`MapBuffer::slots_of`]: crate::MapBuffer::slots_of
+    #[must_use]
+    pub fn get_many(&self, keys: &[u64]) -> Vec<Option<u64>> {
+        eytzinger_find_many_in(self.entries(), ENTRY_LEN, self.len(), keys)
+            .into_iter()
+            .map(|slot| slot.and_then(|slot| read_u64(self.entries(), slot * ENTRY_LEN + 8)))
+            .collect()
     }
 
     /// `(key, value)` pairs in ascending key order.

@@ -48,11 +48,22 @@ proptest! {
             let got = map.get(*key).unwrap();
             prop_assert_eq!(got.as_deref(), Some(&value[..]));
         }
-        for probe in probes {
+        for &probe in &probes {
             let got = map.get(probe).unwrap();
             prop_assert_eq!(got.as_deref(), model.get(&probe).map(Vec::as_slice));
             prop_assert_eq!(map.contains(probe), model.contains_key(&probe));
         }
+        // The batched lookups answer exactly what the single ones do, whatever the batch length.
+        let batch: Vec<u64> = model.keys().copied().chain(probes).collect();
+        let many = map.get_many(&batch).unwrap();
+        prop_assert_eq!(many.len(), batch.len());
+        for (key, got) in batch.iter().zip(&many) {
+            prop_assert_eq!(got.as_deref(), model.get(key).map(Vec::as_slice));
+        }
+        let contained: Vec<bool> = batch.iter().map(|key| model.contains_key(key)).collect();
+        prop_assert_eq!(map.contains_many(&batch), contained);
+        let slots: Vec<Option<usize>> = batch.iter().map(|&key| map.slot_of(key)).collect();
+        prop_assert_eq!(map.slots_of(&batch), slots);
         let iterated: Vec<(u64, Vec<u8>)> = map.iter().map(|e| e.map(|(k, v)| (k, v.into_owned()))).collect::<Result<_, _>>().unwrap();
         let expected: Vec<(u64, Vec<u8>)> = model.into_iter().collect();
         prop_assert_eq!(iterated, expected);
@@ -76,9 +87,12 @@ proptest! {
         let map = IntMap::from_bytes(&bytes).unwrap();
         map.validate().unwrap();
         prop_assert_eq!(map.iter().collect::<Vec<_>>(), model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
-        for probe in probes {
+        for &probe in &probes {
             prop_assert_eq!(map.get(probe), model.get(&probe).copied());
         }
+        let batch: Vec<u64> = model.keys().copied().chain(probes).collect();
+        let expected: Vec<Option<u64>> = batch.iter().map(|key| model.get(key).copied()).collect();
+        prop_assert_eq!(map.get_many(&batch), expected);
     }
 
     #[test]
@@ -114,8 +128,13 @@ proptest! {
         }
         if let Ok(map) = MapBuffer::from_bytes(&bytes) {
             let _ = map.validate();
-            for key in model.keys() {
-                let _ = map.get(*key);
+            let keys: Vec<u64> = model.keys().copied().collect();
+            let single: Result<Vec<_>, _> = keys.iter().map(|&key| map.get(key)).collect();
+            // A batch fails exactly when one of its lookups does, and otherwise answers the same.
+            match (map.get_many(&keys), single) {
+                (Ok(many), Ok(single)) => prop_assert_eq!(many, single),
+                (Err(_), Err(_)) => {}
+                (many, single) => prop_assert!(false, "get_many {many:?} but get {single:?}"),
             }
             let _ = map.iter_slot_order().count();
         }
