@@ -324,16 +324,69 @@ fn mapbuffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> Box
         black_box(sum);
         Ok(())
     })?;
+    // The machine's floor for one lookup: a random read that depends on the previous one, in a buffer the size of
+    // the map. A lookup makes at least one in the index and, depending on it, one in the values.
+    let chain = random_cycle(built.len() / 64, rng);
+    let mut at = 0;
+    let latency = median(params.repetitions, || {
+        for _ in 0..n {
+            at = chain[at];
+        }
+        black_box(at);
+        Ok(())
+    })?;
+    let latency = (
+        "one dependent random read in a buffer of the map's size",
+        per_op_ns(latency, n),
+    );
     Figure {
         id: "mapbuffer.get",
         group: "mapbuffer",
         name: format!("random get ({n} keys, crc checked)"),
         unit: "ns/op",
         ours: per_op_ns(get, n),
-        baseline: None,
+        baseline: Some(latency),
+    }
+    .print();
+
+    let get_many = median(params.repetitions, || {
+        let mut sum = 0usize;
+        for batch in lookups.chunks(GET_MANY_BATCH) {
+            for value in map.get_many(batch)? {
+                sum += value.ok_or("a present key was not found")?.len();
+            }
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    Figure {
+        id: "mapbuffer.get_many",
+        group: "mapbuffer",
+        name: format!("random get in batches of {GET_MANY_BATCH} (get_many), per key"),
+        unit: "ns/op",
+        ours: per_op_ns(get_many, n),
+        baseline: Some(latency),
     }
     .print();
     Ok(())
+}
+
+/// Keys per `get_many` call in the batched MapBuffer figure.
+const GET_MANY_BATCH: usize = 64;
+
+/// `lines` cache lines whose first word is the index of the next word to read, in a random order that visits every
+/// line once before repeating: a chain of dependent reads that no prefetcher can guess.
+fn random_cycle(lines: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..lines).collect();
+    for i in (1..lines).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let words = 64 / size_of::<usize>();
+    let mut chain = vec![0; lines * words];
+    for (i, &line) in order.iter().enumerate() {
+        chain[line * words] = order[(i + 1) % lines] * words;
+    }
+    chain
 }
 
 fn sparse_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxResult<()> {
