@@ -415,13 +415,10 @@ fn finish_search(
     (read_u64(entries, slot * entry_len)? == key).then_some(slot)
 }
 
-/// How many searches [`eytzinger_find_many_in`] runs side by side.
-const BATCH: usize = 16;
+/// How many searches [`eytzinger_find_groups_in`] runs side by side.
+pub(crate) const BATCH: usize = 16;
 
-/// [`eytzinger_find_in`] for many keys: `slots[i]` is the slot of `keys[i]`. The searches run in groups of
-/// [`BATCH`], level by level across the group, so the memory accesses of different keys overlap (up to 16 cache
-/// misses in flight instead of one); this is what makes a batch of lookups several times faster per key than
-/// lookups one by one on an index much larger than the cache.
+/// [`eytzinger_find_in`] for many keys: `slots[i]` is the slot of `keys[i]`. See [`eytzinger_find_groups_in`].
 pub(crate) fn eytzinger_find_many_in(
     entries: &[u8],
     entry_len: usize,
@@ -429,32 +426,47 @@ pub(crate) fn eytzinger_find_many_in(
     keys: &[u64],
 ) -> Vec<Option<usize>> {
     let mut slots = Vec::with_capacity(keys.len());
-    let Some(entries) = n.checked_mul(entry_len).and_then(|len| entries.get(..len)) else {
-        slots.resize(keys.len(), None);
-        return slots;
-    };
-    let Some(levels) = complete_levels(n) else {
-        slots.resize(keys.len(), None);
-        return slots;
-    };
+    eytzinger_find_groups_in(entries, entry_len, n, keys, |group| {
+        slots.extend_from_slice(group);
+    });
+    slots
+}
+
+/// [`eytzinger_find_in`] for many keys, in groups of [`BATCH`] keys: `found` receives the slots of each group in
+/// turn. The searches of a group run level by level across the group, so the memory accesses of different keys
+/// overlap (up to 16 cache misses in flight instead of one); this is what makes a batch of lookups several times
+/// cheaper per key than lookups one by one on an index much larger than the cache. Between groups, `found` can
+/// start work whose memory accesses then overlap with the next group's search.
+pub(crate) fn eytzinger_find_groups_in(
+    entries: &[u8],
+    entry_len: usize,
+    n: usize,
+    keys: &[u64],
+    mut found: impl FnMut(&[Option<usize>]),
+) {
+    let index = n
+        .checked_mul(entry_len)
+        .and_then(|len| entries.get(..len))
+        .zip(complete_levels(n));
     for group in keys.chunks(BATCH) {
-        let mut nodes = [1usize; BATCH];
-        let nodes = &mut nodes[..group.len()];
-        for _ in 0..levels {
-            for (node, &key) in nodes.iter_mut().zip(group) {
-                // Complete levels: `node <= n`, so the read is in bounds.
-                let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
-                *node = 2 * *node + usize::from(below);
+        let mut slots = [None; BATCH];
+        let slots = &mut slots[..group.len()];
+        if let Some((entries, levels)) = index {
+            let mut nodes = [1usize; BATCH];
+            let nodes = &mut nodes[..group.len()];
+            for _ in 0..levels {
+                for (node, &key) in nodes.iter_mut().zip(group) {
+                    // Complete levels: `node <= n`, so the read is in bounds.
+                    let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
+                    *node = 2 * *node + usize::from(below);
+                }
+            }
+            for ((slot, &node), &key) in slots.iter_mut().zip(&*nodes).zip(group) {
+                *slot = finish_search(entries, entry_len, n, key, node);
             }
         }
-        slots.extend(
-            nodes
-                .iter()
-                .zip(group)
-                .map(|(&node, &key)| finish_search(entries, entry_len, n, key, node)),
-        );
+        found(slots);
     }
-    slots
 }
 
 /// Reads a little-endian `u64` at `at`, or `None` when it does not fit in `bytes`.

@@ -12,8 +12,8 @@ use memmap2::Mmap;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{
-    CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
-    eytzinger_find_in, eytzinger_find_many_in, read_u64,
+    BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
+    eytzinger_find_groups_in, eytzinger_find_in, eytzinger_find_many_in, read_u64,
 };
 
 /// How many cache lines of each value [`MapBuffer::get_many`] requests ahead of reading the values.
@@ -337,17 +337,31 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     }
 
     /// The values of `keys`, in order (`None` for an absent key): [`get`](Self::get) for a batch. The index
-    /// searches run side by side (see [`slots_of`](Self::slots_of)), then the first cache lines of every value
-    /// found are requested before any is checked, so the memory accesses of the values overlap too.
+    /// searches run side by side, 16 at a time (see [`slots_of`](Self::slots_of)), and the values found by one
+    /// group are requested from memory while the next group searches, then read: the memory accesses of searches
+    /// and values all overlap.
     ///
     /// # Errors
     /// The first corrupt value met, as [`get`](Self::get) reports it.
     pub fn get_many(&self, keys: &[u64]) -> Result<Vec<Option<Cow<'_, [u8]>>>> {
-        let slots = self.slots_of(keys);
+        let mut values = Vec::with_capacity(keys.len());
+        let mut requested: Vec<Option<usize>> = Vec::with_capacity(BATCH);
+        let read = |slot: Option<usize>| slot.map(|slot| self.value_at(slot)).transpose();
+        eytzinger_find_groups_in(self.index(), INDEX_ENTRY_LEN, self.len(), keys, |found| {
+            self.request_values(found);
+            values.extend(requested.drain(..).map(read));
+            requested.extend_from_slice(found);
+        });
+        values.extend(requested.into_iter().map(read));
+        values.into_iter().collect()
+    }
+
+    /// Loads the first cache lines of the values of `slots` without waiting for them, so that reading them later
+    /// finds them in the cache. Offsets are not checked here: a wild one loads nothing.
+    fn request_values(&self, slots: &[Option<usize>]) {
         let data = self.data.as_ref();
         let mut touched = 0u8;
         for &slot in slots.iter().flatten() {
-            // Offsets are not checked yet: a wild one reads nothing.
             let start = usize::try_from(self.offset_at(slot)).unwrap_or(usize::MAX);
             for line in (0..VALUE_LINES_AHEAD * 64).step_by(64) {
                 touched ^= data.get(start.saturating_add(line)).copied().unwrap_or(0);
@@ -355,10 +369,6 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         }
         // Keeps the touching loads; nothing waits for them.
         std::hint::black_box(touched);
-        slots
-            .into_iter()
-            .map(|slot| slot.map(|slot| self.value_at(slot)).transpose())
-            .collect()
     }
 
     /// The stored payload of `key` (still compressed, CRC checked and removed), if present.
