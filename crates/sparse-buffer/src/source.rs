@@ -66,41 +66,24 @@ pub trait RangeSource: Send + Sync {
     }
 }
 
-impl<S: RangeSource + ?Sized> RangeSource for &S {
-    fn size(&self) -> Result<u64> {
-        (**self).size()
-    }
-    fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        (**self).fetch(ranges)
-    }
-    fn name(&self) -> String {
-        (**self).name()
-    }
+/// `RangeSource` for pointers to a source: each method forwards to the source.
+macro_rules! forward_range_source {
+    ($($pointer:ty),+) => {$(
+        impl<S: RangeSource + ?Sized> RangeSource for $pointer {
+            fn size(&self) -> Result<u64> {
+                (**self).size()
+            }
+            fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+                (**self).fetch(ranges)
+            }
+            fn name(&self) -> String {
+                (**self).name()
+            }
+        }
+    )+};
 }
 
-impl<S: RangeSource + ?Sized> RangeSource for Box<S> {
-    fn size(&self) -> Result<u64> {
-        (**self).size()
-    }
-    fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        (**self).fetch(ranges)
-    }
-    fn name(&self) -> String {
-        (**self).name()
-    }
-}
-
-impl<S: RangeSource + ?Sized> RangeSource for Arc<S> {
-    fn size(&self) -> Result<u64> {
-        (**self).size()
-    }
-    fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        (**self).fetch(ranges)
-    }
-    fn name(&self) -> String {
-        (**self).name()
-    }
-}
+forward_range_source!(&S, Box<S>, Arc<S>);
 
 /// Checks that `range` is well-formed and inside a file of `size` bytes.
 fn check_range(name: impl FnOnce() -> String, range: &Range<u64>, size: u64) -> Result<()> {

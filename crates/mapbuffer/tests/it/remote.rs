@@ -8,25 +8,11 @@ use mapbuffer::{
     Codec, Error, FormatVersion, IndexCacheUse, IndexMode, MapBuffer, MapBufferBuilder,
     RemoteMapBuffer, RemoteOptions,
 };
+use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
 
-use crate::servers::{Moto, Nginx};
-
-fn put(store: &Arc<dyn ObjectStore>, path: &str, bytes: Vec<u8>) {
-    sparse_buffer::block_on(None, async {
-        store
-            .put(&Path::from(path), bytes.into())
-            .await
-            .map(drop)
-            .map_err(|err| sparse_buffer::Error::Source {
-                name: path.to_owned(),
-                source: Box::new(err),
-            })
-    })
-    .expect("put");
-}
+use crate::servers::{Moto, Nginx, put};
 
 fn entries(n: u64) -> Vec<(u64, Vec<u8>)> {
     (0..n)

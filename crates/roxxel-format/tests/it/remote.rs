@@ -4,28 +4,14 @@
 
 use std::sync::Arc;
 
+use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
 use roxxel_format::format::{Footer, FooterKind, encode_index};
 use roxxel_format::{Dataset, Error, RemoteSpec, WriterOptions};
 
 use crate::common::{records, write};
-use crate::servers::{Moto, Nginx};
-
-fn put(store: &Arc<dyn ObjectStore>, path: &str, bytes: Vec<u8>) {
-    sparse_buffer::block_on(None, async {
-        store
-            .put(&Path::from(path), bytes.into())
-            .await
-            .map(drop)
-            .map_err(|err| sparse_buffer::Error::Source {
-                name: path.to_owned(),
-                source: Box::new(err),
-            })
-    })
-    .expect("put");
-}
+use crate::servers::{Moto, Nginx, put};
 
 /// Shard files: (name, bytes).
 type Files = Vec<(String, Vec<u8>)>;

@@ -9,25 +9,10 @@ use object_store::path::Path;
 use object_store::{GetRange, ObjectStore, ObjectStoreExt};
 use sparse_buffer::{Error, ObjectStoreSource, RangeReader, RangeSource, ReaderOptions};
 
-use crate::servers::{Moto, Nginx};
+use crate::servers::{Moto, Nginx, put};
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
-}
-
-fn put(store: &Arc<dyn ObjectStore>, path: &Path, bytes: &[u8]) {
-    let payload = bytes.to_vec().into();
-    sparse_buffer::block_on(None, async {
-        store
-            .put(path, payload)
-            .await
-            .map(drop)
-            .map_err(|err| Error::Source {
-                name: path.to_string(),
-                source: Box::new(err),
-            })
-    })
-    .expect("put");
 }
 
 /// The checks every store must pass: size and ETag from one HEAD, single and coalesced multi-range fetches,
@@ -82,7 +67,7 @@ fn in_memory_store() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let path = Path::from("a/b.bin");
     let data = pattern(2 << 20);
-    put(&store, &path, &data);
+    put(&store, path.as_ref(), data.clone());
     exercise(store, path, &data);
 }
 
@@ -166,12 +151,12 @@ fn s3_store_through_moto() {
     let store = moto.store();
     let path = Path::from("dir/blob.bin");
     let data = pattern(3 << 20);
-    put(&store, &path, &data);
+    put(&store, path.as_ref(), data.clone());
     exercise(Arc::clone(&store), path, &data);
 
     // Ranges past the end of a small object stop at its end.
     let small = Path::from("small.bin");
-    put(&store, &small, &data[..1000]);
+    put(&store, small.as_ref(), data[..1000].to_vec());
     for range in [GetRange::Suffix(65536), GetRange::Bounded(0..65536)] {
         let (source, at, bytes) =
             ObjectStoreSource::open_reading(Arc::clone(&store), small.clone(), range).unwrap();

@@ -13,15 +13,30 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::http::HttpBuilder;
 use object_store::{ClientOptions, RetryConfig};
+use object_store::{ObjectStore, ObjectStoreExt};
 
 const HOW_TO_INSTALL: &str =
     "run `cargo xtask servers` (which `cargo xtask ci` runs before the tests)";
 
 /// The workspace's `target/remote`, where `cargo xtask servers` puts moto.
+/// Stores `bytes` as the object `path` of `store`, blocking until it is there.
+pub(crate) fn put(store: &Arc<dyn ObjectStore>, path: &str, bytes: Vec<u8>) {
+    sparse_buffer::block_on(None, async {
+        store
+            .put(&object_store::path::Path::from(path), bytes.into())
+            .await
+            .map(drop)
+            .map_err(|err| sparse_buffer::Error::Source {
+                name: path.to_owned(),
+                source: Box::new(err),
+            })
+    })
+    .expect("put");
+}
+
 fn remote_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/remote")
 }
