@@ -237,10 +237,20 @@ fn mapbuffer_part(out: &mut Stdout, dir: &Path, n: u64) -> Result {
         black_box(total);
         Ok(())
     })?;
-    for (&i, &key) in picks.iter().zip(&keys) {
+    let (batched, get_many_time) = timed(|| {
+        let mut values = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(64) {
+            values.extend(
+                map.get_many(batch)
+                    .map_err(|e| Error::from_lib(&path, &e))?,
+            );
+        }
+        Ok(values)
+    })?;
+    for ((&i, &key), batched) in picks.iter().zip(&keys).zip(&batched) {
         value_of(i, &mut buf);
         let got = map.get(key).map_err(|e| Error::from_lib(&path, &e))?;
-        if got.as_deref() != Some(buf.as_slice()) {
+        if got.as_deref() != Some(buf.as_slice()) || batched.as_deref() != Some(buf.as_slice()) {
             return Err(mismatch(&path, format!("the value of key {key} differs")));
         }
     }
@@ -248,8 +258,12 @@ fn mapbuffer_part(out: &mut Stdout, dir: &Path, n: u64) -> Result {
     let (misses, miss_time) = timed(|| Ok(absent.iter().filter(|&&k| !map.contains(k)).count()))?;
     let (_, validate_time) = timed(|| map.validate().map_err(|e| Error::from_lib(&path, &e)))?;
     out.line(format!(
-        "   {n} random gets (CRC-checked): {}, values checked; {misses} absent keys: {}; validate(): {}",
+        "   {n} random gets (CRC-checked): {}; the same keys in batches of 64 (get_many): {}; values checked",
         per_op(n, get_time),
+        per_op(n, get_many_time),
+    ))?;
+    out.line(format!(
+        "   {misses} absent keys: {}; validate(): {}",
         per_op(n, miss_time),
         duration(validate_time)
     ))?;
