@@ -134,18 +134,25 @@ fn run_target(target: &str, seconds: u64) -> Result<std::process::Child> {
     }
     let log = fs::File::create(logs.join(format!("{target}.log")))
         .map_err(|e| format!("log of {target}: {e}"))?;
+    // New inputs go into the first directory (the grown corpus); seeds and committed regressions are read only.
+    let regressions = fuzz.join("regressions").join(target);
     let mut command = cmd::new(
         &binary,
         [
             corpus.as_os_str().to_owned(),
             fuzz.join("seeds").join(target).into_os_string(),
-            format!("-max_total_time={seconds}").into(),
-            format!("-artifact_prefix={}/", artifacts.display()).into(),
-            "-print_final_stats=1".into(),
-            "-timeout=20".into(),
-            "-rss_limit_mb=2048".into(),
         ],
     );
+    if regressions.is_dir() {
+        command.arg(regressions);
+    }
+    command.args([
+        format!("-max_total_time={seconds}"),
+        format!("-artifact_prefix={}/", artifacts.display()),
+        "-print_final_stats=1".to_owned(),
+        "-timeout=20".to_owned(),
+        "-rss_limit_mb=2048".to_owned(),
+    ]);
     command
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log);
