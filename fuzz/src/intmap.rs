@@ -20,6 +20,15 @@ pub fn intmap(data: &[u8]) {
             assert_eq!(found, Some(value), "a valid map finds its own key {key}");
         }
     }
+    // The batched lookups answer as the single ones.
+    let keys: Vec<u64> = entries.iter().map(|&(key, _)| key).collect();
+    let probes = crate::mapbuffer::probes(&keys);
+    let values = map.get_many(&probes);
+    assert_eq!(values.len(), probes.len());
+    for (&key, &value) in probes.iter().zip(&values) {
+        assert_eq!(value, map.get(key), "get_many vs get({key})");
+        assert_eq!(map.contains(key), map.slot_of(key).is_some());
+    }
     if valid {
         assert!(
             entries.windows(2).all(|w| w[0].0 < w[1].0),

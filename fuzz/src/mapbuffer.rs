@@ -41,9 +41,45 @@ pub fn mapbuffer(data: &[u8]) {
     for entry in map.raw_entries().take(10_000) {
         let _ = entry;
     }
+    // The batched lookups answer as the single ones, for keys present and absent, in any order (reversed here, so
+    // that the groups the batch searches together are not sorted).
+    let probes = probes(&keys);
+    let slots = map.slots_of(&probes);
+    assert_eq!(slots.len(), probes.len());
+    for (&key, &slot) in probes.iter().zip(&slots) {
+        assert_eq!(slot, map.slot_of(key), "slots_of vs slot_of({key})");
+    }
+    let contains = map.contains_many(&probes);
+    assert!(contains.iter().zip(&slots).all(|(c, s)| *c == s.is_some()));
+    match map.get_many(&probes) {
+        Ok(values) => {
+            assert_eq!(values.len(), probes.len());
+            for (&key, value) in probes.iter().zip(&values) {
+                let single = map
+                    .get(key)
+                    .expect("get_many decoded every value, so does get");
+                assert_eq!(
+                    value.as_deref(),
+                    single.as_deref(),
+                    "get_many vs get({key})"
+                );
+            }
+        }
+        Err(_) => assert!(!valid, "a valid map decodes every value of get_many"),
+    }
     // The same checks without the CRC: no panic either.
     let unchecked = map.with_crc_check(false);
     for &key in keys.iter().take(64) {
         let _ = unchecked.get(key);
     }
+}
+
+/// Keys to look up in a batch: each of `keys` and its neighbours, the extremes, in reverse order.
+pub(crate) fn probes(keys: &[u64]) -> Vec<u64> {
+    let mut probes = vec![0, u64::MAX];
+    for &key in keys.iter().take(2_000) {
+        probes.extend([key, key.wrapping_add(1), key.wrapping_sub(1)]);
+    }
+    probes.reverse();
+    probes
 }
