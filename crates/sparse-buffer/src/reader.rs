@@ -47,8 +47,12 @@ pub struct ReaderOptions {
     /// (default 64 KiB, as roboto).
     pub coalesce_gap: u64,
     /// Longer spans are cut into equal requests of at most this many bytes (default 8 MiB; 0 = no limit).
+    /// Every request costs a round trip and a cached buffer of its own, so a limit far below what the source
+    /// delivers in one round trip only multiplies requests (a few bytes turn one miss into thousands).
     pub max_request: u64,
-    /// At most this many requests run at once (default 8; at least 1).
+    /// At most this many requests run at once (default 8; at least 1). A plan of several requests runs them on
+    /// scoped threads started for that plan: nothing next to a network round trip, but more than the fetch itself
+    /// for a [`MemorySource`](crate::MemorySource) or a file in the page cache, where 1 is faster.
     pub concurrency: usize,
     /// Keep at most this many cached bytes, evicting the least recently used fetched spans first
     /// (default `None`: keep everything, as roboto does). The budget counts cached bytes; a fetched buffer
