@@ -63,6 +63,33 @@ fn replay(target: &str) {
     );
 }
 
+/// The `[[bin]]` names of fuzz/Cargo.toml: the targets `cargo fuzz` runs.
+fn targets_in_manifest() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let manifest =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if let Some(name) = line.strip_prefix("name = ").filter(|_| in_bin) {
+            names.push(name.trim_matches('"').to_owned());
+        }
+    }
+    names
+}
+
+#[test]
+fn every_fuzz_target_has_a_harness() {
+    let harnessed: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        targets_in_manifest(),
+        harnessed,
+        "fuzz/Cargo.toml's targets and byteshelf_fuzz::TARGETS differ"
+    );
+}
+
 #[test]
 fn every_target_is_replayed() {
     let names: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
