@@ -381,12 +381,7 @@ pub(crate) fn eytzinger_find_in(
     for _ in TOUCH_FROM_LEVEL..levels {
         // Node `16·node` is the first of the 16 descendants four levels down; past the end, `get` reads nothing.
         let ahead = (node.saturating_mul(16) - 1).saturating_mul(entry_len);
-        for line in (0..16 * entry_len).step_by(64) {
-            touched ^= entries
-                .get(ahead.saturating_add(line))
-                .copied()
-                .unwrap_or(0);
-        }
+        touched ^= touch_lines(entries, ahead, 16 * entry_len);
         node = 2 * node + usize::from(key_of(node)? < key);
     }
     // Keeps the touching loads; nothing waits for them.
@@ -467,6 +462,19 @@ pub(crate) fn eytzinger_find_groups_in(
         }
         found(slots);
     }
+}
+
+/// Loads one byte of each 64-byte cache line of `bytes[start..start + len]` (what lies outside `bytes` is
+/// skipped) and returns their XOR, which the caller passes to [`std::hint::black_box`] so the loads stay: a
+/// prefetch done with plain loads, since the prefetch instruction needs `unsafe`. Nothing should wait for the
+/// result.
+#[inline]
+pub(crate) fn touch_lines(bytes: &[u8], start: usize, len: usize) -> u8 {
+    let mut touched = 0;
+    for line in (0..len).step_by(64) {
+        touched ^= bytes.get(start.saturating_add(line)).copied().unwrap_or(0);
+    }
+    touched
 }
 
 /// Reads a little-endian `u64` at `at`, or `None` when it does not fit in `bytes`.

@@ -13,7 +13,7 @@ use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{
     BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
-    eytzinger_find_groups_in, eytzinger_find_in, eytzinger_find_many_in, read_u64,
+    eytzinger_find_groups_in, eytzinger_find_in, eytzinger_find_many_in, read_u64, touch_lines,
 };
 
 /// How many cache lines of each value [`MapBuffer::get_many`] requests ahead of reading the values.
@@ -363,9 +363,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         let mut touched = 0u8;
         for &slot in slots.iter().flatten() {
             let start = usize::try_from(self.offset_at(slot)).unwrap_or(usize::MAX);
-            for line in (0..VALUE_LINES_AHEAD * 64).step_by(64) {
-                touched ^= data.get(start.saturating_add(line)).copied().unwrap_or(0);
-            }
+            touched ^= touch_lines(data, start, VALUE_LINES_AHEAD * 64);
         }
         // Keeps the touching loads; nothing waits for them.
         std::hint::black_box(touched);

@@ -13,6 +13,13 @@ use crate::reader::file_bytes;
 
 const SIZE: u64 = 200_000;
 
+/// The faults a fetch can answer with (stalls are tested on their own).
+const DATA_FAULTS: [SourceFault; 3] = [
+    SourceFault::Fail,
+    SourceFault::Short,
+    SourceFault::WrongCount,
+];
+
 fn options() -> ReaderOptions {
     ReaderOptions::default()
         .read_ahead(4_000)
@@ -38,11 +45,7 @@ fn assert_cache_is_the_file<S: sparse_buffer::RangeSource>(reader: &RangeReader<
 #[test]
 fn each_fault_fails_its_read_and_the_retry_succeeds() {
     let file = file_bytes(SIZE);
-    for fault in [
-        SourceFault::Fail,
-        SourceFault::Short,
-        SourceFault::WrongCount,
-    ] {
+    for fault in DATA_FAULTS {
         for call in 0..3 {
             let source = FaultySource::new(MemorySource::new(file.clone())).on_call(call, fault);
             let reader = RangeReader::with_size(source, SIZE, options());
@@ -79,11 +82,7 @@ fn each_fault_fails_its_read_and_the_retry_succeeds() {
 #[test]
 fn periodic_faults_never_give_wrong_bytes() {
     let file = file_bytes(SIZE);
-    for fault in [
-        SourceFault::Fail,
-        SourceFault::Short,
-        SourceFault::WrongCount,
-    ] {
+    for fault in DATA_FAULTS {
         let source = FaultySource::new(MemorySource::new(file.clone())).every(3, fault);
         let reader = Arc::new(RangeReader::with_size(
             source,
