@@ -15,11 +15,10 @@ use std::time::SystemTime;
 use crate::cmd::{self, Result};
 use crate::conformance::{self, Packages};
 
-/// A Python reference: its script in `xtask/bench/` and the venv it runs in, with what that venv holds (the
-/// conformance suite's requirements file, shared with it, or pip arguments).
+/// A Python reference: its script in `xtask/bench/` and what its venv holds (the conformance suite's requirements
+/// file, whose venv it shares, or pip arguments).
 struct Reference {
     script: &'static str,
-    venv: &'static str,
     requirements: Option<PathBuf>,
     pip_args: &'static [&'static str],
 }
@@ -28,9 +27,8 @@ struct Reference {
 const BUFFER_PACKAGES: &[&str] = &["--no-deps", "buffer==0.2.1", "wrapt==1.16.0"];
 
 fn references(root: &Path) -> Vec<Reference> {
-    let shared = |script, venv, krate: &str, env: &str| Reference {
+    let shared = |script, krate: &str, env: &str| Reference {
         script,
-        venv,
         requirements: Some(
             root.join("crates")
                 .join(krate)
@@ -40,22 +38,11 @@ fn references(root: &Path) -> Vec<Reference> {
         pip_args: &[],
     };
     vec![
-        shared(
-            "roxxel_bench.py",
-            "roxxel-format-r01",
-            "roxxel-format",
-            "r01",
-        ),
-        shared("mapbuffer_bench.py", "mapbuffer-py", "mapbuffer", "py"),
-        shared(
-            "roboto_bench.py",
-            "sparse-buffer-roboto",
-            "sparse-buffer",
-            "roboto",
-        ),
+        shared("roxxel_bench.py", "roxxel-format", "r01"),
+        shared("mapbuffer_bench.py", "mapbuffer", "py"),
+        shared("roboto_bench.py", "sparse-buffer", "roboto"),
         Reference {
             script: "buffer_bench.py",
-            venv: "bench-buffer",
             requirements: None,
             pip_args: BUFFER_PACKAGES,
         },
@@ -156,7 +143,7 @@ pub(crate) fn run(quick: bool) -> Result<()> {
             Some(requirements) => Packages::Requirements(requirements),
             None => Packages::Args(reference.pip_args),
         };
-        let venv_python = match conformance::ensure_venv(&python, reference.venv, packages) {
+        let venv_python = match conformance::ensure_venv(&python, packages) {
             Ok(venv_python) => venv_python,
             Err(err) => {
                 unavailable.push(format!("{}: could not install ({err})", reference.script));

@@ -120,6 +120,18 @@ fn steps() -> Vec<Step> {
 
 /// Runs every step; stops at the first failure, which it names with its command.
 pub(crate) fn run() -> Result<()> {
+    cmd::one_shot_builds();
+    let free_at_start = free_disk();
+    if let Some(free) = free_at_start {
+        eprintln!("disk: {} free for target/", gib(free));
+        if free < LOW_DISK {
+            eprintln!(
+                "warning: a clean run needs about {} in target/ (builds, Python venvs, test servers); \
+                 it may stop with `No space left on device`",
+                gib(LOW_DISK)
+            );
+        }
+    }
     let mut done: Vec<(String, Duration, bool)> = Vec::new();
     let mut failure = None;
     for mut step in steps() {
@@ -138,6 +150,13 @@ pub(crate) fn run() -> Result<()> {
         }
     }
     summary(&done);
+    if let (Some(start), Some(end)) = (free_at_start, free_disk()) {
+        eprintln!(
+            "disk: {} free for target/ ({} used by this run)",
+            gib(end),
+            gib(start.saturating_sub(end))
+        );
+    }
     match failure {
         Some(failure) => Err(failure),
         None => Ok(()),
@@ -161,6 +180,30 @@ fn summary(done: &[(String, Duration, bool)]) {
     }
     let total: Duration = done.iter().map(|(_, elapsed, _)| *elapsed).sum();
     eprintln!("{:<width$}          {:>6.1}s", "total", total.as_secs_f64());
+}
+
+/// Below this much free space a clean run is likely to fill the disk (it peaks at about 2.5 GiB).
+const LOW_DISK: u64 = 3 << 30;
+
+/// Free bytes on the file system that holds `target/`, as `df` reports them; `None` where `df` is unavailable.
+fn free_disk() -> Option<u64> {
+    let target = conformance::target_dir();
+    let probe = if target.exists() { target } else { cmd::root() };
+    let out = cmd::new("df", ["-Pk"]).arg(&probe).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    // POSIX format: a header line, then `filesystem blocks used available capacity mount`.
+    let kib: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 
 /// `cargo deny check`, installing cargo-deny first when it is missing.

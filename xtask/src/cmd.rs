@@ -4,6 +4,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Errors of xtask: a human-readable line, with the failing command when there is one.
 pub(crate) type Result<T> = std::result::Result<T, String>;
@@ -16,10 +17,22 @@ pub(crate) fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Set by `cargo xtask ci`: every cargo it starts builds without incremental state (see [`one_shot_builds`]).
+static ONE_SHOT: AtomicBool = AtomicBool::new(false);
+
+/// From now on, cargo builds skip incremental compilation unless `CARGO_INCREMENTAL` says otherwise. A CI run
+/// builds each crate once, so the incremental caches (close to a gigabyte for this workspace) only cost disk.
+pub(crate) fn one_shot_builds() {
+    ONE_SHOT.store(true, Ordering::Relaxed);
+}
+
 /// The cargo that runs us (`$CARGO`), so that toolchain overrides are honoured.
 pub(crate) fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command.current_dir(root());
+    if ONE_SHOT.load(Ordering::Relaxed) && std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        command.env("CARGO_INCREMENTAL", "0");
+    }
     command
 }
 

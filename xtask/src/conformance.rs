@@ -3,8 +3,8 @@
 //! Each crate that has cases keeps them in `crates/<crate>/conformance/`:
 //!
 //! - `requirements-<env>.txt`: the pinned packages of one Python environment (a crate may need several, e.g. two
-//!   releases of the same package). Each becomes a venv at `target/conformance/venvs/<crate>-<env>/`, created once
-//!   and reinstalled only when its requirements file changes.
+//!   releases of the same package). Each becomes a venv under `target/conformance/venvs/`, named for its first pin
+//!   and a hash of all of them (suites with the same pins share it), created once.
 //! - `run.py`: the driver, run with the system `python3` as
 //!   `run.py --rust <example binary> --work <empty dir> --python <env>=<venv python> ...`.
 //!   It prints one row per case (`ok   <case>` or `FAIL <case>: <why>`) and exits non-zero on any mismatch.
@@ -82,15 +82,22 @@ pub(crate) fn run(only: &[&str]) -> Result<()> {
             .map_err(|err| format!("cannot create {}: {err}", work.display()))?;
         driver.arg("--work").arg(&work);
         for (env, requirements) in &suite.envs {
-            let name = format!("{}-{env}", suite.krate);
-            let venv_python = ensure_venv(&python, &name, Packages::Requirements(requirements))?;
+            let venv_python = ensure_venv(&python, Packages::Requirements(requirements))?;
             driver
                 .arg("--python")
                 .arg(format!("{env}={}", venv_python.display()));
         }
-        if let Err(err) = cmd::run(&mut driver) {
-            eprintln!("{err}");
-            failed.push(suite.krate.clone());
+        match cmd::run(&mut driver) {
+            // The files the cases wrote matter only when a case fails; they take ~200 MB in all.
+            Ok(()) => fs::remove_dir_all(&work)
+                .map_err(|err| format!("cannot clear {}: {err}", work.display()))?,
+            Err(err) => {
+                eprintln!(
+                    "{err}\n(the files the cases wrote are kept in {})",
+                    work.display()
+                );
+                failed.push(suite.krate.clone());
+            }
         }
     }
     if failed.is_empty() {
@@ -162,6 +169,41 @@ pub(crate) fn find_python() -> Result<String> {
         .to_owned())
 }
 
+/// A venv's name from what it holds, so that suites and benchmarks pinning the same packages share one: the first
+/// package (the reference) and a hash of the whole list, e.g. `mapbuffer-1.2.0-5f0c2a91`.
+fn venv_name(wanted: &str) -> String {
+    let items: Vec<&str> = wanted
+        .lines()
+        .flat_map(|line| {
+            line.split('#')
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+        })
+        .collect();
+    let first = items
+        .iter()
+        .find(|item| !item.starts_with('-'))
+        .copied()
+        .unwrap_or("venv");
+    let mut label = String::new();
+    for c in first.chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '.' {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && label.ends_with('-')) {
+            label.push(c);
+        }
+    }
+    // FNV-1a over the items alone: comments, blank lines and spacing do not split a venv.
+    let hash = items.join(" ").bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!("{label}-{hash:08x}")
+}
+
 /// What to pip-install into a venv.
 pub(crate) enum Packages<'a> {
     /// The exact pins of a requirements file.
@@ -170,16 +212,17 @@ pub(crate) enum Packages<'a> {
     Args(&'a [&'a str]),
 }
 
-/// Creates (once) the venv `name` with `packages`; returns its python. A venv is rebuilt when what it should hold
-/// changes (a stamp file records it).
-pub(crate) fn ensure_venv(python: &str, name: &str, packages: Packages<'_>) -> Result<PathBuf> {
-    let venv = target_dir().join("conformance").join("venvs").join(name);
-    let venv_python = venv.join("bin").join("python");
+/// Creates (once) the venv that holds `packages`, named for them (see [`venv_name`]); returns its python. A stamp
+/// file records what was installed, so that a venv left half-built is set up again.
+pub(crate) fn ensure_venv(python: &str, packages: Packages<'_>) -> Result<PathBuf> {
     let wanted = match packages {
         Packages::Requirements(path) => fs::read_to_string(path)
             .map_err(|err| format!("cannot read {}: {err}", path.display()))?,
         Packages::Args(args) => args.join(" "),
     };
+    let name = venv_name(&wanted);
+    let venv = target_dir().join("conformance").join("venvs").join(&name);
+    let venv_python = venv.join("bin").join("python");
     let stamp = venv.join("installed-requirements.txt");
     if venv_python.is_file() && fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
         return Ok(venv_python);
@@ -211,4 +254,22 @@ pub(crate) fn ensure_venv(python: &str, name: &str, packages: Packages<'_>) -> R
     cmd::run(&mut install)?;
     fs::write(&stamp, wanted).map_err(|err| format!("cannot write {}: {err}", stamp.display()))?;
     Ok(venv_python)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::venv_name;
+
+    #[test]
+    fn venvs_are_named_for_their_pins() {
+        let plain = venv_name("mapbuffer==1.2.0\nnumpy==2.4.6\n");
+        assert!(plain.starts_with("mapbuffer-1.2.0-"), "{plain}");
+        // Comments, blank lines and spacing do not matter; a different pin does.
+        assert_eq!(
+            venv_name("# pinned\nmapbuffer==1.2.0\n\n  numpy==2.4.6  # for mapbuffer\n"),
+            plain
+        );
+        assert_ne!(venv_name("mapbuffer==1.2.0\nnumpy==2.4.7\n"), plain);
+        assert!(venv_name("--no-deps buffer==0.2.1 wrapt==1.16.0").starts_with("buffer-0.2.1-"));
+    }
 }
