@@ -212,23 +212,36 @@ pub(crate) enum Packages<'a> {
     Args(&'a [&'a str]),
 }
 
-/// Creates (once) the venv that holds `packages`, named for them (see [`venv_name`]); returns its python. A stamp
-/// file records what was installed, so that a venv left half-built is set up again.
+/// Creates (once) the venv that holds `packages`, named for them (see [`venv_name`]); returns its python.
 pub(crate) fn ensure_venv(python: &str, packages: Packages<'_>) -> Result<PathBuf> {
-    let wanted = match packages {
-        Packages::Requirements(path) => fs::read_to_string(path)
-            .map_err(|err| format!("cannot read {}: {err}", path.display()))?,
-        Packages::Args(args) => args.join(" "),
-    };
-    let name = venv_name(&wanted);
-    let venv = target_dir().join("conformance").join("venvs").join(&name);
+    let wanted = wanted(&packages)?;
+    let venv = target_dir()
+        .join("conformance")
+        .join("venvs")
+        .join(venv_name(&wanted));
+    ensure_venv_at(python, &venv, packages)
+}
+
+fn wanted(packages: &Packages<'_>) -> Result<String> {
+    match packages {
+        Packages::Requirements(path) => {
+            fs::read_to_string(path).map_err(|err| format!("cannot read {}: {err}", path.display()))
+        }
+        Packages::Args(args) => Ok(args.join(" ")),
+    }
+}
+
+/// Creates (once) the venv at `venv` with `packages`; returns its python. A stamp file records what was installed,
+/// so that a venv left half-built, or holding other packages, is set up again.
+pub(crate) fn ensure_venv_at(python: &str, venv: &Path, packages: Packages<'_>) -> Result<PathBuf> {
+    let wanted = wanted(&packages)?;
     let venv_python = venv.join("bin").join("python");
     let stamp = venv.join("installed-requirements.txt");
     if venv_python.is_file() && fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
         return Ok(venv_python);
     }
-    eprintln!("setting up the Python environment {name}");
-    cmd::run(cmd::new(python, ["-m", "venv", "--clear"]).arg(&venv)).map_err(|err| {
+    eprintln!("setting up the Python environment {}", venv.display());
+    cmd::run(cmd::new(python, ["-m", "venv", "--clear"]).arg(venv)).map_err(|err| {
         format!("{err}\n(python3 needs the venv module: `apt-get install python3-venv`)")
     })?;
     if !cmd::available(&venv_python.to_string_lossy(), &["-m", "pip", "--version"]) {

@@ -7,11 +7,10 @@
 //! themselves on free ports; they look for them at these well-known places and fail with a pointer here when they
 //! are missing. Both steps are skipped when already done, so `cargo xtask ci` pays for them once.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::cmd::{self, Result};
-use crate::conformance;
+use crate::conformance::{self, Packages};
 
 /// The S3-compatible server, pinned exactly: moto with its S3 backend and the Flask app behind `moto_server`.
 /// (`moto[server]` would also pull every other AWS service's dependencies: 344 MB instead of 137 MB.)
@@ -78,32 +77,16 @@ fn is_root() -> bool {
 
 fn ensure_moto() -> Result<()> {
     let venv = remote_dir().join("venv");
-    let stamp = venv.join("installed.txt");
-    let server = venv.join("bin").join("moto_server");
-    let wanted = MOTO.join(" ");
-    if server.is_file() && fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
-        return Ok(());
-    }
-    eprintln!(
-        "setting up moto (S3 server for the remote tests) in {}",
-        venv.display()
-    );
     let python = conformance::find_python()?;
-    cmd::run(cmd::new(&python, ["-m", "venv", "--clear"]).arg(&venv))?;
-    let pip = venv.join("bin").join("python");
-    let mut install = cmd::new(
-        &pip,
-        [
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ],
-    );
-    cmd::run(install.args(MOTO))?;
-    if !Path::new(&server).is_file() {
-        return Err(format!("{wanted} installed no {}", server.display()));
+    conformance::ensure_venv_at(&python, &venv, Packages::Args(MOTO))?;
+    let server = venv.join("bin").join("moto_server");
+    if server.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} installed no {}",
+            MOTO.join(" "),
+            server.display()
+        ))
     }
-    fs::write(&stamp, &wanted).map_err(|err| format!("cannot write {}: {err}", stamp.display()))
 }
