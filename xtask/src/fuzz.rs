@@ -14,16 +14,30 @@ use std::time::Instant;
 
 use crate::cmd::{self, Result};
 
-/// Every target of `fuzz/Cargo.toml`, in the order they run.
-pub(crate) const TARGETS: [&str; 7] = [
-    "roxxel_shard",
-    "mapbuffer",
-    "intmap",
-    "sparse_index",
-    "sparse_buffer",
-    "range_reader",
-    "stream_buffer",
-];
+/// Every target of `fuzz/Cargo.toml` (its `[[bin]]` sections), in the order they are listed and run.
+pub(crate) fn targets() -> Result<Vec<String>> {
+    let manifest = fuzz_dir().join("Cargo.toml");
+    let text = fs::read_to_string(&manifest)
+        .map_err(|err| format!("cannot read {}: {err}", manifest.display()))?;
+    Ok(bin_names(&text))
+}
+
+/// The `name` of each `[[bin]]` section of a manifest.
+fn bin_names(manifest: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if in_bin
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "name"
+        {
+            names.push(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    names
+}
 
 const DEFAULT_SECONDS: u64 = 60;
 const REPORT: &str = "docs/reliability.md";
@@ -48,6 +62,7 @@ fn parse(args: &[&str]) -> Result<Plan> {
         seeds: false,
         targets: Vec::new(),
     };
+    let targets = targets()?;
     let mut args = args.iter();
     while let Some(&arg) = args.next() {
         let mut number = |name: &str| -> Result<u64> {
@@ -59,16 +74,19 @@ fn parse(args: &[&str]) -> Result<Plan> {
             "--seconds" => plan.seconds = number("--seconds")?,
             "--jobs" => plan.jobs = number("--jobs")?.max(1) as usize,
             "--seeds" => plan.seeds = true,
-            target if TARGETS.contains(&target) => plan.targets.push(target.to_owned()),
+            target if targets.iter().any(|known| known == target) => {
+                plan.targets.push(target.to_owned());
+            }
             other => {
                 return Err(format!(
-                    "unknown fuzz argument or target `{other}` (targets: {TARGETS:?})"
+                    "unknown fuzz argument or target `{other}` (targets: {})",
+                    targets.join(", ")
                 ));
             }
         }
     }
     if plan.targets.is_empty() {
-        plan.targets = TARGETS.iter().map(|t| (*t).to_owned()).collect();
+        plan.targets = targets;
     }
     Ok(plan)
 }
@@ -297,12 +315,13 @@ fn grouped(n: u64) -> String {
     out
 }
 
-fn render_rows(rows: &BTreeMap<String, Row>) -> String {
+/// The table, one row per target in `order` that has one.
+fn render_rows(order: &[String], rows: &BTreeMap<String, Row>) -> String {
     let mut out = String::from(
         "| target | time fuzzed (total) | executions (total) | runs | last run | corpus | findings | fixed |\n\
          |---|---:|---:|---:|---|---:|---:|---|\n",
     );
-    for target in TARGETS {
+    for target in order {
         let Some(row) = rows.get(target) else {
             continue;
         };
@@ -361,7 +380,7 @@ fn record_fuzz(outcomes: &[Outcome]) -> Result<()> {
         row.corpus = outcome.corpus;
         row.findings += outcome.findings.len() as u64;
     }
-    replace_section(FUZZ_BEGIN, FUZZ_END, &render_rows(&rows))
+    replace_section(FUZZ_BEGIN, FUZZ_END, &render_rows(&targets()?, &rows))
 }
 
 /// `cargo xtask bitflip`: runs the fuzz workspace's `bitflip` example and puts its table in docs/reliability.md.
@@ -403,7 +422,7 @@ mod tests {
                 fixed: "1 (see below)".to_owned(),
             },
         );
-        let parsed = parse_rows(&render_rows(&rows));
+        let parsed = parse_rows(&render_rows(&["mapbuffer".to_owned()], &rows));
         let row = &parsed["mapbuffer"];
         assert_eq!(
             (
@@ -420,10 +439,19 @@ mod tests {
     }
 
     #[test]
+    fn targets_come_from_the_fuzz_manifest() {
+        let manifest = "[package]\nname = \"byteshelf-fuzz\"\n\n[[bin]]\nname = \"a\"\npath = \"a.rs\"\n\n\
+                        [[example]]\nname = \"seeds\"\n\n[[bin]]\nname=\"b\"\n";
+        assert_eq!(bin_names(manifest), ["a", "b"]);
+        let targets = targets().unwrap();
+        assert!(targets.len() >= 7 && targets.contains(&"range_reader".to_owned()));
+    }
+
+    #[test]
     fn arguments() {
         let plan = parse(&["--seconds", "5", "--jobs", "2", "intmap"]).unwrap();
         assert_eq!((plan.seconds, plan.jobs, plan.targets.len()), (5, 2, 1));
-        assert_eq!(parse(&[]).unwrap().targets.len(), TARGETS.len());
+        assert_eq!(parse(&[]).unwrap().targets, targets().unwrap());
         assert!(parse(&["nope"]).is_err());
     }
 
