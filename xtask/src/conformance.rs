@@ -219,7 +219,13 @@ pub(crate) fn ensure_venv(python: &str, packages: Packages<'_>) -> Result<PathBu
         .join("conformance")
         .join("venvs")
         .join(venv_name(&wanted));
-    ensure_venv_at(python, &venv, packages)
+    set_up_venv(python, &venv, packages, wanted)
+}
+
+/// Creates (once) the venv at `venv` with `packages`; returns its python.
+pub(crate) fn ensure_venv_at(python: &str, venv: &Path, packages: Packages<'_>) -> Result<PathBuf> {
+    let wanted = wanted(&packages)?;
+    set_up_venv(python, venv, packages, wanted)
 }
 
 fn wanted(packages: &Packages<'_>) -> Result<String> {
@@ -231,10 +237,14 @@ fn wanted(packages: &Packages<'_>) -> Result<String> {
     }
 }
 
-/// Creates (once) the venv at `venv` with `packages`; returns its python. A stamp file records what was installed,
-/// so that a venv left half-built, or holding other packages, is set up again.
-pub(crate) fn ensure_venv_at(python: &str, venv: &Path, packages: Packages<'_>) -> Result<PathBuf> {
-    let wanted = wanted(&packages)?;
+/// Sets up the venv at `venv` with `packages` (`wanted` is what they say) unless it already holds them: a stamp file
+/// records what was installed, so that a venv left half-built, or holding other packages, is set up again.
+fn set_up_venv(
+    python: &str,
+    venv: &Path,
+    packages: Packages<'_>,
+    wanted: String,
+) -> Result<PathBuf> {
     let venv_python = venv.join("bin").join("python");
     let stamp = venv.join("installed-requirements.txt");
     if venv_python.is_file() && fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
