@@ -152,7 +152,7 @@ pub(crate) fn run() -> Result<()> {
     summary(&done);
     if let (Some(start), Some(end)) = (free_at_start, free_disk()) {
         eprintln!(
-            "disk: {} free for target/ ({} used by this run)",
+            "disk: {} free for target/ (down {} since the start, this run's use unless other work freed or took space)",
             gib(end),
             gib(start.saturating_sub(end))
         );
