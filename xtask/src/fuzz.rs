@@ -15,7 +15,7 @@ use std::time::Instant;
 use crate::cmd::{self, Result};
 
 /// Every target of `fuzz/Cargo.toml` (its `[[bin]]` sections), in the order they are listed and run.
-pub(crate) fn targets() -> Result<Vec<String>> {
+fn targets() -> Result<Vec<String>> {
     let manifest = fuzz_dir().join("Cargo.toml");
     let text = fs::read_to_string(&manifest)
         .map_err(|err| format!("cannot read {}: {err}", manifest.display()))?;
