@@ -198,7 +198,13 @@ struct DatasetInfo {
     bytes: u64,
     payload_bytes: u64,
     record_size: Option<SizeSummary>,
+    /// How many records `record_size` summarizes: all of them, or [`SIZE_SAMPLE`] evenly spaced ones.
+    record_size_sample: u64,
 }
+
+/// The most records whose sizes `rox info` reads, in this many runs of consecutive records.
+const SIZE_SAMPLE: u64 = 1 << 20;
+const SAMPLE_RUNS: u64 = 256;
 
 /// One shard in [`DatasetInfo`].
 #[derive(Debug, Serialize)]
@@ -228,16 +234,29 @@ fn shard_info(shard: &Shard) -> ShardInfo {
 fn info(args: &SpecJsonArgs) -> Result {
     let dataset = open(&args.spec)?;
     let shards: Vec<ShardInfo> = dataset.shards().iter().map(shard_info).collect();
-    let mut sizes = Vec::with_capacity(usize::try_from(dataset.len()).unwrap_or(0));
-    for record in dataset.iter() {
-        sizes.push(record.map_err(|e| rox_error(&args.spec, &e))?.len() as u64);
+    // Record sizes of every record up to SIZE_SAMPLE records, else of SAMPLE_RUNS evenly spaced runs of
+    // consecutive records (runs read a few index pages each, where single records spread over a huge index
+    // would each fault in pages of their own): `info` stays fast and small whatever the record count.
+    let len = dataset.len();
+    let sample = len.min(SIZE_SAMPLE);
+    let mut sizes = Vec::with_capacity(sample as usize);
+    let runs = if sample == len { 1 } else { SAMPLE_RUNS };
+    for run in 0..runs {
+        let start = (u128::from(run) * u128::from(len) / u128::from(runs)) as u64;
+        let records = dataset
+            .range(start..start + sample / runs)
+            .map_err(|e| rox_error(&args.spec, &e))?;
+        for record in records {
+            sizes.push(record.map_err(|e| rox_error(&args.spec, &e))?.len() as u64);
+        }
     }
     let info = DatasetInfo {
         spec: args.spec.clone(),
-        records: dataset.len(),
+        records: len,
         bytes: shards.iter().map(|s| s.bytes).sum(),
         payload_bytes: shards.iter().map(|s| s.payload_bytes).sum(),
         record_size: SizeSummary::of(&mut sizes),
+        record_size_sample: sample,
         shards,
     };
     let mut stdout = Stdout::new();
@@ -290,6 +309,10 @@ fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
         stdout.line(pending_note(&shard.path, &info.spec))?;
     }
     match info.record_size {
+        Some(s) if info.record_size_sample < info.records => stdout.line(format!(
+            "record size ({} records sampled in {SAMPLE_RUNS} evenly spaced runs): min {}, median {}, max {} bytes",
+            info.record_size_sample, s.min, s.median, s.max
+        )),
         Some(s) => stdout.line(format!(
             "record size: min {}, median {}, max {} bytes",
             s.min, s.median, s.max

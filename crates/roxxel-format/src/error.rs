@@ -20,6 +20,16 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The path names something other than a regular file (a directory, a FIFO, a device): shards are memory-mapped
+    /// files, and a FIFO would block a reader forever.
+    #[error("{}: not a regular file ({kind})", file.display())]
+    NotAFile {
+        /// The path.
+        file: PathBuf,
+        /// What it is instead: "a directory", "a FIFO", "a character device", ...
+        kind: &'static str,
+    },
+
     /// The file is shorter than the smallest footer (24 bytes), e.g. a zero-byte file.
     #[error("{}: {size} bytes is too small to be a roxxel shard (the footer alone is 24 bytes)", file.display())]
     TooSmall {

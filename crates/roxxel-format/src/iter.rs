@@ -39,7 +39,7 @@ impl<'a, D: AsRef<[u8]>> Iter<'a, D> {
     /// Iterates `count` records starting at record `pos` of `shards[shard]` (the caller checks the bounds).
     pub(crate) fn new(shards: &'a [Shard<D>], shard: usize, pos: usize, count: u64) -> Self {
         let prev = match (shards.get(shard), pos) {
-            (Some(s), p) if p > 0 => s.ends()[p - 1],
+            (Some(s), p) if p > 0 => s.end(p - 1),
             _ => 0,
         };
         Self {
@@ -61,13 +61,13 @@ impl<'a, D: AsRef<[u8]>> Iterator for Iter<'a, D> {
             return None;
         }
         let mut shard = &self.shards[self.shard];
-        while self.pos >= shard.ends().len() {
+        while self.pos >= shard.records() {
             self.shard += 1;
             self.pos = 0;
             self.prev = 0;
             shard = &self.shards[self.shard];
         }
-        let end = shard.ends()[self.pos];
+        let end = shard.end(self.pos);
         let start = std::mem::replace(&mut self.prev, end);
         let i = self.pos;
         self.pos += 1;

@@ -36,5 +36,5 @@ pub use recover::{Recovery, recover};
 #[cfg(feature = "object-store")]
 pub use remote::{RemoteDataset, RemoteIter, RemoteOptions, RemoteShard, RemoteSpec};
 pub use sampler::{Sampler, SamplerIter, SamplerState};
-pub use shard::Shard;
+pub use shard::{COPY_INDEX_LIMIT, Shard};
 pub use writer::{ShardSummary, WriteSummary, Writer, WriterOptions};

@@ -1,12 +1,18 @@
 //! One shard file, checked at open and read without copying records.
 //!
-//! [`Shard::open`] memory-maps the payload of a file and copies its index into memory (8 bytes per record,
-//! decoded little-endian from unaligned bytes). The copy is what makes concurrent appends safe: an append writes
-//! new payload over the old index, but never touches the old payload, so a reader holding the old index and a
-//! map of the old payload keeps reading exactly the bytes it opened. [`Shard::from_bytes`] reads a whole file
-//! image already in memory (a `Vec`, a slice, a map).
+//! [`Shard::open`] memory-maps the payload of a file. An index of up to [`COPY_INDEX_LIMIT`] bytes (2 Mi records)
+//! is copied into memory (8 bytes per record, decoded little-endian from unaligned bytes). The copy is what makes
+//! concurrent appends safe: an append writes new payload over the old index, but never touches the old payload,
+//! so a reader holding the old index and a map of the old payload keeps reading exactly the bytes it opened.
+//!
+//! A larger index is not copied (its size is only bounded by the file's, and a footer may claim 2^37 records of
+//! a sparse file): it is mapped with the payload and read in place, and the reader keeps a shared lock on the
+//! file for as long as the shard is open. Appends by this crate's writers take an exclusive lock, so they wait
+//! for such readers (and report [`Error::Locked`] after a while) instead of overwriting an index in use.
+//!
+//! [`Shard::from_bytes`] reads a whole file image already in memory (a `Vec`, a slice, a map), index in place.
 
-use std::fs::{File, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,8 +33,24 @@ pub struct Shard<D = Mmap> {
     path: PathBuf,
     footer: Footer,
     raw_len: usize,
-    ends: Box<[i64]>,
+    /// The number of records (the footer's count, which fits the file).
+    records: usize,
+    ends: Ends,
     rolled_back: bool,
+    /// The open file, holding a shared lock while the index is read in place (see the module docs).
+    _lock: Option<File>,
+}
+
+/// The largest index [`Shard::open`] copies into memory; larger ones are read in place from the map.
+pub const COPY_INDEX_LIMIT: u64 = 16 << 20;
+
+/// Where a shard's end offsets are read from.
+#[derive(Debug)]
+enum Ends {
+    /// Decoded into memory: small indexes, and old states saved in a journal.
+    Copied(Box<[i64]>),
+    /// In the shard's bytes right after the payload: 8 little-endian bytes per record.
+    InPlace,
 }
 
 impl<D> std::fmt::Debug for Shard<D> {
@@ -42,15 +64,17 @@ impl<D> std::fmt::Debug for Shard<D> {
 }
 
 impl Shard<Mmap> {
-    /// Opens a shard file: checks its footer and size, copies its index, and maps its payload.
+    /// Opens a shard file: checks its footer and size, copies its index (or, above [`COPY_INDEX_LIMIT`], maps
+    /// it; see the module docs), and maps its payload.
     ///
     /// If an append to this shard was interrupted (its journal is still there), the shard opens in the state
     /// from before that append, without modifying anything; [`recover`](crate::recover) or the next
     /// [`Writer`](crate::Writer) makes that state permanent.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, the corruption variants of [`Error`] when it is not a valid
-    /// shard, and [`Error::Uncommitted`] for a shard that an unfinished write session created.
+    /// [`Error::Io`] when the file cannot be read, [`Error::NotAFile`] for a directory, FIFO or device, the
+    /// corruption variants of [`Error`] when it is not a valid shard, and [`Error::Uncommitted`] for a shard that
+    /// an unfinished write session created.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let journals = Journal::read_for(path)?;
@@ -63,18 +87,19 @@ impl Shard<Mmap> {
         if let Some(shard) = Self::open_by_journal(path, journals)? {
             return Ok(shard);
         }
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = open_regular(path)?;
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             match file.try_lock_shared() {
                 Ok(()) => {
                     // A writer that crashed after we read the journals may have left a new one.
-                    let result = match Self::open_by_journal(path, &Journal::read_for(path)?)? {
-                        Some(shard) => Ok(shard),
-                        None => Self::read_quiescent(&file, path),
+                    return match Self::open_by_journal(path, &Journal::read_for(path)?)? {
+                        Some(shard) => {
+                            let _ = file.unlock();
+                            Ok(shard)
+                        }
+                        None => Self::read_quiescent(file, path),
                     };
-                    let _ = file.unlock();
-                    return result;
                 }
                 Err(TryLockError::WouldBlock) => {
                     // A writer holds the shard. Once its journal is durable the old state is readable from it.
@@ -83,14 +108,12 @@ impl Shard<Mmap> {
                     }
                     if Instant::now() >= deadline {
                         file.lock_shared().map_err(|e| Error::io(path, e))?;
-                        let result = Self::read_quiescent(&file, path);
-                        let _ = file.unlock();
-                        return result;
+                        return Self::read_quiescent(file, path);
                     }
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err(TryLockError::Error(err)) if err.kind() == io::ErrorKind::Unsupported => {
-                    return Self::read_quiescent(&file, path);
+                    return Self::read_quiescent(file, path);
                 }
                 Err(TryLockError::Error(err)) => return Err(Error::io(path, err)),
             }
@@ -115,25 +138,44 @@ impl Shard<Mmap> {
         Ok(None)
     }
 
-    /// Reads a shard no writer is changing.
-    fn read_quiescent(file: &File, path: &Path) -> Result<Self> {
+    /// Reads a shard no writer is changing; `file` holds a shared lock, which is released unless the index is
+    /// read in place.
+    fn read_quiescent(file: File, path: &Path) -> Result<Self> {
         let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let tail_len = file_len.min(MAX_FOOTER_LEN as u64);
         let mut tail = [0u8; MAX_FOOTER_LEN];
         let tail = &mut tail[..tail_len as usize];
-        read_at(file, file_len - tail_len, tail).map_err(|e| Error::io(path, e))?;
+        read_at(&file, file_len - tail_len, tail).map_err(|e| Error::io(path, e))?;
+        // The footer's counts are checked against the real file length here, before anything is allocated.
         let footer = Footer::parse(tail, file_len, path)?;
+        let records = to_usize(footer.records, path)?;
         let index_len = footer.records * INDEX_ENTRY_LEN;
+        if index_len > COPY_INDEX_LIMIT {
+            let map_len = to_usize(footer.raw_data_size + index_len, path)?;
+            let data = map(&file, path, map_len)?;
+            return Ok(Self {
+                data,
+                path: path.to_path_buf(),
+                raw_len: to_usize(footer.raw_data_size, path)?,
+                footer,
+                records,
+                ends: Ends::InPlace,
+                rolled_back: false,
+                _lock: Some(file),
+            });
+        }
         let mut index = vec![0u8; to_usize(index_len, path)?];
-        read_at(file, footer.index_offset(), &mut index).map_err(|e| Error::io(path, e))?;
+        read_at(&file, footer.index_offset(), &mut index).map_err(|e| Error::io(path, e))?;
         let ends = decode_index(&index).into_boxed_slice();
-        Self::map(file, path, footer, ends, false)
+        let shard = Self::with_copied_index(&file, path, footer, ends, false);
+        let _ = file.unlock();
+        shard
     }
 
     /// The state saved in a journal: old index and footer from the journal, old payload from the file (an
     /// append never rewrites it).
     fn open_old_state(path: &Path, old: &AppendedShard) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = open_regular(path)?;
         let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let footer = old.footer;
         if file_len < footer.raw_data_size {
@@ -144,10 +186,10 @@ impl Shard<Mmap> {
         }
         let index_len = to_usize(footer.records * INDEX_ENTRY_LEN, path)?;
         let ends = decode_index(&old.tail[..index_len]).into_boxed_slice();
-        Self::map(&file, path, footer, ends, true)
+        Self::with_copied_index(&file, path, footer, ends, true)
     }
 
-    fn map(
+    fn with_copied_index(
         file: &File,
         path: &Path,
         footer: Footer,
@@ -155,22 +197,74 @@ impl Shard<Mmap> {
         rolled_back: bool,
     ) -> Result<Self> {
         let raw_len = to_usize(footer.raw_data_size, path)?;
-        // SAFETY: the map covers only the payload `[0, raw_data_size)`. This crate's writers never shrink a shard
-        // below its committed length and never rewrite committed payload bytes (an append writes only past
-        // `raw_data_size`; a rollback restores the old index and cuts the file back to its old, longer-than-payload
-        // length), so these pages stay in the file and keep their contents for as long as the map lives. Another
-        // program truncating the file could still raise SIGBUS; that is outside what any mmap reader can prevent.
-        let data =
-            unsafe { MmapOptions::new().len(raw_len).map(file) }.map_err(|e| Error::io(path, e))?;
         Ok(Self {
-            data,
+            data: map(file, path, raw_len)?,
             path: path.to_path_buf(),
             footer,
             raw_len,
-            ends,
+            records: ends.len(),
+            ends: Ends::Copied(ends),
             rolled_back,
+            _lock: None,
         })
     }
+}
+
+/// Maps the first `len` bytes of a shard: the payload, and the index when it is read in place.
+fn map(file: &File, path: &Path, len: usize) -> Result<Mmap> {
+    // SAFETY: the map covers only bytes this crate's writers never change while a reader may map them. The payload
+    // `[0, raw_data_size)` is never rewritten (an append writes only past it) and no shard is ever cut below its
+    // committed length (a rollback restores the old index and cuts the file back to its old length, which ends
+    // after the old index). The index after it is mapped only while this reader holds a shared lock on the file,
+    // and appends, which overwrite the old index, need an exclusive one. Another program truncating or rewriting
+    // the file could still raise SIGBUS or change the bytes; that is outside what any mmap reader can prevent.
+    unsafe { MmapOptions::new().len(len).map(file) }.map_err(|e| Error::io(path, e))
+}
+
+/// Opens `path` for reading if it is a regular file. The check comes first, so a FIFO without a writer is refused
+/// instead of blocking the open; the opened file is checked again, in case the path was replaced in between.
+pub(crate) fn open_regular(path: &Path) -> Result<File> {
+    check_regular(path, &fs::metadata(path).map_err(|e| Error::io(path, e))?)?;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    check_regular(path, &file.metadata().map_err(|e| Error::io(path, e))?)?;
+    Ok(file)
+}
+
+fn check_regular(path: &Path, meta: &fs::Metadata) -> Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = meta.file_type();
+    let kind = if kind.is_dir() {
+        "a directory"
+    } else {
+        file_kind(kind)
+    };
+    Err(Error::NotAFile {
+        file: path.to_path_buf(),
+        kind,
+    })
+}
+
+#[cfg(unix)]
+fn file_kind(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_kind(_: fs::FileType) -> &'static str {
+    "not a file"
 }
 
 impl<D: AsRef<[u8]>> Shard<D> {
@@ -184,16 +278,15 @@ impl<D: AsRef<[u8]>> Shard<D> {
         let file_len = bytes.len() as u64;
         let tail = &bytes[bytes.len().saturating_sub(MAX_FOOTER_LEN)..];
         let footer = Footer::parse(tail, file_len, &path)?;
-        let raw_len = to_usize(footer.raw_data_size, &path)?;
-        let index_len = to_usize(footer.records * INDEX_ENTRY_LEN, &path)?;
-        let ends = decode_index(&bytes[raw_len..raw_len + index_len]).into_boxed_slice();
         Ok(Self {
+            raw_len: to_usize(footer.raw_data_size, &path)?,
+            records: to_usize(footer.records, &path)?,
             data,
             path,
             footer,
-            raw_len,
-            ends,
+            ends: Ends::InPlace,
             rolled_back: false,
+            _lock: None,
         })
     }
 
@@ -206,7 +299,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// Whether the shard holds no records.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.records == 0
     }
 
     /// The record at `index` (0-based), without copying.
@@ -217,11 +310,30 @@ impl<D: AsRef<[u8]>> Shard<D> {
     #[inline]
     pub fn get(&self, index: u64) -> Result<&[u8]> {
         let i = match usize::try_from(index) {
-            Ok(i) if i < self.ends.len() => i,
+            Ok(i) if i < self.records => i,
             _ => return Err(out_of_range(i128::from(index), self.len())),
         };
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.record(i, start, self.ends[i])
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        self.record(i, start, self.end(i))
+    }
+
+    /// The number of records, as a `usize`.
+    #[inline]
+    pub(crate) fn records(&self) -> usize {
+        self.records
+    }
+
+    /// The end offset of record `i` as stored (`i < self.records()`).
+    #[inline]
+    pub(crate) fn end(&self, i: usize) -> i64 {
+        match &self.ends {
+            Ends::Copied(ends) => ends[i],
+            Ends::InPlace => {
+                let at = self.raw_len + i * INDEX_ENTRY_LEN as usize;
+                let bytes = &self.data.as_ref()[at..at + INDEX_ENTRY_LEN as usize];
+                i64::from_le_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
+            }
+        }
     }
 
     #[inline]
@@ -261,14 +373,15 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// payload.
     pub fn verify(&self) -> Result<()> {
         let mut prev = 0i64;
-        for (i, &end) in self.ends.iter().enumerate() {
+        for i in 0..self.records {
+            let end = self.end(i);
             if end < prev || end > self.raw_len as i64 {
                 return Err(self.bad_entry(i, prev, end));
             }
             prev = end;
         }
         if prev as u64 != self.footer.raw_data_size {
-            let offset = match self.ends.len() {
+            let offset = match self.records {
                 0 => self.footer.raw_data_size,
                 n => self.footer.raw_data_size + (n as u64 - 1) * INDEX_ENTRY_LEN,
             };
@@ -347,10 +460,6 @@ impl<D> Shard<D> {
     #[must_use]
     pub fn is_rolled_back_view(&self) -> bool {
         self.rolled_back
-    }
-
-    pub(crate) fn ends(&self) -> &[i64] {
-        &self.ends
     }
 
     /// The underlying bytes.

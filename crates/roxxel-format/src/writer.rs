@@ -327,7 +327,15 @@ impl Writer {
         let footer = Footer::parse(tail, file_len, path)?;
         let saved_len = usize::try_from(file_len - footer.raw_data_size)
             .map_err(|_| Error::TooLarge { file: path.into() })?;
-        let mut saved = vec![0u8; saved_len];
+        // The old index and footer are saved in the journal, so they are held in memory: fallibly, since a large
+        // shard's index can exceed what this machine has.
+        let mut saved = Vec::new();
+        saved.try_reserve_exact(saved_len).map_err(|_| {
+            let message =
+                format!("cannot hold the {saved_len}-byte index of the shard to append to");
+            Error::io(path, io::Error::new(io::ErrorKind::OutOfMemory, message))
+        })?;
+        saved.resize(saved_len, 0);
         read_at(&file, footer.raw_data_size, &mut saved).map_err(|e| Error::io(path, e))?;
         let index_len = saved_len - footer.kind.size();
         let ends = decode_index(&saved[..index_len]);

@@ -402,3 +402,58 @@ fn recover_rolls_back_an_interrupted_append() {
         ".: nothing to recover\n"
     );
 }
+
+/// Readers refuse what is not a regular file at once (a FIFO without a writer would block an open forever), and
+/// a valid shard whose footer claims 2^37 empty records of a sparse terabyte is described in constant memory.
+#[cfg(unix)]
+#[test]
+fn hostile_paths_and_a_terabyte_of_empty_records() {
+    let dir = tempdir();
+    let d = dir.path();
+    let made = Command::new("mkfifo")
+        .arg(d.join("pipe.rox"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for path in ["pipe.rox", "/dev/zero", "/dev/null"] {
+        for command in [
+            &["rox", "info", path][..],
+            &["rox", "get", path, "0"],
+            &["rox", "cat", path],
+            &["rox", "verify", path],
+        ] {
+            let started = Instant::now();
+            run_in(d, command).fails(1, &[path, "not a regular file"]);
+            assert!(started.elapsed() < Duration::from_secs(5), "{command:?}");
+        }
+    }
+
+    let records = 1u64 << 37;
+    let file = std::fs::File::create(d.join("huge.rox")).unwrap();
+    file.set_len(records * 8).unwrap();
+    let mut footer = (records as i64).to_le_bytes().to_vec();
+    footer.extend_from_slice(&0i64.to_le_bytes());
+    footer.extend_from_slice(b"ROXXEL01");
+    std::os::unix::fs::FileExt::write_all_at(&file, &footer, records * 8).unwrap();
+    let started = Instant::now();
+    let info = run_in(d, &["rox", "info", "huge.rox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
+    assert_eq!(json["records"], records);
+    assert_eq!(json["record_size_sample"], 1 << 20);
+    assert_eq!(json["record_size"]["max"], 0);
+    let text = run_in(d, &["rox", "info", "huge.rox"]).text();
+    assert!(
+        text.contains("record size (1048576 records sampled in 256 evenly spaced runs)"),
+        "{text}"
+    );
+    assert!(
+        run_in(d, &["rox", "get", "huge.rox", "0", "-1"])
+            .ok()
+            .is_empty()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}

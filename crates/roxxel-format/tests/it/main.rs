@@ -1,6 +1,8 @@
 //! Integration tests of roxxel-format: reading, validation, writing, crash safety, concurrency, golden bytes
 //! and property tests against a Vec-of-records model.
 
+#[cfg(unix)]
+mod bounded;
 mod common;
 mod concurrency;
 mod golden;

@@ -221,7 +221,10 @@ fn leftover_temporary_files_of_dead_writers_are_removed() {
     freeze(&live, &crashed);
     writer.abort().unwrap();
     let temp = crashed.join(".t.rox.tmp");
-    assert!(temp.exists(), "a fresh write happens under a temporary name");
+    assert!(
+        temp.exists(),
+        "a fresh write happens under a temporary name"
+    );
     let journal_temp = crashed.join("..t.roxjournal.tmp");
     std::fs::write(&journal_temp, b"half a journal").unwrap();
     let other = crashed.join(".other.rox.tmp");
@@ -239,6 +242,10 @@ fn leftover_temporary_files_of_dead_writers_are_removed() {
 
     // The next writer removes them too.
     std::fs::write(&journal_temp, b"half a journal").unwrap();
-    write(&crashed.join("t.rox"), &WriterOptions::new(), &records(3, 10, 12));
+    write(
+        &crashed.join("t.rox"),
+        &WriterOptions::new(),
+        &records(3, 10, 12),
+    );
     assert!(!journal_temp.exists());
 }
