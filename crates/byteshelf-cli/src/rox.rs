@@ -59,6 +59,9 @@ fn pack(args: &PackArgs) -> Result {
         (None, None) => None,
     };
     if !args.append {
+        // A killed earlier run of this same command leaves an unfinished session (shards no reader counts) or a
+        // temporary file: roll it back first, so that re-running the command just works.
+        roxxel::recover(&args.out).map_err(|e| Error::from_lib(&args.out, &e))?;
         refuse_existing(&args.out, args.max_shard_bytes.is_some())?;
     }
     let mut options = WriterOptions::new();

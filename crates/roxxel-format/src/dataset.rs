@@ -207,6 +207,12 @@ impl OpenOptions {
                 }
             }
             if spec.resolve()? == paths && read_journals(&paths)? == journals {
+                if shards.is_empty() && skipped.is_empty() {
+                    // Every file belongs to an unfinished write: there is no dataset yet.
+                    return Err(Error::NoShards {
+                        spec: spec.to_string(),
+                    });
+                }
                 let mut dataset = Dataset::from_shards(shards);
                 dataset.skipped = skipped;
                 return Ok(dataset);

@@ -42,6 +42,32 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
     hidden_sibling(path, ".tmp")
 }
 
+/// The file a temporary file name stands for: `X` for `.X.tmp` (see [`temp_path`]), `None` for other names.
+pub(crate) fn temp_target(name: &OsStr) -> Option<&OsStr> {
+    let bytes = name.as_encoded_bytes();
+    let inner = bytes.strip_prefix(b".")?.strip_suffix(b".tmp")?;
+    os_str_slice(name, 1, 1 + inner.len())
+}
+
+/// `name[start..end]` by encoded bytes, where both ends are next to ASCII bytes (off Unix, only for UTF-8 names).
+fn os_str_slice(name: &OsStr, start: usize, end: usize) -> Option<&OsStr> {
+    let text = name.to_str();
+    match text {
+        Some(text) => text.get(start..end).map(OsStr::new),
+        None => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::ffi::OsStrExt;
+                Some(OsStr::from_bytes(&name.as_encoded_bytes()[start..end]))
+            }
+            #[cfg(not(unix))]
+            {
+                None
+            }
+        }
+    }
+}
+
 /// The hidden journal of writes to the dataset whose shard base (or single file minus `.rox`) is `base`.
 pub(crate) fn journal_path(base: &Path) -> PathBuf {
     hidden_sibling(base, ".roxjournal")
@@ -168,6 +194,12 @@ mod tests {
         );
         assert_eq!(parse_shard_name(OsStr::new("ds_12.rox")), None);
         assert_eq!(temp_path(Path::new("a/ds.rox")), Path::new("a/.ds.rox.tmp"));
+        assert_eq!(
+            temp_target(OsStr::new(".ds_0003.rox.tmp")),
+            Some(OsStr::new("ds_0003.rox"))
+        );
+        assert_eq!(temp_target(OsStr::new("ds_0003.rox")), None);
+        assert_eq!(temp_target(OsStr::new(".tmp")), None);
         assert_eq!(
             candidate_journals(Path::new("a/ds_0002.rox")),
             [

@@ -192,9 +192,8 @@ impl Writer {
         let base = naming::shard_base(path);
         let session = SessionLock::acquire(&base)?;
         let journal_path = naming::journal_path(&base);
-        if let Some(stale) = Journal::read(&journal_path)? {
-            crate::recover::roll_back(&stale, None)?;
-        }
+        // A dead writer's session is rolled back and its temporary files removed before anything is written.
+        crate::recover::recover_locked(&base, path)?;
         let mut writer = Self {
             new_kind: opts.footer.unwrap_or(if opts.dtype.is_some() {
                 FooterKind::Roxxel02
