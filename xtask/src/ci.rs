@@ -55,7 +55,8 @@ fn steps() -> Vec<Step> {
             ],
         ),
     ];
-    // The remote-storage tests start nginx and moto, and fail when they are missing.
+    // The remote-storage tests start nginx and moto, the kill-point tests run strace; they fail when these are
+    // missing.
     steps.push(Step {
         name: "servers".into(),
         action: Action::Servers,

@@ -25,7 +25,7 @@ commands:
                         cargo-fuzz targets (stable, -s none), N s each (60): docs/reliability.md
   bitflip               flip every bit of a small file of each format: docs/reliability.md
   miri                  the in-memory tests and the fuzz replay under Miri (needs a nightly with miri)
-  servers               install what the remote-storage tests start (nginx, moto), when missing
+  servers               install the programs tests run (nginx, moto, strace), when missing
   release [--dry-run]   check versions, changelog, deny and a publish dry run; without --dry-run publish and tag
   help                  this text
 ";

@@ -1,11 +1,15 @@
-//! `cargo xtask servers`: installs what the remote-storage tests start on loopback, once per machine.
+//! `cargo xtask servers`: installs the outside programs the tests run, once per machine.
 //!
 //! - nginx (Debian package) for object_store's HTTP store: installed with apt-get when `nginx` is missing.
 //! - moto in server mode (pinned below) for object_store's S3 store: a venv at `target/remote/venv`.
+//! - strace (Debian package) for the kill-point tests of the byteshelf CLI (`tests/it/killpoints.rs`), which
+//!   kill `byteshelf rox pack` and `rox recover` at each of their writes, syncs, renames and unlinks: installed
+//!   with apt-get when `strace` (or `$BYTESHELF_STRACE`) does not run.
 //!
-//! The tests (sparse-buffer, roxxel-format, mapbuffer, feature `object-store`) start and stop the servers
+//! The remote tests (sparse-buffer, roxxel-format, mapbuffer, feature `object-store`) start and stop the servers
 //! themselves on free ports; they look for them at these well-known places and fail with a pointer here when they
-//! are missing. Both steps are skipped when already done, so `cargo xtask ci` pays for them once.
+//! are missing, as do the kill-point tests without strace. Every step is skipped when already done, so
+//! `cargo xtask ci` pays for them once.
 
 use std::path::PathBuf;
 
@@ -24,10 +28,22 @@ fn remote_dir() -> PathBuf {
     cmd::root().join("target").join("remote")
 }
 
-/// Installs nginx and moto when missing.
+/// Installs nginx, moto and strace when missing.
 pub(crate) fn ensure() -> Result<()> {
     ensure_nginx()?;
-    ensure_moto()
+    ensure_moto()?;
+    ensure_strace()
+}
+
+/// Runs `apt-get args...` non-interactively, through sudo unless we are root.
+fn apt(args: &[&str]) -> Result<()> {
+    let mut command = if is_root() {
+        cmd::new("apt-get", [] as [&str; 0])
+    } else {
+        cmd::new("sudo", ["apt-get"])
+    };
+    command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    cmd::run(&mut command)
 }
 
 fn ensure_nginx() -> Result<()> {
@@ -37,16 +53,6 @@ fn ensure_nginx() -> Result<()> {
         return Ok(());
     }
     eprintln!("nginx is missing: installing the Debian package (once per machine)");
-    let sudo = !is_root();
-    let apt = |args: &[&str]| {
-        let mut command = if sudo {
-            cmd::new("sudo", ["apt-get"])
-        } else {
-            cmd::new("apt-get", [] as [&str; 0])
-        };
-        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        cmd::run(&mut command)
-    };
     apt(&["update", "-qq"])?;
     apt(&[
         "install",
@@ -65,6 +71,26 @@ fn ensure_nginx() -> Result<()> {
         Err(format!(
             "nginx was installed but {} is not there",
             nginx.display()
+        ))
+    }
+}
+
+/// The strace the kill-point tests run: `$BYTESHELF_STRACE`, else `strace` on the `PATH`.
+fn ensure_strace() -> Result<()> {
+    let strace = std::env::var("BYTESHELF_STRACE").unwrap_or_else(|_| "strace".into());
+    if cmd::available(&strace, &["-V"]) {
+        return Ok(());
+    }
+    eprintln!("{strace} does not run: installing the strace Debian package (once per machine)");
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "--no-install-recommends", "strace"]).map_err(|err| {
+        format!("{err}\n(the kill-point tests of byteshelf-cli need strace on the PATH or $BYTESHELF_STRACE)")
+    })?;
+    if cmd::available(&strace, &["-V"]) {
+        Ok(())
+    } else {
+        Err(format!(
+            "strace was installed but `{strace} -V` does not run"
         ))
     }
 }

@@ -2,6 +2,8 @@
 
 mod hostile;
 mod index;
+#[cfg(target_os = "linux")]
+mod killpoints;
 mod map;
 mod rox;
 mod tour;
