@@ -64,7 +64,8 @@ pub(crate) struct PackArgs {
     /// Split the dataset into shards of at most this many bytes each (Python roxxel's rule).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_shard_bytes: Option<u64>,
-    /// The footer of new shards: `01` (roxxel 0.1.0, the default) or `02` (with a dtype).
+    /// The footer of new shards: `02` (the default; what roxxel 0.4 to 0.9.14 read) or `01` (roxxel 0.1.0 to
+    /// 0.3, which know no other). Appends keep the footer a shard already has.
     #[arg(long, value_enum)]
     pub(crate) footer: Option<FooterArg>,
     /// The dtype recorded in a ROXXEL02 footer, e.g. `uint8`, `float32` (implies `--footer 02`).
@@ -92,14 +93,15 @@ pub(crate) enum FooterArg {
 /// A dataset spec alone.
 #[derive(Debug, Args)]
 pub(crate) struct SpecArgs {
-    /// A shard file, a directory of shards, or a glob pattern.
+    /// A shard file, a directory of shards, a glob pattern, or the path a sharded dataset was written to
+    /// (`ds.rox` for `ds_*.rox`).
     pub(crate) spec: String,
 }
 
 /// A dataset spec and `--json`.
 #[derive(Debug, Args)]
 pub(crate) struct SpecJsonArgs {
-    /// A shard file, a directory of shards, or a glob pattern.
+    /// A shard file, a directory of shards, a glob pattern, or the path a sharded dataset was written to.
     pub(crate) spec: String,
     /// Print one JSON document instead of text (fields in docs/cli.md).
     #[arg(long)]
@@ -109,7 +111,7 @@ pub(crate) struct SpecJsonArgs {
 /// `byteshelf rox get`.
 #[derive(Debug, Args)]
 pub(crate) struct RoxGetArgs {
-    /// A shard file, a directory of shards, or a glob pattern.
+    /// A shard file, a directory of shards, a glob pattern, or the path a sharded dataset was written to.
     pub(crate) spec: String,
     /// Record indexes; -1 is the last record.
     #[arg(required = true, allow_negative_numbers = true)]
@@ -122,7 +124,7 @@ pub(crate) struct RoxGetArgs {
 /// `byteshelf rox cat`.
 #[derive(Debug, Args)]
 pub(crate) struct CatArgs {
-    /// A shard file, a directory of shards, or a glob pattern.
+    /// A shard file, a directory of shards, a glob pattern, or the path a sharded dataset was written to.
     pub(crate) spec: String,
     /// Only records A (included) to B (excluded); either end may be left out or negative (from the end).
     #[arg(long, value_name = "A..B", allow_hyphen_values = true)]
@@ -146,7 +148,7 @@ pub(crate) enum Separator {
 /// `byteshelf rox unpack`.
 #[derive(Debug, Args)]
 pub(crate) struct UnpackArgs {
-    /// A shard file, a directory of shards, or a glob pattern.
+    /// A shard file, a directory of shards, a glob pattern, or the path a sharded dataset was written to.
     pub(crate) spec: String,
     /// The directory to write to (created if missing; existing files are never overwritten).
     pub(crate) dir: PathBuf,

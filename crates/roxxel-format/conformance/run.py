@@ -3,7 +3,8 @@
 
     run.py --rust <conformance example> --work <empty dir> --python r01=<venv python> --python r05=<venv python>
 
-r01 is roxxel 0.1.0 (ROXXEL01 footers), r05 is roxxel 0.5.0 (ROXXEL02 footers). Each case prints
+r01 is roxxel 0.1.0 (ROXXEL01 footers), r05 is roxxel 0.5.0 (ROXXEL02 footers), r09 is roxxel 0.9.14, the newest
+release (ROXXEL02 only; opens a sharded dataset by the path it was written to). Each case prints
 `ok   <case>` or `FAIL <case>: <why>`; the exit status is non-zero on any failure.
 """
 import argparse
@@ -254,13 +255,39 @@ def r05_only(s):
     def reads_rust_roxxel01(d):
         recs = records(16, 100)
         path = os.path.join(d, "v1.rox")
-        s.rust_write(path, recs)
+        s.rust_write(path, recs, footer="01")
         dtype, py = s.py_read("r05", path)
         check(dtype == "uint8", "0.5 reports dtype {} for ROXXEL01".format(dtype))
         same_records(py, recs, "0.5 reading a rust ROXXEL01 file")
 
     s.case("r05: python 0.5 writes int32 arrays, rust reports dtype int32 and the same records", dtype_int32)
     s.case("r05: python 0.5 reads a rust ROXXEL01 file (dtype uint8)", reads_rust_roxxel01)
+
+
+def r09_only(s):
+    def default_is_readable(d):
+        recs = records(20, 120)
+        path = os.path.join(d, "plain.rox")
+        s.rust_write(path, recs)  # no --footer: the default must be what the newest roxxel reads
+        dtype, py = s.py_read("r09", path)
+        check(dtype == "uint8", "0.9.14 reports dtype {}".format(dtype))
+        same_records(py, recs, "0.9.14 reading a rust file written with the defaults")
+
+    def opened_by_write_path(d):
+        a, b = records(21, 300), records(22, 300)
+        os.makedirs(os.path.join(d, "py"))
+        os.makedirs(os.path.join(d, "rust"))
+        py_base, rust_base = os.path.join(d, "py", "ds.rox"), os.path.join(d, "rust", "ds.rox")
+        s.py_write("r09", py_base, a, limit=2500)
+        s.rust_write(rust_base, b, limit=2500)
+        check(not os.path.exists(py_base) and not os.path.exists(rust_base), "the base path is not a file")
+        _, rust = s.rust_dump(py_base)
+        same_records(rust, a, "rust opening python shards by their write path")
+        _, py = s.py_read("r09", rust_base)
+        same_records(py, b, "0.9.14 opening rust shards by their write path")
+
+    s.case("r09: 0.9.14 reads a rust file written with the default footer", default_is_readable)
+    s.case("r09: each opens the other's sharded dataset by the path it was written to", opened_by_write_path)
 
 
 def cross_versions(s):
@@ -294,6 +321,9 @@ def main():
     if "r05" in pythons:
         cases_for(s, "r05", "02", "ROXXEL02")
         r05_only(s)
+    if "r09" in pythons:
+        cases_for(s, "r09", "02", "ROXXEL02")
+        r09_only(s)
     if "r01" in pythons and "r05" in pythons:
         cross_versions(s)
     if s.count == 0:

@@ -15,7 +15,8 @@ use crate::shard::{Shard, out_of_range};
 /// Which files make up a dataset.
 ///
 /// Converting a string or path follows Python roxxel: text containing `*` or `?` is a glob pattern, anything
-/// else one path. A path that is a directory means its `*.rox` files. A list of paths is used as given, in its
+/// else one path. A path that is a directory means its `*.rox` files. A path that does not exist is taken as the
+/// path a sharded dataset was written to, as roxxel ≥ 0.7 does: `ds.rox` means `ds_*.rox`, or else `ds*.rox`. A list of paths is used as given, in its
 /// order. Files matched by a pattern or found in a directory are ordered by value of their digit runs, so
 /// `ds_10000.rox` follows `ds_9999.rox`; hidden files (journals, temporary files) never match.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -45,7 +46,12 @@ impl DatasetSpec {
     pub fn resolve(&self) -> Result<Vec<PathBuf>> {
         let mut found = match self {
             Self::Paths(paths) => return Ok(paths.clone()),
-            Self::Path(path) if !path.is_dir() => return Ok(vec![path.clone()]),
+            Self::Path(path) if path.exists() && !path.is_dir() => return Ok(vec![path.clone()]),
+            Self::Path(path) if !path.exists() => match write_path_shards(path)? {
+                Some(found) => found,
+                // Nothing by that name: the open reports the missing file.
+                None => return Ok(vec![path.clone()]),
+            },
             Self::Path(dir) => {
                 let mut found = Vec::new();
                 for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -94,10 +100,30 @@ impl DatasetSpec {
     fn excludes_uncommitted(&self) -> bool {
         match self {
             Self::Pattern(_) => true,
-            Self::Path(path) => path.is_dir(),
+            Self::Path(path) => path.is_dir() || !path.exists(),
             Self::Paths(_) => false,
         }
     }
+}
+
+/// The shards of a dataset named by the path it was written to, as roxxel ≥ 0.7 finds them when that path does
+/// not exist: `{stem}_*.rox`, else `{stem}*.rox` (`stem` is the path minus `.rox`), hidden files never included.
+/// `None` when neither matches.
+fn write_path_shards(path: &Path) -> Result<Option<Vec<PathBuf>>> {
+    let stem = naming::shard_base(path);
+    let Some(stem) = stem.to_str() else {
+        return Ok(None);
+    };
+    let escaped = glob::Pattern::escape(stem);
+    for suffix in ["_*.rox", "*.rox"] {
+        let pattern = DatasetSpec::Pattern(format!("{escaped}{suffix}"));
+        match pattern.resolve() {
+            Ok(found) => return Ok(Some(found)),
+            Err(Error::NoShards { .. }) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(None)
 }
 
 impl std::fmt::Display for DatasetSpec {

@@ -29,7 +29,9 @@ const BUFFER: usize = 256 * 1024;
 
 /// Options for a [`Writer`]; [`WriterOptions::open`] starts writing.
 ///
-/// The defaults write what roxxel 0.1.0 writes: ROXXEL01 footers, one file, appending when the file exists.
+/// The defaults write what every roxxel from 0.6 to the newest (0.9.14) reads and writes: ROXXEL02 footers with
+/// dtype `uint8`, one file, appending when the file exists (an existing shard keeps its footer kind). Choose
+/// [`FooterKind::Roxxel01`] for roxxel 0.1.0–0.3, which know no other.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct WriterOptions {
     max_shard_bytes: Option<u64>,
@@ -57,8 +59,7 @@ impl WriterOptions {
         self
     }
 
-    /// The footer of new shards. Default: ROXXEL01, or ROXXEL02 when a [`dtype`](Self::dtype) is set, or in
-    /// sharded mode the kind of the existing last shard.
+    /// The footer of new shards. Default: ROXXEL02, or in sharded mode the kind of the existing last shard.
     #[must_use]
     pub fn footer(mut self, kind: FooterKind) -> Self {
         self.footer = Some(kind);
@@ -141,7 +142,7 @@ pub struct ShardSummary {
 /// writer.push(b"hello")?;
 /// writer.write_all([&b"wo"[..], b"rld!"])?;
 /// writer.finish()?;
-/// assert_eq!(std::fs::read(&path)?.len(), 11 + 3 * 8 + 24);
+/// assert_eq!(std::fs::read(&path)?.len(), 11 + 3 * 8 + 32); // payload, index, ROXXEL02 footer
 /// assert_eq!(Dataset::open(&path)?.get(2)?, b"rld!");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -195,11 +196,7 @@ impl Writer {
         // A dead writer's session is rolled back and its temporary files removed before anything is written.
         crate::recover::recover_locked(&base, path)?;
         let mut writer = Self {
-            new_kind: opts.footer.unwrap_or(if opts.dtype.is_some() {
-                FooterKind::Roxxel02
-            } else {
-                FooterKind::Roxxel01
-            }),
+            new_kind: opts.footer.unwrap_or(FooterKind::Roxxel02),
             new_dtype: opts.dtype,
             opts,
             base,

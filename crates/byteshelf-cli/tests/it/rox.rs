@@ -145,7 +145,11 @@ fn lines_sharding_and_append() {
     let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
     assert_eq!(json["records"], 200);
     assert!(json["shards"].as_array().unwrap().len() > 3);
-    assert_eq!(json["shards"][0]["footer"], "ROXXEL01");
+    assert_eq!(json["shards"][0]["footer"], "ROXXEL02");
+    assert_eq!(json["shards"][0]["dtype"], "uint8");
+    // roxxel ≥ 0.7's rule: the path the dataset was written to opens its shards.
+    let by_base = run_in(d, &["rox", "cat", "sharded.rox"]);
+    assert_eq!(by_base.text(), text);
 
     // An existing dataset is refused without --append, extended with it.
     run_in(
@@ -241,7 +245,7 @@ fn info_snapshots() {
 fn small_shard(d: &Path) -> Vec<u8> {
     run_with_stdin(
         d,
-        &["rox", "pack", "good.rox", "--lines", "-"],
+        &["rox", "pack", "good.rox", "--lines", "-", "--footer", "01"],
         Some(b"one\ntwo\nthree\n"),
     )
     .ok();

@@ -52,7 +52,9 @@ fn snapshot_dir(dir: &Path) -> String {
 fn golden_roxxel01_python_example() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.rox");
-    let opts = WriterOptions::new().skip_empty_records(true);
+    let opts = WriterOptions::new()
+        .footer(FooterKind::Roxxel01)
+        .skip_empty_records(true);
     write(&path, &opts, &recs(&["hello", "", "wo", "rld!"]));
     insta::assert_snapshot!(describe("a.rox", &std::fs::read(&path).unwrap()));
 }
@@ -61,7 +63,8 @@ fn golden_roxxel01_python_example() {
 fn golden_roxxel01_with_empty_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("e.rox");
-    write(&path, &WriterOptions::new(), &recs(&["", "ab", "", "c"]));
+    let opts = WriterOptions::new().footer(FooterKind::Roxxel01);
+    write(&path, &opts, &recs(&["", "ab", "", "c"]));
     insta::assert_snapshot!(describe("e.rox", &std::fs::read(&path).unwrap()));
 }
 
@@ -78,7 +81,9 @@ fn golden_roxxel02_uint8() {
 fn golden_sharded_then_appended() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("t.rox");
-    let opts = WriterOptions::new().max_shard_bytes(64);
+    let opts = WriterOptions::new()
+        .footer(FooterKind::Roxxel01)
+        .max_shard_bytes(64);
     write(
         &base,
         &opts,

@@ -460,3 +460,33 @@ fn dataset_is_send_and_sync_and_reads_from_many_threads() {
         }
     });
 }
+
+/// roxxel ≥ 0.7 opens a sharded dataset by the path it was written to; so do we, with its two patterns.
+#[test]
+fn a_sharded_dataset_opens_by_the_path_it_was_written_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("ds.rox");
+    let recs: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 30]).collect();
+    crate::common::write(
+        &base,
+        &roxxel_format::WriterOptions::new().max_shard_bytes(200),
+        &recs,
+    );
+    assert!(!base.exists());
+    let ds = Dataset::open(&base).unwrap();
+    assert!(ds.shards().len() > 3);
+    assert_eq!(read_all(&ds), recs);
+    // Without `.rox`, as Python's stem rule allows.
+    assert_eq!(Dataset::open(dir.path().join("ds")).unwrap().len(), 40);
+    // The second pattern, `{stem}*.rox`, when no `{stem}_*.rox` exists.
+    std::fs::write(dir.path().join("other-a.rox"), v1(&[b"a"])).unwrap();
+    std::fs::write(dir.path().join("other-b.rox"), v1(&[b"b"])).unwrap();
+    let ds = Dataset::open(dir.path().join("other.rox")).unwrap();
+    assert_eq!(read_all(&ds), [b"a".to_vec(), b"b".to_vec()]);
+    // Nothing by that name: the missing file is reported.
+    let err = Dataset::open(dir.path().join("nothing.rox")).unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+        "{err}"
+    );
+}

@@ -23,7 +23,9 @@ fn skipping_empty_records_reproduces_the_python_file() {
     let path = dir.path().join("a.rox");
     write(
         &path,
-        &WriterOptions::new().skip_empty_records(true),
+        &WriterOptions::new()
+            .footer(FooterKind::Roxxel01)
+            .skip_empty_records(true),
         &notes_records(),
     );
     assert_eq!(std::fs::read(&path).unwrap(), NOTES_V1);
@@ -36,7 +38,21 @@ fn empty_records_are_stored_by_default() {
     write(&path, &WriterOptions::new(), &notes_records());
     let ds = Dataset::open(&path).unwrap();
     assert_eq!(read_all(&ds), notes_records());
-    assert_eq!(std::fs::read(&path).unwrap().len(), 11 + 4 * 8 + 24);
+    assert_eq!(std::fs::read(&path).unwrap().len(), 11 + 4 * 8 + 32);
+}
+
+/// Every roxxel from 0.6 to 0.9.14 reads only ROXXEL02, so that is what a writer makes unless told otherwise.
+#[test]
+fn the_default_footer_is_roxxel02_uint8() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.rox");
+    write(&path, &WriterOptions::new(), &records(3, 9, 1));
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[bytes.len() - 16..], b"uint8\0\0\0ROXXEL02");
+    let ds = Dataset::open(&path).unwrap();
+    let shard = &ds.shards()[0];
+    assert_eq!(shard.footer_kind(), FooterKind::Roxxel02);
+    assert_eq!(shard.dtype(), Some(Dtype::UINT8));
 }
 
 #[test]
@@ -82,7 +98,9 @@ fn sharding_follows_the_python_rules() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("t.rox");
     let ten: Vec<Vec<u8>> = (0..10u8).map(|i| vec![b'0' + i; 10]).collect();
-    let opts = WriterOptions::new().max_shard_bytes(100);
+    let opts = WriterOptions::new()
+        .footer(FooterKind::Roxxel01)
+        .max_shard_bytes(100);
     write(&base, &opts, &ten);
     let sizes = |d| {
         shard_files(d)
@@ -116,7 +134,9 @@ fn sharding_follows_the_python_rules() {
     let big = dir.path().join("big");
     write(
         &big,
-        &WriterOptions::new().max_shard_bytes(100),
+        &WriterOptions::new()
+            .footer(FooterKind::Roxxel01)
+            .max_shard_bytes(100),
         &[vec![7; 500], vec![8; 5]],
     );
     let ds = Dataset::open(dir.path().join("big_*.rox")).unwrap();
@@ -133,7 +153,11 @@ fn appending_keeps_the_footer_kind_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.rox");
     let (a, b, c) = (records(20, 30, 1), records(5, 30, 2), records(5, 30, 3));
-    write(&path, &WriterOptions::new(), &a);
+    write(
+        &path,
+        &WriterOptions::new().footer(FooterKind::Roxxel01),
+        &a,
+    );
     write(
         &path,
         &WriterOptions::new().footer(FooterKind::Roxxel02),
@@ -230,7 +254,7 @@ fn zero_byte_files_are_replaced_and_empty_writes_give_valid_shards() {
 
     let empty = dir.path().join("e.rox");
     write(&empty, &WriterOptions::new(), &[]);
-    assert_eq!(std::fs::read(&empty).unwrap().len(), 24);
+    assert_eq!(std::fs::read(&empty).unwrap().len(), 32);
     assert_eq!(Dataset::open(&empty).unwrap().len(), 0);
 }
 
