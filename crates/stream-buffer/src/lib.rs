@@ -9,6 +9,7 @@ mod buffer;
 mod cursor;
 mod error;
 mod persist;
+mod positional;
 mod source;
 mod spool;
 

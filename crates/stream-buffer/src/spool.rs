@@ -10,16 +10,17 @@
 //! Only one thread (the puller) appends. Readers copy out of the memory tier under a read lock; the puller
 //! builds each new block, filled with as much of the chunk as fits, outside the lock (page faults included) and
 //! holds the write lock only to install it, or to copy the rest of a chunk into a partly filled block (less
-//! than one 64 KiB block). The file is read with positional reads ([`FileExt::read_exact_at`]) that need no
+//! than one 64 KiB block). The file is read with positional reads ([`positional::read_exact_at`](crate::positional::read_exact_at)) that need no
 //! lock at all. Callers only read bytes that were published as pulled, which happens after [`Spool::append`]
 //! returns.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard};
+
+use crate::positional;
 
 /// Size of one memory block; a block never moves once allocated at full size.
 const BLOCK: usize = 64 * 1024;
@@ -92,7 +93,7 @@ impl Spool {
         }
         if !on_disk.is_empty() {
             let file_offset = at + in_memory.len() as u64;
-            self.file_or_create()?.write_all_at(on_disk, file_offset)?;
+            positional::write_all_at(self.file_or_create()?, on_disk, file_offset)?;
         }
         Ok(())
     }
@@ -183,7 +184,7 @@ impl Spool {
         }
         if !on_disk.is_empty() {
             let file = self.file.get().ok_or_else(|| missing("spool file"))?;
-            file.read_exact_at(on_disk, at + in_memory.len() as u64)?;
+            positional::read_exact_at(file, on_disk, at + in_memory.len() as u64)?;
         }
         Ok(())
     }
@@ -266,7 +267,7 @@ impl Spool {
         let mut at = 0;
         for block in &memory.blocks {
             let take = (head - at).min(block.len());
-            file.write_all_at(&block[..take], at as u64)?;
+            positional::write_all_at(&file, &block[..take], at as u64)?;
             at += take;
         }
         file.seek(SeekFrom::Start(0))?;
