@@ -23,6 +23,7 @@ enum Action {
     Conformance,
     Deny,
     Servers,
+    Windows,
 }
 
 struct Step {
@@ -86,6 +87,10 @@ fn steps() -> Vec<Step> {
             ],
         ));
     }
+    steps.push(Step {
+        name: format!("windows: check ({})", crate::windows::TARGET),
+        action: Action::Windows,
+    });
     // The fuzz targets are a detached workspace: build them here so that an API change cannot silently break them,
     // and replay every committed input (seeds, crash inputs, the minimized corpus) through the targets' harnesses.
     steps.push(cargo(
@@ -143,6 +148,7 @@ pub(crate) fn run() -> Result<()> {
             Action::Conformance => conformance::run(&[]),
             Action::Deny => deny_check(),
             Action::Servers => crate::servers::ensure(),
+            Action::Windows => crate::windows::check(),
         };
         done.push((step.name.clone(), start.elapsed(), result.is_ok()));
         if let Err(err) = result {

@@ -11,6 +11,7 @@ mod fuzz;
 mod miri;
 mod release;
 mod servers;
+mod windows;
 
 use std::process::ExitCode;
 
@@ -18,7 +19,8 @@ const HELP: &str = "\
 cargo xtask <command>
 
 commands:
-  ci                    every check CI runs: fmt, clippy, test, doc, feature checks, conformance, deny
+  ci                    every check CI runs: fmt, clippy, test, doc, feature checks, a Windows build check,
+                        the fuzz replay, conformance, deny
   conformance [CRATE..] cross-implementation cases against the pinned Python references (all crates, or these)
   bench [--quick]       criterion benches, then byteshelf side by side with the Python references: docs/benchmarks.md
   fuzz [--seconds N] [--jobs N] [--seeds] [TARGET..]

@@ -36,7 +36,7 @@ pub(crate) fn ensure() -> Result<()> {
 }
 
 /// Runs `apt-get args...` non-interactively, through sudo unless we are root.
-fn apt(args: &[&str]) -> Result<()> {
+pub(crate) fn apt(args: &[&str]) -> Result<()> {
     let mut command = if is_root() {
         cmd::new("apt-get", [] as [&str; 0])
     } else {
