@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::fsutil::DEFAULT_MAX_RECORD_BYTES;
+
 /// Create, inspect, check and repair byteshelf files: Roxxel datasets, MapBuffers and sparse indexes.
 ///
 /// Exit status: 0 on success, 1 when a file is bad, unreadable or lacks what was asked for, 2 for a bad command
@@ -175,7 +177,7 @@ pub(crate) struct BuildArgs {
     /// The MapBuffer file to write (replaced atomically if it exists).
     pub(crate) out: PathBuf,
     /// Files named by their decimal u64 key, holding the value; directories are walked recursively.
-    #[arg(conflicts_with = "jsonl", required_unless_present = "jsonl")]
+    #[arg(conflicts_with = "jsonl", required_unless_present_any = ["jsonl", "clean"])]
     pub(crate) paths: Vec<PathBuf>,
     /// How values are compressed.
     #[arg(long, value_enum, default_value_t = Compress::None)]
@@ -186,6 +188,14 @@ pub(crate) struct BuildArgs {
     /// Read entries from JSON lines `{"key": <u64>, "value": "<base64>"}` in FILE (`-` for stdin).
     #[arg(long, value_name = "FILE")]
     pub(crate) jsonl: Option<PathBuf>,
+    /// The largest input file (one value) or `--jsonl` line read, in bytes (default 64 MiB).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RECORD_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_record_bytes: u64,
+    /// Only remove the temporary files (`.byteshelf-map-*.part`) that killed builds left next to OUT, and say
+    /// which; the part files of builds still running are kept. Builds nothing.
+    #[arg(long, conflicts_with_all = ["paths", "jsonl"])]
+    pub(crate) clean: bool,
 }
 
 /// The codecs `--compress` accepts.

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{FileJsonArgs, IndexCommand, LookupArgs};
 use crate::error::{Error, Result};
+use crate::fsutil::{self, Mapped};
 use crate::output::{Stdout, hex, quoted};
 
 /// Runs one `index` command.
@@ -24,8 +25,10 @@ fn open<'a>(file: &Path, bytes: &'a [u8]) -> Result<(SparseIndexRef<Cow<'a, [u8]
     SparseIndexRef::from_any_bytes(bytes).map_err(|e| Error::from_lib(file, &e))
 }
 
-fn read(file: &Path) -> Result<Vec<u8>> {
-    std::fs::read(file).map_err(|e| Error::io(file, &e))
+/// The bytes of an index file, memory-mapped: a large file costs no memory of its own, and anything but a regular
+/// file (a FIFO, `/dev/zero`, a directory) is refused without being read.
+fn read(file: &Path) -> Result<Mapped> {
+    fsutil::map_regular(file)
 }
 
 /// The short, stable name of a format in JSON output.

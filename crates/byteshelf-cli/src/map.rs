@@ -1,16 +1,16 @@
 //! `byteshelf map ...`: MapBuffer files (build, get, info, verify, dump).
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use byteshelf::mapbuffer::format::SortedSlots;
+use byteshelf::mapbuffer::format::{HEADER_LEN, INDEX_ENTRY_LEN, SortedSlots};
 use byteshelf::mapbuffer::{self, Codec, FormatVersion, MapBuffer, MapBufferBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{BuildArgs, Compress, FileArgs, FileJsonArgs, MapCommand, MapGetArgs};
 use crate::error::{Error, Result};
+use crate::fsutil::{self, LineReader};
 use crate::input::{collect_files, open_text};
 use crate::output::{SizeSummary, Stdout, size};
 use crate::progress::Progress;
@@ -46,7 +46,67 @@ struct JsonEntry {
     value: String,
 }
 
+/// The start of the name of every temporary file `map build` writes (then `OUT-XXXXXX.part`).
+const PART_PREFIX: &str = ".byteshelf-map-";
+
+/// At most this many bytes of the output's name go into the name of its part file, which must stay under the
+/// usual 255-byte limit of a file name.
+const PART_NAME_MAX: usize = 200;
+
+/// The prefix of the part files of a build of `out`: `.byteshelf-map-` and the output's file name (its first
+/// 200 bytes), then `-`. The part file of a build is the prefix, 6 random letters and digits, and `.part`.
+fn part_prefix(out: &Path) -> String {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut end = name.len().min(PART_NAME_MAX);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{PART_PREFIX}{}-", &name[..end])
+}
+
+/// The directory `out` is written in.
+fn out_dir(out: &Path) -> &Path {
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Whether `name` is the name of a `map build` part file, of any output and any version of the command.
+fn is_any_part(name: &str) -> bool {
+    name.len() > PART_PREFIX.len() + fsutil::PART_SUFFIX.len()
+        && name.starts_with(PART_PREFIX)
+        && name.ends_with(fsutil::PART_SUFFIX)
+}
+
+/// `map build --clean`: removes the stale part files of every output in OUT's directory.
+fn clean(out: &Path) -> Result {
+    let dir = out_dir(out);
+    let removed = fsutil::remove_stale_parts(dir, is_any_part)?;
+    let mut stdout = Stdout::new();
+    for part in &removed {
+        stdout.line(format!(
+            "removed {} ({}, its writer is gone)",
+            part.path.display(),
+            size(part.bytes)
+        ))?;
+    }
+    stdout.line(match removed.len() {
+        0 => format!("no stale part files in {}", dir.display()),
+        1 => format!("removed 1 stale part file from {}", dir.display()),
+        n => format!("removed {n} stale part files from {}", dir.display()),
+    })?;
+    stdout.flush()
+}
+
 fn build(args: &BuildArgs) -> Result {
+    let out = args.out.as_path();
+    if args.clean {
+        return clean(out);
+    }
     let codec = match args.compress {
         Compress::None => Codec::None,
         Compress::Gzip => Codec::Gzip,
@@ -59,22 +119,23 @@ fn build(args: &BuildArgs) -> Result {
     } else {
         FormatVersion::V1
     };
+    let dir = out_dir(out);
+    let prefix = part_prefix(out);
+    // Part files of earlier builds of this output whose writers were killed. Best effort: one that cannot be
+    // removed is no reason not to build, and `--clean` reports it.
+    let _ = fsutil::remove_stale_parts(dir, |name| fsutil::is_part_name(name, &prefix));
+    let limit = args.max_record_bytes;
     let (entries, input) = match &args.jsonl {
-        Some(path) => (read_jsonl(path)?, path.clone()),
-        None => (read_key_files(&args.paths)?, PathBuf::from("<inputs>")),
+        Some(path) => (read_jsonl(path, limit)?, path.clone()),
+        None => (
+            read_key_files(&args.paths, limit)?,
+            PathBuf::from("<inputs>"),
+        ),
     };
     let keys = entries.len();
     let value_bytes: u64 = entries.iter().map(|(_, v)| v.len() as u64).sum();
-    let out = args.out.as_path();
-    let dir = match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".byteshelf-map-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(out, &e))?;
+    // Locked while it is written, so that `--clean` and later builds can tell it from the part of a killed build.
+    let mut temporary = fsutil::create_locked_part(dir, &prefix).map_err(|e| Error::io(out, &e))?;
     let builder = MapBufferBuilder::new().codec(codec).format_version(version);
     let written = builder
         .write(entries, temporary.as_file_mut())
@@ -99,10 +160,13 @@ fn build(args: &BuildArgs) -> Result {
     stdout.flush()
 }
 
-fn read_key_files(paths: &[PathBuf]) -> Result<Vec<(u64, Vec<u8>)>> {
+fn read_key_files(paths: &[PathBuf], limit: u64) -> Result<Vec<(u64, Vec<u8>)>> {
     let files = collect_files(paths)?;
     let progress = Progress::new("reading", Some(files.len() as u64));
-    let mut entries = Vec::with_capacity(files.len());
+    let mut entries = Vec::new();
+    entries
+        .try_reserve_exact(files.len())
+        .map_err(|e| Error::data(Path::new("<inputs>"), e))?;
     let mut bytes = 0;
     for file in &files {
         let name = file
@@ -115,7 +179,7 @@ fn read_key_files(paths: &[PathBuf]) -> Result<Vec<(u64, Vec<u8>)>> {
                 "the file name is not a decimal u64 key (map build takes files named by their key)",
             )
         })?;
-        let value = std::fs::read(file).map_err(|e| Error::io(file, &e))?;
+        let value = fsutil::read_limited(file, limit)?;
         bytes += value.len() as u64;
         entries.push((key, value));
         progress.advance(1, bytes);
@@ -124,25 +188,31 @@ fn read_key_files(paths: &[PathBuf]) -> Result<Vec<(u64, Vec<u8>)>> {
     Ok(entries)
 }
 
-fn read_jsonl(path: &Path) -> Result<Vec<(u64, Vec<u8>)>> {
+fn read_jsonl(path: &Path, limit: u64) -> Result<Vec<(u64, Vec<u8>)>> {
     let (name, reader) = open_text(path)?;
+    let mut lines = LineReader::new(name, reader, limit);
     let progress = Progress::new("reading", None);
     let mut entries = Vec::new();
     let mut bytes = 0;
-    for (number, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| Error::io(&name, &e))?;
-        if line.trim().is_empty() {
+    let mut line = Vec::new();
+    while let Some(at) = lines.next_line(&mut line)? {
+        if line.trim_ascii().is_empty() {
             continue;
         }
-        let at = |reason: String| Error::data(&name, format!("line {}: {reason}", number + 1));
-        let entry: JsonEntry = serde_json::from_str(&line).map_err(|e| {
-            at(format!(
+        let fail = |reason: String| {
+            Error::data(
+                lines.name(),
+                format!("line {} (byte {}): {reason}", at.number, at.offset),
+            )
+        };
+        let entry: JsonEntry = serde_json::from_slice(&line).map_err(|e| {
+            fail(format!(
                 "expected {{\"key\": <u64>, \"value\": \"<base64>\"}}: {e}"
             ))
         })?;
         let value = BASE64
             .decode(entry.value.as_bytes())
-            .map_err(|e| at(format!("the value of key {} is not base64: {e}", entry.key)))?;
+            .map_err(|e| fail(format!("the value of key {} is not base64: {e}", entry.key)))?;
         bytes += value.len() as u64;
         entries.push((entry.key, value));
         progress.advance(1, bytes);
@@ -198,13 +268,85 @@ struct MapInfo {
     stored_value_size: Option<SizeSummary>,
 }
 
+/// The stored size (payload, without CRC) of the value in `slot`; its offsets are checked.
+fn stored_size<D: AsRef<[u8]>>(map: &MapBuffer<D>, file: &Path, slot: usize) -> Result<u64> {
+    map.raw_entry(slot)
+        .map(|entry| entry.payload.len() as u64)
+        .map_err(|e| map_error(file, &e))
+}
+
+/// Min, lower median and max of the stored value sizes, in memory that does not grow with the key count: a first
+/// pass over the index (in buffer order) finds min and max and stops at the first impossible offset, then the
+/// median is selected 16 bits at a time, one pass per 16 bits of the largest size (one pass for sizes under
+/// 64 KiB).
+fn stored_size_summary<D: AsRef<[u8]>>(
+    map: &MapBuffer<D>,
+    file: &Path,
+) -> Result<Option<SizeSummary>> {
+    const DIGIT_BITS: u32 = 16;
+    let n = map.len();
+    if n == 0 {
+        return Ok(None);
+    }
+    let (mut min, mut max) = (u64::MAX, 0);
+    for slot in 0..n {
+        let size = stored_size(map, file, slot)?;
+        min = min.min(size);
+        max = max.max(size);
+    }
+    // The size of sorted rank `rank`, found digit by digit from the top: `prefix` holds the digits found so far.
+    let mut rank = ((n - 1) / 2) as u64;
+    let top_bits = 64 - max.leading_zeros();
+    let mut shift = top_bits.saturating_sub(1) / DIGIT_BITS * DIGIT_BITS;
+    let mut prefix = 0u64;
+    let mut counts = vec![0u64; 1 << DIGIT_BITS];
+    let median = if min == max {
+        min
+    } else {
+        loop {
+            counts.fill(0);
+            for slot in 0..n {
+                let size = stored_size(map, file, slot)?;
+                let above = size.checked_shr(shift + DIGIT_BITS).unwrap_or(0);
+                if above == prefix {
+                    counts[((size >> shift) & 0xffff) as usize] += 1;
+                }
+            }
+            let mut digit = 0;
+            for (d, &count) in counts.iter().enumerate() {
+                if rank < count {
+                    digit = d as u64;
+                    break;
+                }
+                rank -= count;
+            }
+            prefix = (prefix << DIGIT_BITS) | digit;
+            if shift == 0 {
+                break prefix;
+            }
+            shift -= DIGIT_BITS;
+        }
+    };
+    Ok(Some(SizeSummary { min, median, max }))
+}
+
+/// The slot of the largest key: the last node of an in-order walk of the `n`-node implicit tree (keep going right).
+fn last_sorted_slot(n: usize) -> Option<usize> {
+    if n == 0 {
+        return None;
+    }
+    let mut node = 1usize;
+    while let Some(right) = node.checked_mul(2).and_then(|left| left.checked_add(1))
+        && right <= n
+    {
+        node = right;
+    }
+    Some(node - 1)
+}
+
 fn info(args: &FileJsonArgs) -> Result {
     let map = open(&args.file)?;
-    let mut sizes = Vec::with_capacity(map.len());
-    for slot in 0..map.len() {
-        let entry = map.raw_entry(slot).map_err(|e| map_error(&args.file, &e))?;
-        sizes.push(entry.payload.len() as u64);
-    }
+    let stored_value_size = stored_size_summary(&map, &args.file)?;
     let bytes = map.as_bytes().len() as u64;
     let index_end = map.index_end() as u64;
     let info = MapInfo {
@@ -216,8 +358,8 @@ fn info(args: &FileJsonArgs) -> Result {
         index_bytes: index_end.saturating_sub(16),
         data_bytes: bytes - index_end.min(bytes),
         min_key: map.keys().next(),
-        max_key: map.keys().last(),
-        stored_value_size: SizeSummary::of(&mut sizes),
+        max_key: last_sorted_slot(map.len()).and_then(|slot| map.key_at(slot)),
+        stored_value_size,
     };
     let mut stdout = Stdout::new();
     if args.json {
@@ -284,27 +426,22 @@ struct DumpEntry {
     error: Option<String>,
 }
 
-fn dump_entry<D: AsRef<[u8]>>(map: &MapBuffer<D>, file: &Path, slot: usize) -> DumpEntry {
-    let key = map.key_at(slot).unwrap_or_default();
+/// The dump line of `slot`, or the error that makes its offsets impossible (which ends the dump).
+fn dump_entry<D: AsRef<[u8]>>(
+    map: &MapBuffer<D>,
+    file: &Path,
+    slot: usize,
+) -> Result<DumpEntry, mapbuffer::Error> {
+    let raw = map.raw_entry(slot)?;
     let mut entry = DumpEntry {
-        key,
+        key: raw.key,
         slot,
-        offset: None,
-        stored_bytes: None,
+        offset: Some(raw.offset),
+        stored_bytes: Some(raw.payload.len() as u64),
         value_bytes: None,
         crc: "none",
         error: None,
     };
-    let raw = match map.raw_entry(slot) {
-        Ok(raw) => raw,
-        Err(err) => {
-            entry.crc = "unknown";
-            entry.error = Some(map_error(file, &err).to_string());
-            return entry;
-        }
-    };
-    entry.offset = Some(raw.offset);
-    entry.stored_bytes = Some(raw.payload.len() as u64);
     if raw.stored_crc.is_some() {
         match raw.check_crc() {
             Ok(()) => entry.crc = "ok",
@@ -323,9 +460,44 @@ fn dump_entry<D: AsRef<[u8]>>(map: &MapBuffer<D>, file: &Path, slot: usize) -> D
             }
         }
     }
-    entry
+    Ok(entry)
 }
 
+/// Whether `key` in `slot` may follow `previous` (slot, key) in sorted order: keys strictly increase, or the
+/// index is damaged.
+fn check_order(
+    previous: Option<(usize, u64)>,
+    slot: usize,
+    key: u64,
+) -> Result<(), mapbuffer::Error> {
+    let Some((previous_slot, previous_key)) = previous else {
+        return Ok(());
+    };
+    // The key field of index entry `slot`.
+    let at = (HEADER_LEN + slot * INDEX_ENTRY_LEN) as u64;
+    if key == previous_key {
+        Err(mapbuffer::Error::DuplicateKeyInIndex {
+            key,
+            first_slot: previous_slot,
+            slot,
+            at,
+        })
+    } else if key < previous_key {
+        Err(mapbuffer::Error::UnsortedIndex {
+            key,
+            slot,
+            at,
+            previous: previous_key,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Lists the entries in key order. A damaged value (CRC, compressed data) is listed with its error and the dump goes
+/// on; a damaged index (a key out of order or twice, an impossible offset) ends it at once with that error, so a
+/// file whose header claims billions of keys it does not have fails at its first bad entry instead of walking
+/// them all.
 fn dump(args: &FileJsonArgs) -> Result {
     let mut map = open(&args.file)?;
     map.set_crc_check(false);
@@ -337,8 +509,22 @@ fn dump(args: &FileJsonArgs) -> Result {
         ))?;
     }
     let mut damaged = 0usize;
+    let mut previous = None;
     for slot in SortedSlots::new(map.len()) {
-        let entry = dump_entry(&map, &args.file, slot);
+        let key = map.key_at(slot).unwrap_or_default();
+        let entry =
+            check_order(previous, slot, key).and_then(|()| dump_entry(&map, &args.file, slot));
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                stdout.flush()?;
+                return Err(Error::data(
+                    &args.file,
+                    format!("{err} (the index is damaged: the dump stops here)"),
+                ));
+            }
+        };
+        previous = Some((slot, key));
         if entry.error.is_some() {
             damaged += 1;
         }

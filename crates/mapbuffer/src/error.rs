@@ -25,6 +25,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The path names something other than a regular file (a directory, a FIFO, a device, a socket). It is
+    /// refused before it is opened for reading, so a FIFO without a writer cannot block the open and an endless
+    /// device such as `/dev/zero` is never read.
+    #[error("cannot open {path}: not a regular file ({kind})")]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead: `"a directory"`, `"a FIFO"`, `"a character device"`, ...
+        kind: &'static str,
+    },
+
     /// The buffer ends before a fixed-size part of the format does.
     #[error("buffer too short for its {what}: needs {needed} bytes, has {len}")]
     Truncated {
@@ -54,6 +65,24 @@ pub enum Error {
     UnsupportedVersion {
         /// The version byte.
         version: u8,
+    },
+
+    /// The version byte (byte 7) says 0 (no checksums), but the values end with the CRC-32C of their other bytes,
+    /// as version 1 values do: most likely a version 1 map whose version byte lost its bit 0. Read as version 0,
+    /// every value would come back with its 4 CRC bytes appended, silently. See [`MapBuffer::from_bytes`] and
+    /// [`MapBuffer::validate`] for which values are checked.
+    ///
+    /// [`MapBuffer::from_bytes`]: crate::MapBuffer::from_bytes
+    /// [`MapBuffer::validate`]: crate::MapBuffer::validate
+    #[error(
+        "the version byte at byte {at} says 0 (no checksums) but the {checked} values checked all end with a valid \
+         CRC-32C of their other bytes, as version 1 values do: a version 1 map with a damaged header?"
+    )]
+    VersionContradicted {
+        /// Byte offset of the version byte (7).
+        at: u64,
+        /// How many values were checked (all of them carry a valid CRC-32C tail).
+        checked: u64,
     },
 
     /// The codec tag (bytes 8..12) is not `none`, `gzip`, `00br`, `zstd` or `lzma`.

@@ -11,6 +11,9 @@ use crate::error::Error;
 /// The seven magic bytes at the start of every MapBuffer.
 pub const MAGIC: &[u8; 7] = b"mapbufr";
 
+/// Byte offset of the format version byte in the header.
+pub const VERSION_AT: usize = 7;
+
 /// Length of the MapBuffer header: magic (7), version (1), codec tag (4), key count (4).
 pub const HEADER_LEN: usize = 16;
 

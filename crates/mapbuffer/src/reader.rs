@@ -13,7 +13,8 @@ use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{
     BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
-    eytzinger_find_groups_in, eytzinger_find_in, eytzinger_find_many_in, read_u64, touch_lines,
+    VERSION_AT, eytzinger_find_groups_in, eytzinger_find_in, eytzinger_find_many_in, read_u64,
+    touch_lines,
 };
 
 /// How many cache lines of each value [`MapBuffer::get_many`] requests ahead of reading the values.
@@ -44,31 +45,101 @@ pub struct MapBuffer<D> {
 }
 
 impl MapBuffer<Mmap> {
-    /// Memory-maps the file at `path` and opens it as a MapBuffer (header and size checks only).
+    /// Memory-maps the file at `path` and opens it as a MapBuffer (the checks of [`from_bytes`](Self::from_bytes)).
     ///
-    /// The file must not be modified or truncated while the map is alive: the values are read in place.
+    /// The file must not be modified or truncated while the map is alive: the values are read in place. A path
+    /// that is not a regular file (a directory, FIFO, device, socket) is [`Error::NotRegularFile`]; it is refused
+    /// before it is opened for reading, so a FIFO without a writer does not block and `/dev/zero` is never read.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::from_bytes(map_file(path.as_ref())?)
     }
 }
 
 /// Memory-maps the file at `path` read-only, for [`MapBuffer::open`] and [`IntMap::open`](crate::IntMap::open).
+///
+/// Anything but a regular file (a directory, FIFO, device, socket) is [`Error::NotRegularFile`], found before the
+/// file is opened for reading; on Unix the open itself does not block either (`O_NONBLOCK`), in case the path is
+/// replaced by a FIFO in between, and the opened file is checked again.
 pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     let open_error = |source| Error::Open {
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(open_error)?;
+    let not_regular = |file_type: std::fs::FileType| Error::NotRegularFile {
+        path: path.to_owned(),
+        kind: file_kind(file_type),
+    };
+    let meta = std::fs::metadata(path).map_err(open_error)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file: File = options.open(path).map_err(open_error)?;
+    let meta = file.metadata().map_err(open_error)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
     // SAFETY: the map is read-only and private to this process; reading a file that another process modifies
     // concurrently is outside what this API supports (documented on the `open` functions). Even then every read is
     // bounds-checked against the map's length, which cannot change.
     unsafe { Mmap::map(&file) }.map_err(open_error)
 }
 
+/// What a file that is not a regular file is, in words.
+pub(crate) fn file_kind(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "an unknown kind of file"
+    }
+}
+
+/// How many values, in buffer order from the first, opening a version 0 map looks at for CRC-32C tails.
+const OPEN_TAIL_VALUES: usize = 4;
+/// Values longer than this are skipped by the check at open, which must stay cheap.
+const OPEN_TAIL_MAX_LEN: usize = 64 * 1024;
+
 impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// Opens a MapBuffer held in `data`, checking the header (magic, version, codec tag), that the buffer holds the
     /// whole index, that the first value starts right after it and the last offset is inside the buffer, and that
-    /// an empty map is exactly its header. O(1): nothing else is read.
+    /// an empty map is exactly its header. O(1): nothing else is read, except in version 0 (below).
+    ///
+    /// A version 0 map is also checked for a damaged version byte: a version 1 map whose byte 7 lost its bit 0
+    /// reads as version 0, and every value would come back with its 4 CRC bytes appended. So the first values in
+    /// the buffer (the first 4, skipping any longer than 64 KiB and any that is exactly `00 00 00 00`, which is
+    /// both an empty version 1 value and a plausible version 0 one) are looked at: a value shorter than 4 bytes, or
+    /// one whose last 4 bytes are not the CRC-32C of the others, shows a real version 0 map; when every value
+    /// looked at has such a tail, the map is refused with [`Error::VersionContradicted`]. A real version 0 value of
+    /// random bytes ends with its own CRC-32C with probability 2^-32, so one value checked (a one-key map) refuses
+    /// a real version 0 map with probability 2^-32, and 4 values with 2^-128. Only values made to end with their
+    /// own CRC-32C (e.g. the stored bytes of another version 1 map, copied as values) are refused for sure.
+    /// [`validate`](Self::validate) checks every value the same way.
     pub fn from_bytes(data: D) -> Result<Self> {
         let bytes = data.as_ref();
         let header = Header::parse(bytes)?;
@@ -107,8 +178,45 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
             if map.offset_at(n - 1) > len {
                 return Err(map.corrupt_offset(n - 1, "past the end of the buffer"));
             }
+            if !map.header.version.has_crc() {
+                map.check_v0_tails(OPEN_TAIL_VALUES, OPEN_TAIL_MAX_LEN)?;
+            }
         }
         Ok(map)
+    }
+
+    /// For a version 0 map: [`Error::VersionContradicted`] when the first `values` values (in buffer order) that
+    /// are at most `max_len` bytes long all end with the CRC-32C of their other bytes, as version 1 values do, and
+    /// at least one of them is not `00 00 00 00` (which is an empty version 1 value as much as a zero `u32`).
+    ///
+    /// A value shorter than 4 bytes, or one without such a tail, shows the map is a real version 0 map (a version 1
+    /// value is never shorter than its CRC), and ends the check. So does an impossible offset, which is reported
+    /// where the value is read.
+    pub(crate) fn check_v0_tails(&self, values: usize, max_len: usize) -> Result<()> {
+        let mut checked = 0u64;
+        for slot in 0..self.len().min(values) {
+            let Ok(range) = self.stored_range(slot) else {
+                return Ok(());
+            };
+            let stored = &self.data.as_ref()[range];
+            // Four zero bytes are the version 1 form of an empty value (the CRC-32C of nothing is 0), but just as
+            // likely a version 0 value such as a zero `u32`: no evidence either way.
+            if stored.len() > max_len || stored == [0; CRC_LEN] {
+                continue;
+            }
+            if !has_crc_tail(stored) {
+                return Ok(());
+            }
+            checked += 1;
+        }
+        if checked == 0 {
+            Ok(())
+        } else {
+            Err(Error::VersionContradicted {
+                at: VERSION_AT as u64,
+                checked,
+            })
+        }
     }
 
     /// Turns CRC checking of version 1 values on (the default) or off for this map. Off, the 4 CRC bytes are still
@@ -519,6 +627,14 @@ impl<'a, D: AsRef<[u8]>> IntoIterator for &'a MapBuffer<D> {
 
     fn into_iter(self) -> Iter<'a, D> {
         self.iter()
+    }
+}
+
+/// Whether `stored` ends with the CRC-32C (`u32` LE) of the bytes before it, as a version 1 stored value does.
+pub(crate) fn has_crc_tail(stored: &[u8]) -> bool {
+    match stored.split_last_chunk::<CRC_LEN>() {
+        Some((payload, tail)) => u32::from_le_bytes(*tail) == crc32c::crc32c(payload),
+        None => false,
     }
 }
 

@@ -15,6 +15,11 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// - the first value starts at `16 + 16·N`, offsets never decrease, and every value lies inside the buffer;
     /// - the keys are in Eytzinger order of the sorted keys, with no key twice;
     /// - in version 1, every value holds its 4-byte CRC-32C and matches it (whatever [`MapBuffer::crc_check`] says);
+    /// - in version 0, not every value ends with the CRC-32C of its other bytes: if they all do, the map is a
+    ///   version 1 map whose version byte was damaged, and it is [`Error::VersionContradicted`]. A real version 0
+    ///   map passes unless each of its values ends with its own CRC-32C, which for values of random bytes has
+    ///   probability 2^-32 per value (so 2^-32k for k values), and which any value shorter than 4 bytes rules out
+    ///   (values of exactly `00 00 00 00`, an empty version 1 value or a zero `u32`, count neither way);
     /// - with a codec, every value decompresses (which needs that codec's feature).
     ///
     /// Errors name the key, its slot, and the byte offset of the bad field or value.
@@ -35,6 +40,10 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         let codec = self.codec();
         if !codec.is_available() {
             return Err(Error::CodecDisabled { codec });
+        }
+        if !self.format_version().has_crc() {
+            // A real version 0 map usually stops this at its first value.
+            self.check_v0_tails(n, usize::MAX)?;
         }
         for slot in 0..n {
             // Checks this slot's offset against the next one and the buffer end, and the CRC's presence.

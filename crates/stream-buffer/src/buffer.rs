@@ -340,6 +340,10 @@ impl StreamBuffer {
     /// temporary file in the same directory, flushed to disk, then renamed over `path`. Returns the length.
     /// The buffer stays usable.
     ///
+    /// The temporary file (`.stream-buffer-XXXXXX.part`) is locked (an exclusive advisory lock) while it is
+    /// written, so that the part file of a process killed meanwhile can be told from a live one: before writing,
+    /// `persist` removes such stale part files from the directory (see [`remove_stale_parts`](crate::remove_stale_parts)).
+    ///
     /// # Errors
     ///
     /// The stream's failure (then `path` is untouched), or [`Error::Persist`] when writing fails.

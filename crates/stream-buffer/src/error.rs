@@ -53,6 +53,15 @@ pub enum Error {
         /// The I/O error.
         source: Arc<io::Error>,
     },
+    /// [`remove_stale_parts`](crate::remove_stale_parts) could not list its directory (`path` is the directory)
+    /// or remove a stale part file (`path` is the file).
+    #[error("could not remove stale part files: {}: {source}", path.display())]
+    StalePart {
+        /// The directory or part file.
+        path: PathBuf,
+        /// The I/O error.
+        source: Arc<io::Error>,
+    },
 }
 
 fn describe_mismatch(declared: u64, actual: Option<u64>) -> String {
@@ -71,7 +80,7 @@ impl Error {
             | Error::SourcePanicked { offset }
             | Error::Spool { offset, .. } => Some(*offset),
             Error::LengthMismatch { declared, actual } => Some(actual.unwrap_or(*declared)),
-            Error::Persist { .. } => None,
+            Error::Persist { .. } | Error::StalePart { .. } => None,
         }
     }
 }
@@ -83,7 +92,8 @@ impl From<Error> for io::Error {
         let kind = match &error {
             Error::Source { source, .. }
             | Error::Spool { source, .. }
-            | Error::Persist { source, .. } => source.kind(),
+            | Error::Persist { source, .. }
+            | Error::StalePart { source, .. } => source.kind(),
             Error::LengthMismatch {
                 actual: Some(_), ..
             } => io::ErrorKind::UnexpectedEof,

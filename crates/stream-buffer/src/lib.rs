@@ -16,3 +16,4 @@ mod spool;
 pub use buffer::{DEFAULT_MEMORY_THRESHOLD, StreamBuffer, StreamBufferBuilder};
 pub use cursor::StreamCursor;
 pub use error::Error;
+pub use persist::remove_stale_parts;

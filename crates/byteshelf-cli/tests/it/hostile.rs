@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{run_in, tempdir};
+use crate::{run_in, tempdir, write};
 
 /// SplitMix64, for reproducible garbage.
 fn garbage(seed: u64, len: usize) -> Vec<u8> {
@@ -119,4 +119,255 @@ fn crafted_headers_with_huge_counts() {
         std::fs::write(d.join(&name), case).unwrap();
         every_reader(d, &name);
     }
+}
+
+/// Runs `byteshelf args...` in `dir` with `stdin` (or nothing) as its input, and fails the test if it has not
+/// finished within `limit`: a hang is killed, not waited for. Returns the run and how long it took.
+fn run_within(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<std::fs::File>,
+    limit: std::time::Duration,
+) -> (crate::Run, std::time::Duration) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_byteshelf"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the byteshelf binary starts");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout is piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr is piped")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`byteshelf {}` did not finish within {limit:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    let run = crate::Run {
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().expect("stdout is read"),
+        stderr: String::from_utf8_lossy(&stderr.join().expect("stderr is read")).into_owned(),
+    };
+    (run, elapsed)
+}
+
+/// Generous for a debug build on a busy machine; what is measured is "at once", not "after reading gigabytes".
+const QUICK: std::time::Duration = std::time::Duration::from_secs(5);
+/// Past this, a run counts as a hang and is killed.
+const HANG: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The map and index reader commands on `file`.
+fn map_and_index_readers(file: &str) -> [Vec<&str>; 8] {
+    [
+        vec!["map", "info", file],
+        vec!["map", "info", file, "--json"],
+        vec!["map", "get", file, "1"],
+        vec!["map", "dump", file],
+        vec!["map", "dump", file, "--json"],
+        vec!["map", "verify", file],
+        vec!["index", "info", file, "--json"],
+        vec!["index", "lookup", file, "k"],
+    ]
+}
+
+/// A FIFO without a writer (which a plain open(2) waits on forever), endless and empty devices, and a directory:
+/// every map and index reader refuses them at once, with one line naming the path and what it is.
+#[test]
+fn readers_refuse_fifos_devices_and_directories_at_once() {
+    let dir = tempdir();
+    let d = dir.path();
+    let made = std::process::Command::new("mkfifo")
+        .arg(d.join("fifo"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo failed");
+    std::fs::create_dir(d.join("a-directory")).unwrap();
+    for (file, kind) in [
+        ("fifo", "(a FIFO)"),
+        ("/dev/zero", "(a character device)"),
+        ("/dev/null", "(a character device)"),
+        ("a-directory", "(a directory)"),
+    ] {
+        for command in map_and_index_readers(file) {
+            let (run, elapsed) = run_within(d, &command, None, HANG);
+            run.fails(1, &[file, "not a regular file", kind]);
+            assert!(elapsed < QUICK, "{command:?} took {elapsed:?}");
+        }
+    }
+}
+
+/// A 64 GiB sparse MapBuffer (a few real bytes) whose header claims 2^32 - 1 keys: the first value starts where it
+/// should and the last offset is inside the file, so it opens; the rest of the index is zeros. `info` must not
+/// allocate per key (it used to abort allocating 34 GB) and `dump` must not walk 4 billion slots: both stop at the
+/// first impossible offset or key out of order, like `verify` and `get`.
+#[test]
+fn a_sparse_map_claiming_u32_max_keys_fails_at_once() {
+    let dir = tempdir();
+    let d = dir.path();
+    let n = u64::from(u32::MAX);
+    let data_start = 16 + 16 * n;
+    for version in [0u8, 1] {
+        let name = format!("sparse-v{version}.mb");
+        let mut head = b"mapbufr".to_vec();
+        head.push(version);
+        head.extend_from_slice(b"none");
+        head.extend_from_slice(&u32::MAX.to_le_bytes());
+        head.extend_from_slice(&1u64.to_le_bytes());
+        head.extend_from_slice(&data_start.to_le_bytes());
+        std::fs::write(d.join(&name), &head).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(d.join(&name))
+            .unwrap();
+        file.set_len(data_start + 1000).unwrap();
+        drop(file);
+        for command in map_and_index_readers(&name) {
+            let (run, elapsed) = run_within(d, &command, None, HANG);
+            run.fails(1, &[&name]);
+            assert!(elapsed < QUICK, "{command:?} took {elapsed:?}");
+        }
+        for command in [
+            vec!["map", "info", name.as_str()],
+            vec!["map", "dump", name.as_str()],
+        ] {
+            let (run, _) = run_within(d, &command, None, HANG);
+            run.fails(1, &["corrupt offset 0"]);
+        }
+        let (run, _) = run_within(d, &["map", "verify", &name], None, HANG);
+        run.fails(1, &["appears twice in the index"]);
+    }
+}
+
+/// Endless inputs to `map build`: a value file that is `/dev/zero`, and `/dev/zero` as JSON lines from a file or
+/// stdin. Each stops at the record limit (64 MiB unless `--max-record-bytes` says otherwise) with one line naming
+/// the input and the byte offset, and leaves nothing behind.
+#[test]
+fn endless_inputs_to_map_build_stop_at_the_record_limit() {
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::create_dir(d.join("values")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("values/5")).unwrap();
+    let cases: [(Vec<&str>, Option<&str>, &[&str]); 5] = [
+        (
+            vec!["map", "build", "out.mb", "values"],
+            None,
+            &["values/5", "past byte 67108864", "--max-record-bytes"],
+        ),
+        (
+            vec![
+                "map",
+                "build",
+                "out.mb",
+                "values/5",
+                "--max-record-bytes",
+                "1000",
+            ],
+            None,
+            &["values/5", "past byte 1000", "limit of 1000 bytes"],
+        ),
+        (
+            vec!["map", "build", "out.mb", "--jsonl", "/dev/zero"],
+            None,
+            &["/dev/zero", "line 1 (from byte 0)", "past byte 67108864"],
+        ),
+        (
+            vec!["map", "build", "out.mb", "--jsonl", "-"],
+            Some("/dev/zero"),
+            &["<stdin>", "line 1 (from byte 0)", "past byte 67108864"],
+        ),
+        (
+            vec![
+                "map",
+                "build",
+                "out.mb",
+                "--jsonl",
+                "-",
+                "--max-record-bytes",
+                "10",
+            ],
+            Some("/dev/zero"),
+            &["<stdin>", "line 1", "past byte 10", "limit of 10 bytes"],
+        ),
+    ];
+    for (command, stdin, needles) in cases {
+        let stdin = stdin.map(|path| std::fs::File::open(path).unwrap());
+        let (run, elapsed) = run_within(d, &command, stdin, HANG);
+        run.fails(1, needles);
+        assert!(elapsed < QUICK, "{command:?} took {elapsed:?}");
+        let left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["values"], "{command:?} left files behind");
+    }
+    // A regular file over the limit is refused by its length, before it is read; a later line over the limit names
+    // its line number and offset.
+    write(d, "big/7", &[b'x'; 2000]);
+    run_in(
+        d,
+        &[
+            "map",
+            "build",
+            "out.mb",
+            "big",
+            "--max-record-bytes",
+            "1999",
+        ],
+    )
+    .fails(1, &["big/7", "is 2000 bytes", "limit of 1999 bytes"]);
+    write(
+        d,
+        "lines.jsonl",
+        b"{\"key\": 1, \"value\": \"\"}\n{\"key\": 2, \"value\": \"AAAAAAAA\"}\n",
+    );
+    run_in(
+        d,
+        &[
+            "map",
+            "build",
+            "out.mb",
+            "--jsonl",
+            "lines.jsonl",
+            "--max-record-bytes",
+            "30",
+        ],
+    )
+    .fails(1, &["lines.jsonl", "line 2 (from byte 24)", "past byte 54"]);
+    run_in(
+        d,
+        &[
+            "map",
+            "build",
+            "out.mb",
+            "--jsonl",
+            "lines.jsonl",
+            "--max-record-bytes",
+            "40",
+        ],
+    )
+    .ok();
 }

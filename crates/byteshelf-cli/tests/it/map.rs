@@ -239,3 +239,112 @@ fn crc_damage_is_named_by_key() {
     dump.fails(1, &["m.mb", "1 of 4 values are damaged"]);
     assert!(dump.text().contains("mismatch"), "{}", dump.text());
 }
+
+/// The version byte of a version 1 map with bit 0 cleared says 0: the map is refused by every reader (it used to
+/// pass `verify` and `get` returned each value with its CRC bytes appended), naming the file and byte 7.
+#[test]
+fn a_v1_map_whose_version_byte_says_0_is_refused() {
+    let dir = tempdir();
+    let d = dir.path();
+    build_from_files(d, "m.mb", &[]);
+    let mut bytes = std::fs::read(d.join("m.mb")).unwrap();
+    assert_eq!(bytes[7], 1);
+    bytes[7] = 0;
+    std::fs::write(d.join("m.mb"), &bytes).unwrap();
+    for command in [
+        &["map", "verify", "m.mb"][..],
+        &["map", "get", "m.mb", "7"],
+        &["map", "info", "m.mb"],
+        &["map", "dump", "m.mb"],
+    ] {
+        run_in(d, command).fails(1, &["m.mb", "byte 7 says 0", "CRC-32C"]);
+    }
+    // A real version 0 map of the same entries reads as before.
+    build_from_files(d, "v0.mb", &["--format-version", "0"]);
+    run_in(d, &["map", "verify", "v0.mb"]).ok();
+    assert_eq!(run_in(d, &["map", "get", "v0.mb", "7"]).ok(), b"seven");
+}
+
+/// `info` finds the median stored size without a list of all sizes (16 bits per pass): the same figures as sorting
+/// them, for sizes that need one, two and three passes.
+#[test]
+fn info_sizes_match_a_sort() {
+    let dir = tempdir();
+    let d = dir.path();
+    for (name, sizes) in [
+        ("small", vec![5usize, 0, 9, 3, 3, 7]),
+        (
+            "two-pass",
+            vec![70_000, 3, 65_536, 65_535, 131_072, 200_000, 1],
+        ),
+        ("same", vec![4, 4, 4]),
+    ] {
+        let values = d.join(format!("values-{name}"));
+        for (key, len) in sizes.iter().enumerate() {
+            write(&values, &key.to_string(), &vec![b'v'; *len]);
+        }
+        let out = format!("{name}.mb");
+        run_in(d, &["map", "build", &out, values.to_str().unwrap()]).ok();
+        let info = run_in(d, &["map", "info", &out, "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
+        let mut sorted = sizes.clone();
+        sorted.sort_unstable();
+        let summary = &json["stored_value_size"];
+        assert_eq!(summary["min"], sorted[0], "{name}");
+        assert_eq!(summary["median"], sorted[(sorted.len() - 1) / 2], "{name}");
+        assert_eq!(summary["max"], sorted[sorted.len() - 1], "{name}");
+        assert_eq!(json["max_key"], sizes.len() - 1, "{name}");
+    }
+}
+
+/// A killed build leaves its part file; the next build of the same output removes it, `--clean` removes those of
+/// every output, and neither touches the part file of a build still running (its lock is held).
+#[test]
+fn stale_part_files_are_removed_and_live_ones_kept() {
+    let dir = tempdir();
+    let d = dir.path();
+    let stale_same = d.join(".byteshelf-map-m.mb-dead01.part");
+    let stale_other = d.join(".byteshelf-map-other.mb-dead02.part");
+    let stale_old = d.join(".byteshelf-map-Ab3dE9.part");
+    let live = d.join(".byteshelf-map-m.mb-live01.part");
+    for part in [&stale_same, &stale_other, &stale_old, &live] {
+        std::fs::write(part, b"half a map").unwrap();
+    }
+    let writer = std::fs::File::open(&live).unwrap();
+    writer.try_lock().unwrap();
+    // Looks like a part but is a directory: never removed.
+    std::fs::create_dir(d.join(".byteshelf-map-m.mb-adir01.part")).unwrap();
+
+    build_from_files(d, "m.mb", &[]);
+    assert!(
+        !stale_same.exists(),
+        "the build removes its output's stale part"
+    );
+    assert!(stale_other.exists() && stale_old.exists(), "and only those");
+    assert!(live.exists());
+
+    let clean = run_in(d, &["map", "build", "m.mb", "--clean"]);
+    let text = clean.text();
+    assert!(
+        text.contains(".byteshelf-map-other.mb-dead02.part"),
+        "{text}"
+    );
+    assert!(text.contains(".byteshelf-map-Ab3dE9.part"), "{text}");
+    assert!(
+        text.ends_with("removed 2 stale part files from .\n"),
+        "{text}"
+    );
+    clean.ok();
+    assert!(!stale_other.exists() && !stale_old.exists());
+    assert!(live.exists(), "a live build's part stays");
+    assert!(d.join(".byteshelf-map-m.mb-adir01.part").is_dir());
+    assert_eq!(run_in(d, &["map", "get", "m.mb", "7"]).ok(), b"seven");
+
+    drop(writer);
+    let clean = run_in(d, &["map", "build", "m.mb", "--clean"]);
+    assert!(clean.text().contains("live01"), "{}", clean.text());
+    assert!(!live.exists());
+    let clean = run_in(d, &["map", "build", "m.mb", "--clean"]);
+    assert_eq!(clean.ok(), b"no stale part files in .\n");
+    run_in(d, &["map", "build", "m.mb", "--clean", "values"]).fails(2, &["--clean"]);
+}

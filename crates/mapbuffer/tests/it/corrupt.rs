@@ -306,3 +306,83 @@ fn intmap_errors() {
         })
     ));
 }
+
+/// Version 0 maps stay readable when their values cannot be, or are not, version 1 values with a damaged version
+/// byte: empty and short values, values without a CRC-32C tail, and a map where only some values have one. A map
+/// whose values all end with their own CRC-32C is refused (the documented false positive, 2^-32 per value for
+/// random values).
+#[test]
+fn version_0_maps_with_and_without_crc_tails() {
+    let tailed = |payload: &[u8]| -> Vec<u8> {
+        let mut value = payload.to_vec();
+        value.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+        value
+    };
+    let v0 = |entries: &[(u64, &[u8])]| build(Codec::None, FormatVersion::V0, entries);
+    let readable: [Vec<u8>; 6] = [
+        v0(&[(1, b""), (2, b""), (3, b"")]),
+        v0(&[(1, b"abc"), (2, b"x")]),
+        v0(&[(1, b"hello"), (2, b"world")]),
+        // A tail on the first value only: the second one shows a real version 0 map.
+        v0(&[(1, &tailed(b"first")), (2, b"second")]),
+        // An empty value first (in buffer order, slot 0 holds the middle key of three).
+        v0(&[(1, &tailed(b"a")), (2, b""), (3, &tailed(b"c"))]),
+        // Zero `u32`s: four zero bytes are also an empty version 1 value, and prove nothing.
+        v0(&[(1, &[0; 4]), (2, &[0; 4]), (3, &[0; 4])]),
+    ];
+    for bytes in &readable {
+        let map = MapBuffer::from_bytes(&bytes[..]).expect("a real version 0 map opens");
+        map.validate().expect("and validates");
+        assert!(map.iter().all(|e| e.is_ok()));
+    }
+    // Every value with a tail: refused at open, whatever the number of values.
+    for n in [1u64, 2, 3, 4, 9] {
+        let values: Vec<Vec<u8>> = (0..n).map(|k| tailed(&k.to_le_bytes())).collect();
+        let entries: Vec<(u64, &[u8])> = (0..n).zip(values.iter().map(Vec::as_slice)).collect();
+        let bytes = v0(&entries);
+        let err = MapBuffer::from_bytes(&bytes[..]).unwrap_err();
+        assert!(
+            matches!(err, Error::VersionContradicted { at: 7, checked } if checked == n.min(4)),
+            "{n}: {err:?}"
+        );
+    }
+}
+
+/// Only regular files are opened: a directory, a device and a FIFO (without a writer, which would block a plain
+/// open forever) are refused at once, naming the path and what it is.
+#[cfg(unix)]
+#[test]
+fn open_refuses_what_is_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let cases = [
+        (dir.path().to_path_buf(), "a directory"),
+        (std::path::PathBuf::from("/dev/null"), "a character device"),
+        (std::path::PathBuf::from("/dev/zero"), "a character device"),
+        (fifo, "a FIFO"),
+    ];
+    for (path, kind) in cases {
+        let err = MapBuffer::open(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::NotRegularFile { path: p, kind: k } if *p == path && *k == kind),
+            "{}: {err:?}",
+            path.display()
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot open {}: not a regular file ({kind})",
+                path.display()
+            )
+        );
+        assert!(matches!(
+            IntMap::open(&path),
+            Err(Error::NotRegularFile { .. })
+        ));
+    }
+}

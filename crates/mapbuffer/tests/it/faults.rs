@@ -143,3 +143,123 @@ fn every_bit_flip_in_v1_values_is_an_error() {
         }
     }
 }
+
+/// Opens, validates and reads every value; `None` at the first error.
+fn decode_all(bytes: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
+    let map = MapBuffer::from_bytes(bytes).ok()?;
+    map.validate().ok()?;
+    map.iter()
+        .map(|e| e.map(|(k, v)| (k, v.into_owned())))
+        .collect::<Result<_, _>>()
+        .ok()
+}
+
+/// Every single-bit flip of the 16-byte header of a version 1 map is a typed error as soon as the map is opened.
+/// Bit 0 of the version byte (byte 7) turns it into version 0, whose values then all end with a valid CRC-32C:
+/// `VersionContradicted` at byte 7, which `validate` reports as well. Any other bit of it gives an unsupported
+/// version; magic, codec tag and key count flips break the magic, the tag or the start of the values.
+#[test]
+fn every_bit_flip_of_a_v1_header_is_an_error_at_open() {
+    for codec in codecs() {
+        let bytes = MapBufferBuilder::new()
+            .codec(codec)
+            .format_version(FormatVersion::V1)
+            .to_vec(entries())
+            .unwrap();
+        let mut copy = bytes.clone();
+        for byte in 0..16 {
+            for bit in 0..8 {
+                copy[byte] ^= 1 << bit;
+                let err = MapBuffer::from_bytes(&copy[..]).expect_err(&format!(
+                    "{codec:?}: flipping bit {bit} of header byte {byte} opens"
+                ));
+                if byte == 7 && bit == 0 {
+                    assert!(
+                        matches!(err, Error::VersionContradicted { at: 7, checked: 4 }),
+                        "{codec:?}: {err:?}"
+                    );
+                    assert!(err.to_string().contains("at byte 7 says 0"), "{err}");
+                } else if byte == 7 {
+                    assert!(
+                        matches!(err, Error::UnsupportedVersion { .. }),
+                        "{codec:?}: bit {bit}: {err:?}"
+                    );
+                }
+                copy[byte] ^= 1 << bit;
+            }
+        }
+        assert_eq!(copy, bytes);
+    }
+}
+
+/// A version 1 map read as version 0 (bit 0 of byte 7 cleared) is refused by `validate` too, which checks every
+/// value, also when the map is too large for the check at open to have looked at them: here every value is over
+/// its 64 KiB limit.
+#[test]
+fn validate_refuses_a_v1_map_whose_version_byte_says_0() {
+    let big: Vec<(u64, Vec<u8>)> = (0..3u64)
+        .map(|k| (k, vec![k as u8; 70_000 + k as usize]))
+        .collect();
+    let mut bytes = MapBufferBuilder::new()
+        .format_version(FormatVersion::V1)
+        .to_vec(big)
+        .unwrap();
+    bytes[7] = 0;
+    let map = MapBuffer::from_bytes(&bytes[..]).expect("no value small enough to check at open");
+    assert!(matches!(
+        map.validate(),
+        Err(Error::VersionContradicted { at: 7, checked: 3 })
+    ));
+}
+
+/// Every single-bit flip of the version byte of a version 0 map is a typed error somewhere between opening and
+/// reading every value: as version 1 its values fail their CRC-32C (or are too short to hold one), any other
+/// version is unsupported.
+#[test]
+fn every_bit_flip_of_a_v0_version_byte_is_an_error() {
+    for codec in codecs() {
+        let mut bytes = MapBufferBuilder::new()
+            .codec(codec)
+            .format_version(FormatVersion::V0)
+            .to_vec(entries())
+            .unwrap();
+        assert!(decode_all(&bytes).is_some(), "{codec:?}: the v0 map reads");
+        for bit in 0..8 {
+            bytes[7] ^= 1 << bit;
+            assert!(
+                decode_all(&bytes).is_none(),
+                "{codec:?}: flipping bit {bit} of the version byte gave data without an error"
+            );
+            bytes[7] ^= 1 << bit;
+        }
+    }
+}
+
+/// In the header and index of a version 1 map, which no checksum covers, every single-bit flip except in a key is
+/// a typed error: the header's at open (see above), an offset's by `validate` (the values it moves fail their
+/// CRC-32C or their bounds). A flipped key bit that keeps the keys in order is the only silent change left.
+#[test]
+fn every_bit_flip_in_v1_offsets_is_an_error() {
+    for codec in codecs() {
+        let bytes = MapBufferBuilder::new()
+            .codec(codec)
+            .format_version(FormatVersion::V1)
+            .to_vec(entries())
+            .unwrap();
+        let map = MapBuffer::from_bytes(&bytes[..]).unwrap();
+        let mut copy = bytes.clone();
+        for slot in 0..map.len() {
+            let offset_field = 16 + 16 * slot + 8;
+            for byte in offset_field..offset_field + 8 {
+                for bit in 0..8 {
+                    copy[byte] ^= 1 << bit;
+                    assert!(
+                        decode_all(&copy).is_none(),
+                        "{codec:?}: flipping bit {bit} of byte {byte} (offset of slot {slot}) went unnoticed"
+                    );
+                    copy[byte] ^= 1 << bit;
+                }
+            }
+        }
+    }
+}

@@ -101,3 +101,40 @@ fn damage_is_rejected() {
         })
     ));
 }
+
+/// Zeros are not a legacy index: small, the CRC-32 says so first; large (over 16 MiB), the second entry does (an
+/// empty key after an empty key), without a CRC over all of it, which for a huge sparse file would take minutes.
+#[test]
+fn large_junk_fails_at_its_first_bad_entry() {
+    let small = vec![0u8; 1024];
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&small),
+        Err(Error::ChecksumMismatch { offset: 1020, .. })
+    ));
+    let large = vec![0u8; (16 << 20) + 100];
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&large),
+        Err(Error::CorruptKey {
+            index: 1,
+            offset: 12,
+            ..
+        })
+    ));
+    // A large valid index still has its CRC checked after its entries.
+    let mut index = SparseIndex::new();
+    let key = vec![b'k'; 1 << 20];
+    for i in 0..17u8 {
+        let mut key = key.clone();
+        key.push(i);
+        index.add(&key, u64::from(i)).unwrap();
+    }
+    let mut bytes = index.to_legacy_bytes();
+    assert!(bytes.len() > 16 << 20);
+    assert_eq!(SparseIndex::from_legacy_bytes(&bytes).unwrap().len(), 17);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&bytes),
+        Err(Error::ChecksumMismatch { .. })
+    ));
+}

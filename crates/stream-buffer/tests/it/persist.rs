@@ -89,3 +89,58 @@ fn into_file_hands_over_the_whole_stream() {
         "the spool file has no name"
     );
 }
+
+/// A part file whose writer died (nobody holds its lock) is removed, by `remove_stale_parts` and by `persist`;
+/// one whose writer is alive (its lock is held) is left alone, and so are files that only look like parts.
+#[test]
+fn stale_part_files_are_removed_and_live_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stale = d.join(".stream-buffer-dead01.part");
+    let live = d.join(".stream-buffer-alive1.part");
+    fs::write(&stale, b"left by a killed writer").unwrap();
+    fs::write(&live, b"being written").unwrap();
+    let writer = fs::File::open(&live).unwrap();
+    writer.try_lock().unwrap();
+    // Not part files: another prefix, a directory, a symbolic link to a stale-looking file elsewhere.
+    fs::write(d.join(".other-x.part"), b"").unwrap();
+    fs::create_dir(d.join(".stream-buffer-dir000.part")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("target.bin");
+    fs::write(&target, b"not ours").unwrap();
+    std::os::unix::fs::symlink(&target, d.join(".stream-buffer-link00.part")).unwrap();
+
+    let removed = stream_buffer::remove_stale_parts(d).unwrap();
+    assert_eq!(removed, std::slice::from_ref(&stale));
+    assert!(!stale.exists());
+    assert_eq!(fs::read(&live).unwrap(), b"being written");
+    assert!(d.join(".stream-buffer-dir000.part").is_dir());
+    assert_eq!(fs::read(&target).unwrap(), b"not ours");
+    assert!(stream_buffer::remove_stale_parts(d).unwrap().is_empty());
+
+    // `persist` cleans up too, before it writes, and still leaves the live part alone.
+    fs::write(&stale, b"left by another killed writer").unwrap();
+    let buffer = StreamBuffer::from_chunks([Ok::<_, io::Error>(&b"abc"[..])]);
+    assert_eq!(buffer.persist(d.join("saved.bin")).unwrap(), 3);
+    assert!(!stale.exists());
+    assert_eq!(fs::read(&live).unwrap(), b"being written");
+    // Once its writer is gone, the live part is stale too.
+    drop(writer);
+    assert_eq!(
+        stream_buffer::remove_stale_parts(d).unwrap(),
+        std::slice::from_ref(&live)
+    );
+}
+
+#[test]
+fn remove_stale_parts_of_a_missing_directory_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    match stream_buffer::remove_stale_parts(&missing) {
+        Err(err @ Error::StalePart { .. }) => {
+            assert!(err.to_string().contains("missing"), "{err}");
+            assert_eq!(io::Error::from(err).kind(), io::ErrorKind::NotFound);
+        }
+        other => panic!("expected a StalePart error, got {other:?}"),
+    }
+}
