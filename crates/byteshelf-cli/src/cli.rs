@@ -79,6 +79,10 @@ pub(crate) struct PackArgs {
     /// Add the records to an existing dataset instead of refusing to touch it.
     #[arg(long)]
     pub(crate) append: bool,
+    /// The largest record read (an input file, or a line of `--lines`), in bytes (default 64 MiB).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RECORD_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_record_bytes: u64,
 }
 
 /// The footer kinds `--footer` accepts.

@@ -165,6 +165,8 @@ pub(crate) struct LineReader<R> {
     offset: u64,
     /// 1-based number of the next line.
     number: u64,
+    /// Whether a `\r` before the `\n` is dropped too.
+    strip_cr: bool,
 }
 
 /// One line read by [`LineReader::next_line`]: where it is in the input. Its bytes are in the caller's buffer.
@@ -185,7 +187,14 @@ impl<R: BufRead> LineReader<R> {
             limit,
             offset: 0,
             number: 1,
+            strip_cr: true,
         }
+    }
+
+    /// Keeps a `\r` before a line's `\n` as part of the line (for records, whose bytes are stored as they are).
+    pub(crate) fn keep_carriage_returns(mut self) -> Self {
+        self.strip_cr = false;
+        self
     }
 
     /// The name of the input in errors.
@@ -193,7 +202,8 @@ impl<R: BufRead> LineReader<R> {
         &self.name
     }
 
-    /// Reads the next line into `line` (cleared first) without its `\n` or `\r\n`, and says where it is; `None`
+    /// Reads the next line into `line` (cleared first) without its `\n` (or `\r\n`, unless told to keep `\r`),
+    /// and says where it is; `None`
     /// at the end of the input. A last line without a newline counts; an empty input has no lines.
     pub(crate) fn next_line(&mut self, line: &mut Vec<u8>) -> Result<Option<LineAt>> {
         line.clear();
@@ -238,7 +248,7 @@ impl<R: BufRead> LineReader<R> {
                 break;
             }
         }
-        if line.last() == Some(&b'\r') {
+        if self.strip_cr && line.last() == Some(&b'\r') {
             line.pop();
         }
         self.offset += consumed;

@@ -13,6 +13,7 @@ use crate::cli::{
     UnpackArgs,
 };
 use crate::error::{Error, Result};
+use crate::fsutil::{self, LineReader};
 use crate::input::{collect_files, open_text};
 use crate::output::{SizeSummary, Stdout, size};
 use crate::progress::Progress;
@@ -88,28 +89,21 @@ fn pack(args: &PackArgs) -> Result {
         progress.advance(1, bytes);
         Ok::<_, Error>(())
     };
+    // Records are bounded: an endless input (`/dev/zero`) fails at the limit instead of filling memory.
+    let limit = args.max_record_bytes;
     if let Some(lines) = &args.lines {
         let progress = Progress::new("packing", None);
-        let (name, mut reader) = open_text(lines)?;
+        let (name, reader) = open_text(lines)?;
+        let mut lines = LineReader::new(name, reader, limit).keep_carriage_returns();
         let mut line = Vec::new();
-        loop {
-            line.clear();
-            let read = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| Error::io(&name, &e))?;
-            if read == 0 {
-                break;
-            }
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
+        while lines.next_line(&mut line)?.is_some() {
             push(&line, &progress)?;
         }
         progress.finish();
     } else {
         let progress = Progress::new("packing", Some(files.len() as u64));
         for file in &files {
-            let record = fs::read(file).map_err(|e| Error::io(file, &e))?;
+            let record = fsutil::read_limited(file, limit)?;
             push(&record, &progress)?;
         }
         progress.finish();

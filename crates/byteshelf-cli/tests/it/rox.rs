@@ -432,6 +432,24 @@ fn hostile_paths_and_a_terabyte_of_empty_records() {
         }
     }
 
+    // Endless inputs fail at the record limit, in bounded memory, and leave no dataset behind.
+    for command in [
+        &[
+            "rox",
+            "pack",
+            "zero.rox",
+            "/dev/zero",
+            "--max-record-bytes",
+            "1000000",
+        ][..],
+        &["rox", "pack", "zero.rox", "--lines", "/dev/zero"],
+    ] {
+        let started = Instant::now();
+        run_in(d, command).fails(1, &["/dev/zero", "max-record-bytes"]);
+        assert!(started.elapsed() < Duration::from_secs(10), "{command:?}");
+        assert!(!d.join("zero.rox").exists());
+    }
+
     let records = 1u64 << 37;
     let file = std::fs::File::create(d.join("huge.rox")).unwrap();
     file.set_len(records * 8).unwrap();
