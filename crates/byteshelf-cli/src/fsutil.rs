@@ -14,7 +14,6 @@
 use std::fs::{self, File, FileType, OpenOptions};
 use std::io::{self, BufRead, Read};
 use std::ops::Deref;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -27,15 +26,20 @@ pub(crate) const DEFAULT_MAX_RECORD_BYTES: u64 = 64 << 20;
 
 /// What a file that is not a regular file is, in words.
 pub(crate) fn file_kind(file_type: FileType) -> &'static str {
-    if file_type.is_fifo() {
-        "a FIFO"
-    } else if file_type.is_char_device() {
-        "a character device"
-    } else if file_type.is_block_device() {
-        "a block device"
-    } else if file_type.is_socket() {
-        "a socket"
-    } else if file_type.is_dir() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        } else if file_type.is_char_device() {
+            return "a character device";
+        } else if file_type.is_block_device() {
+            return "a block device";
+        } else if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
         "a directory"
     } else if file_type.is_symlink() {
         "a symbolic link"
@@ -72,11 +76,14 @@ pub(crate) fn check_regular(path: &Path) -> Result<fs::Metadata> {
 /// path was replaced by a FIFO meanwhile, and again on the open file.
 pub(crate) fn open_regular(path: &Path) -> Result<File> {
     check_regular(path)?;
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| Error::io(path, &e))?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| Error::io(path, &e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
     if !meta.is_file() {
         return Err(not_regular(path, meta.file_type()));
@@ -310,7 +317,9 @@ pub(crate) fn is_part_name(name: &str, prefix: &str) -> bool {
 }
 
 /// Whether `path` (not followed if a symbolic link) names the file open as `file`.
+#[cfg(unix)]
 fn same_file(path: &Path, file: &File) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
     let named = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -318,6 +327,12 @@ fn same_file(path: &Path, file: &File) -> io::Result<bool> {
     };
     let open = file.metadata()?;
     Ok(named.dev() == open.dev() && named.ino() == open.ino())
+}
+
+/// Elsewhere a file's identity is not in stable std; Windows does not let a cleanup remove an open file anyway.
+#[cfg(not(unix))]
+fn same_file(path: &Path, _file: &File) -> io::Result<bool> {
+    Ok(path.is_file())
 }
 
 /// A part file removed by [`remove_stale_parts`].
@@ -351,8 +366,16 @@ pub(crate) fn remove_stale_parts(
     Ok(removed)
 }
 
+/// Off Unix nothing is removed: advisory locks there do not tell a dead writer's file from a live one's.
+#[cfg(not(unix))]
+fn remove_if_stale(_path: &Path) -> io::Result<Option<u64>> {
+    Ok(None)
+}
+
 /// Removes `path` if it is a regular file whose exclusive lock can be taken; its length if it was removed.
+#[cfg(unix)]
 fn remove_if_stale(path: &Path) -> io::Result<Option<u64>> {
+    use std::os::unix::fs::OpenOptionsExt;
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_file() => {}
         Ok(_) => return Ok(None),

@@ -10,9 +10,8 @@
 //! dies, so a part file whose lock can be taken belongs to a dead writer and can be removed safely.
 //! [`remove_stale_parts`] does that, and `persist` does it in the destination's directory before it starts.
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,12 +56,15 @@ fn create_locked_part(dir: &Path) -> io::Result<NamedTempFile> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        // 0o666 before the umask, like any newly created file (temporary files default to 0o600).
-        let temporary = tempfile::Builder::new()
-            .prefix(PART_PREFIX)
-            .suffix(PART_SUFFIX)
-            .permissions(Permissions::from_mode(0o666))
-            .tempfile_in(dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(PART_PREFIX).suffix(PART_SUFFIX);
+        #[cfg(unix)]
+        {
+            // 0o666 before the umask, like any newly created file (temporary files default to 0o600).
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o666));
+        }
+        let temporary = builder.tempfile_in(dir)?;
         match temporary.as_file().try_lock() {
             Ok(()) => {}
             // Without advisory locks nothing can tell a live writer from a dead one, and nothing is removed.
@@ -97,7 +99,9 @@ fn create_locked_part(dir: &Path) -> io::Result<NamedTempFile> {
 }
 
 /// Whether `path` (not followed if a symbolic link) names the file open as `file`.
+#[cfg(unix)]
 fn same_file(path: &Path, file: &File) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
     let named = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -105,6 +109,12 @@ fn same_file(path: &Path, file: &File) -> io::Result<bool> {
     };
     let open = file.metadata()?;
     Ok(named.dev() == open.dev() && named.ino() == open.ino())
+}
+
+/// Elsewhere a file's identity is not in stable std; Windows does not let a cleanup remove an open file anyway.
+#[cfg(not(unix))]
+fn same_file(path: &Path, _file: &File) -> io::Result<bool> {
+    Ok(path.is_file())
 }
 
 /// Whether `name` is the name of a part file of [`StreamBuffer::persist`](crate::StreamBuffer::persist).
@@ -125,7 +135,7 @@ fn is_part_name(name: &str) -> bool {
 /// told from a dead writer's and is removed too: do not run such a version's `persist` into the same directory at
 /// the same time.
 ///
-/// On a platform or file system without advisory locks nothing is removed.
+/// On a file system without advisory locks, and off Unix, nothing is removed.
 ///
 /// # Errors
 ///
@@ -153,8 +163,16 @@ pub fn remove_stale_parts(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, Error> 
     Ok(removed)
 }
 
+/// Off Unix nothing is removed (see [`remove_stale_parts`]).
+#[cfg(not(unix))]
+fn remove_if_stale(_path: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
 /// Removes `path` if it is a regular file whose exclusive lock can be taken; whether it was removed.
+#[cfg(unix)]
 fn remove_if_stale(path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_file() => {}
         Ok(_) => return Ok(false),
@@ -164,7 +182,7 @@ fn remove_if_stale(path: &Path) -> io::Result<bool> {
     }
     // Non-blocking and not following links: whatever replaced the file since the check cannot block or redirect
     // the open.
-    let file = match OpenOptions::new()
+    let file = match fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
