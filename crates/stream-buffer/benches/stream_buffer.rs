@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use byteshelf_stream_buffer::{DEFAULT_MEMORY_THRESHOLD, StreamBuffer};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use stream_buffer::{DEFAULT_MEMORY_THRESHOLD, StreamBuffer};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;

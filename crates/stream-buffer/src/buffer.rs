@@ -40,7 +40,7 @@ pub const DEFAULT_MEMORY_THRESHOLD: usize = 5 * 1024 * 1024;
 /// bytes already pulled never wait for a thread that is pulling.
 ///
 /// ```
-/// use stream_buffer::StreamBuffer;
+/// use byteshelf_stream_buffer::StreamBuffer;
 ///
 /// let chunks = ["abcd", "efgh"].into_iter().map(|c| Ok(c.as_bytes()));
 /// let buffer = StreamBuffer::from_chunks(chunks);
@@ -73,7 +73,7 @@ pub struct StreamBuffer {
 /// Configures and creates a [`StreamBuffer`].
 ///
 /// ```
-/// use stream_buffer::StreamBuffer;
+/// use byteshelf_stream_buffer::StreamBuffer;
 ///
 /// let file = std::io::Cursor::new(vec![7u8; 100_000]); // any `impl Read + Send + 'static`
 /// let buffer = StreamBuffer::builder()

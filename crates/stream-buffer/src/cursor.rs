@@ -14,7 +14,7 @@ use crate::buffer::StreamBuffer;
 ///
 /// ```
 /// use std::io::{Read, Seek, SeekFrom};
-/// use stream_buffer::StreamBuffer;
+/// use byteshelf_stream_buffer::StreamBuffer;
 ///
 /// let buffer = StreamBuffer::from_reader(&b"hello, stream"[..]);
 /// let mut cursor = buffer.cursor();

@@ -3,7 +3,7 @@
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use stream_buffer::{StreamBuffer, StreamCursor};
+use byteshelf_stream_buffer::{StreamBuffer, StreamCursor};
 
 use crate::common::{chunks, data};
 

@@ -3,7 +3,7 @@
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use stream_buffer::{Error, StreamBuffer};
+use byteshelf_stream_buffer::{Error, StreamBuffer};
 
 fn failing_midway() -> StreamBuffer {
     let items: Vec<io::Result<&'static [u8]>> = vec![

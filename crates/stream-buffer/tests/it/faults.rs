@@ -5,8 +5,8 @@
 use std::fs;
 use std::io::ErrorKind;
 
+use byteshelf_stream_buffer::{Error, StreamBuffer};
 use fault_injection::FaultyReader;
-use stream_buffer::{Error, StreamBuffer};
 
 const LEN: usize = 5_000;
 const THRESHOLD: usize = 1_000;

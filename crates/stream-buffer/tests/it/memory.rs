@@ -3,7 +3,7 @@
 use std::io;
 use std::sync::Arc;
 
-use stream_buffer::{DEFAULT_MEMORY_THRESHOLD, StreamBuffer};
+use byteshelf_stream_buffer::{DEFAULT_MEMORY_THRESHOLD, StreamBuffer};
 
 /// Chunk length: odd, so chunk boundaries fall everywhere relative to memory blocks and pages.
 const CHUNK: usize = 1_048_573;

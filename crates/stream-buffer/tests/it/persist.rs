@@ -3,7 +3,7 @@
 use std::fs;
 use std::io::{self, Read};
 
-use stream_buffer::{Error, StreamBuffer};
+use byteshelf_stream_buffer::{Error, StreamBuffer};
 
 use crate::common::{chunks, data};
 
@@ -110,13 +110,17 @@ fn stale_part_files_are_removed_and_live_ones_kept() {
     fs::write(&target, b"not ours").unwrap();
     std::os::unix::fs::symlink(&target, d.join(".stream-buffer-link00.part")).unwrap();
 
-    let removed = stream_buffer::remove_stale_parts(d).unwrap();
+    let removed = byteshelf_stream_buffer::remove_stale_parts(d).unwrap();
     assert_eq!(removed, std::slice::from_ref(&stale));
     assert!(!stale.exists());
     assert_eq!(fs::read(&live).unwrap(), b"being written");
     assert!(d.join(".stream-buffer-dir000.part").is_dir());
     assert_eq!(fs::read(&target).unwrap(), b"not ours");
-    assert!(stream_buffer::remove_stale_parts(d).unwrap().is_empty());
+    assert!(
+        byteshelf_stream_buffer::remove_stale_parts(d)
+            .unwrap()
+            .is_empty()
+    );
 
     // `persist` cleans up too, before it writes, and still leaves the live part alone.
     fs::write(&stale, b"left by another killed writer").unwrap();
@@ -127,7 +131,7 @@ fn stale_part_files_are_removed_and_live_ones_kept() {
     // Once its writer is gone, the live part is stale too.
     drop(writer);
     assert_eq!(
-        stream_buffer::remove_stale_parts(d).unwrap(),
+        byteshelf_stream_buffer::remove_stale_parts(d).unwrap(),
         std::slice::from_ref(&live)
     );
 }
@@ -136,7 +140,7 @@ fn stale_part_files_are_removed_and_live_ones_kept() {
 fn remove_stale_parts_of_a_missing_directory_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");
-    match stream_buffer::remove_stale_parts(&missing) {
+    match byteshelf_stream_buffer::remove_stale_parts(&missing) {
         Err(err @ Error::StalePart { .. }) => {
             assert!(err.to_string().contains("missing"), "{err}");
             assert_eq!(io::Error::from(err).kind(), io::ErrorKind::NotFound);

@@ -2,9 +2,9 @@
 
 use std::io;
 
+use byteshelf_stream_buffer::StreamBuffer;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use stream_buffer::StreamBuffer;
 
 use crate::common::{chunks, data, expected};
 
@@ -32,7 +32,7 @@ fn threshold(len: usize, kind: u8, fraction: f64) -> usize {
         2 => (len as f64 * fraction) as usize,
         3 => len,
         4 => len + 1,
-        _ => stream_buffer::DEFAULT_MEMORY_THRESHOLD,
+        _ => byteshelf_stream_buffer::DEFAULT_MEMORY_THRESHOLD,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use stream_buffer::StreamBuffer;
+use byteshelf_stream_buffer::StreamBuffer;
 
 use crate::common::{chunks, data, expected};
 

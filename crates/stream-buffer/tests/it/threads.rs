@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
 
-use stream_buffer::StreamBuffer;
+use byteshelf_stream_buffer::StreamBuffer;
 
 use crate::common::{byte_at, data, expected};
 
@@ -14,8 +14,8 @@ use crate::common::{byte_at, data, expected};
 fn the_buffer_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<StreamBuffer>();
-    assert_send_sync::<stream_buffer::StreamCursor<std::sync::Arc<StreamBuffer>>>();
-    assert_send_sync::<stream_buffer::Error>();
+    assert_send_sync::<byteshelf_stream_buffer::StreamCursor<std::sync::Arc<StreamBuffer>>>();
+    assert_send_sync::<byteshelf_stream_buffer::Error>();
 }
 
 /// A small deterministic generator, so each thread has its own reproducible request sequence.
@@ -142,7 +142,7 @@ fn a_failure_wakes_every_waiter() {
         for reader in readers {
             assert!(matches!(
                 reader.join().unwrap(),
-                Err(stream_buffer::Error::Source { offset: 10, .. })
+                Err(byteshelf_stream_buffer::Error::Source { offset: 10, .. })
             ));
         }
     });
