@@ -44,7 +44,8 @@ pub(crate) enum RoxCommand {
     Get(RoxGetArgs),
     /// Write records to stdout, separated as `--sep` says.
     Cat(CatArgs),
-    /// Check every shard completely; exit 1 naming the file and byte offset of the first problem in each.
+    /// Check every shard completely, and its records against its `.crc` sidecar if it has one; exit 1 naming the
+    /// file and byte offset of the first problem in each.
     Verify(SpecArgs),
     /// Complete the rollback of an interrupted write, leaving the dataset as it was before that write.
     Recover(SpecArgs),
@@ -76,6 +77,10 @@ pub(crate) struct PackArgs {
     /// Add the records to an existing dataset instead of refusing to touch it.
     #[arg(long)]
     pub(crate) append: bool,
+    /// Also write a checksum sidecar `<shard>.crc` (a CRC-32C per record) next to every shard written, so that
+    /// `rox verify` catches flipped bits; the shards stay as Python roxxel writes them, and it ignores the sidecars.
+    #[arg(long)]
+    pub(crate) checksums: bool,
 }
 
 /// The footer kinds `--footer` accepts.

@@ -392,7 +392,8 @@ pub struct Verification {
 }
 
 impl Verification {
-    pub(crate) fn absorb(&mut self, other: Self) {
+    /// Adds another report (of more shards) to this one.
+    pub fn absorb(&mut self, other: Self) {
         self.shards += other.shards;
         self.records += other.records;
         self.checksummed += other.checksummed;
