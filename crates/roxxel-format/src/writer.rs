@@ -10,7 +10,11 @@
 //! - A sharded write is one session: shards it creates stay invisible to readers until the journal is removed
 //!   at [`Writer::finish`], and are deleted by a rollback. The dataset therefore holds either the old records or
 //!   the old plus all the new ones.
-//! - Memory is bounded by the index (8 bytes per record of the shard being written), never by the payload.
+//! - With [`WriterOptions::checksums`], every shard finalized also gets its `.crc` sidecar (see the `checksums`
+//!   module), written under a hidden temporary name, synced and renamed into place after the shard's bytes are
+//!   durable and before the shard is renamed into place or the session commits.
+//! - Memory is bounded by the index (8 bytes per record of the shard being written, 12 with checksums), never by
+//!   the payload.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
