@@ -1,13 +1,14 @@
 //! Flips every bit of a small file of each format, one at a time, and counts what the decoder makes of it: a typed
 //! error, the same data, or different data without an error. Prints a markdown table (`cargo xtask bitflip` puts it
-//! in docs/reliability.md). For the CRC-protected regions (sparse-index files, MapBuffer v1 values) the last column
-//! must be 0; the crates' own tests assert that too.
+//! in docs/reliability.md). For the CRC-protected regions (sparse-index files, MapBuffer v1 values, roxxel shards with
+//! a `.crc` sidecar, except a ROXXEL02 footer's dtype field) the last column must be 0; the crates' own tests assert
+//! that too.
 
 use std::num::NonZeroU16;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mapbuffer::{Codec, FormatVersion, IntMap, MapBuffer, MapBufferBuilder};
-use roxxel_format::{FooterKind, Shard, WriterOptions};
+use roxxel_format::{Checksums, FooterKind, Shard, WriterOptions, sidecar_path};
 use sparse_index::{Format, SparseIndex, SparseIndexRef};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -47,15 +48,45 @@ fn flip_all(
     counts
 }
 
-fn roxxel(footer: FooterKind) -> Result<Vec<u8>> {
+/// A small shard and, with `checksums`, its `.crc` sidecar (empty without).
+fn roxxel(footer: FooterKind, checksums: bool) -> Result<(Vec<u8>, Vec<u8>)> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("small.rox");
-    let mut writer = WriterOptions::new().footer(footer).open(&path)?;
+    let mut writer = WriterOptions::new()
+        .footer(footer)
+        .checksums(checksums)
+        .open(&path)?;
     for record in [&b"alpha"[..], b"", b"beta", b"gamma delta"] {
         writer.push(record)?;
     }
     writer.finish()?;
-    Ok(std::fs::read(&path)?)
+    let sidecar = if checksums {
+        std::fs::read(sidecar_path(&path))?
+    } else {
+        Vec::new()
+    };
+    Ok((std::fs::read(&path)?, sidecar))
+}
+
+/// Decodes a shard checked against a sidecar: `bytes` is the shard followed by its sidecar, `split` bytes of
+/// shard. Records are read with the checksums attached, so the decoder is what `verify_checksums` readers see.
+fn decode_roxxel_checksummed(bytes: &[u8], split: usize) -> Option<Decoded> {
+    let sums = Checksums::from_bytes(bytes[split..].to_vec(), "flip.rox.crc").ok()?;
+    let shard = Shard::from_bytes(&bytes[..split], "flip.rox")
+        .ok()?
+        .with_checksums(sums)
+        .ok()?;
+    shard.verify().ok()?;
+    let records: Vec<_> = shard
+        .iter()
+        .map(|r| r.map(|r| (Vec::new(), r.to_vec())))
+        .collect::<std::result::Result<_, _>>()
+        .ok()?;
+    let dtype = shard
+        .dtype()
+        .map(|d| format!("{d:?}").into_bytes())
+        .unwrap_or_default();
+    Some([vec![(b"dtype".to_vec(), dtype)], records].concat())
 }
 
 fn decode_roxxel(bytes: &[u8]) -> Option<Decoded> {
@@ -129,9 +160,19 @@ fn main() -> Result<()> {
         restart_interval: NonZeroU16::new(2).ok_or("zero")?,
     };
 
+    // Roxxel with a .crc sidecar: the shard and its sidecar are flipped as one image (shard, then sidecar).
+    let (shard01, sidecar01) = roxxel(FooterKind::Roxxel01, true)?;
+    let (shard02, sidecar02) = roxxel(FooterKind::Roxxel02, true)?;
+    let (split01, split02) = (shard01.len(), shard02.len());
+    let decode01 = move |bytes: &[u8]| decode_roxxel_checksummed(bytes, split01);
+    let decode02 = move |bytes: &[u8]| decode_roxxel_checksummed(bytes, split02);
+    let image01 = [shard01, sidecar01].concat();
+    let image02 = [shard02, sidecar02].concat();
+    let len01 = image01.len();
+
     let mut rows: Vec<Row<'_>> = Vec::new();
     for footer in [FooterKind::Roxxel01, FooterKind::Roxxel02] {
-        let bytes = roxxel(footer)?;
+        let (bytes, _) = roxxel(footer, false)?;
         let len = bytes.len();
         rows.push((
             format!("roxxel shard, {footer} footer (4 records)"),
@@ -140,6 +181,25 @@ fn main() -> Result<()> {
             &decode_roxxel,
         ));
     }
+    rows.push((
+        "roxxel shard + .crc sidecar, ROXXEL01 (4 records): shard".to_owned(),
+        image01.clone(),
+        0..split01,
+        &decode01,
+    ));
+    rows.push((
+        "roxxel shard + .crc sidecar, ROXXEL01 (4 records): sidecar".to_owned(),
+        image01,
+        split01..len01,
+        &decode01,
+    ));
+    rows.push((
+        "roxxel shard + .crc sidecar, ROXXEL02 (4 records): shard (its dtype field is not covered)"
+            .to_owned(),
+        image02,
+        0..split02,
+        &decode02,
+    ));
     for (version, codec) in [
         (FormatVersion::V1, Codec::None),
         (FormatVersion::V1, Codec::Zstd),

@@ -46,7 +46,8 @@ pub(crate) enum RoxCommand {
     Get(RoxGetArgs),
     /// Write records to stdout, separated as `--sep` says.
     Cat(CatArgs),
-    /// Check every shard completely; exit 1 naming the file and byte offset of the first problem in each.
+    /// Check every shard completely, and its records against its `.crc` sidecar if it has one; exit 1 naming the
+    /// file and byte offset of the first problem in each.
     Verify(SpecArgs),
     /// Complete the rollback of an interrupted write, leaving the dataset as it was before that write.
     Recover(SpecArgs),
@@ -83,6 +84,10 @@ pub(crate) struct PackArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RECORD_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_record_bytes: u64,
+    /// Also write a checksum sidecar `<shard>.crc` (a CRC-32C per record) next to every shard written, so that
+    /// `rox verify` catches flipped bits; the shards stay as Python roxxel writes them, and it ignores the sidecars.
+    #[arg(long)]
+    pub(crate) checksums: bool,
 }
 
 /// The footer kinds `--footer` accepts.

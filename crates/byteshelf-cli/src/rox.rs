@@ -4,7 +4,8 @@ use std::fs::{self, File};
 use std::path::Path;
 
 use byteshelf::roxxel::{
-    self, Dataset, DatasetSpec, Dtype, FooterKind, Recovery, Shard, WriteSummary, WriterOptions,
+    self, Dataset, DatasetSpec, Dtype, FooterKind, Recovery, Shard, Verification, WriteSummary,
+    WriterOptions,
 };
 use serde::Serialize;
 
@@ -75,6 +76,7 @@ fn pack(args: &PackArgs) -> Result {
     if let Some(dtype) = dtype {
         options = options.dtype(dtype);
     }
+    options = options.checksums(args.checksums);
     // The inputs are listed before the dataset is opened, so a missing file leaves nothing behind.
     let files = match &args.lines {
         Some(_) => Vec::new(),
@@ -123,8 +125,12 @@ fn print_pack_summary(summary: &WriteSummary, bytes: u64) -> Result {
         if shards == 1 { "" } else { "s" }
     ))?;
     for shard in &summary.shards {
+        let sidecar = match &shard.sidecar {
+            Some(path) => format!(", checksums in {}", path.display()),
+            None => String::new(),
+        };
         stdout.line(format!(
-            "  {}  {}  {} records",
+            "  {}  {}  {} records{sidecar}",
             shard.path.display(),
             shard.footer.kind,
             shard.footer.records
@@ -210,6 +216,17 @@ struct ShardInfo {
     bytes: u64,
     payload_bytes: u64,
     pending_recovery: bool,
+    /// The shard's `.crc` checksum sidecar: `null` without one.
+    sidecar: Option<SidecarInfo>,
+}
+
+/// A shard's checksum sidecar in [`ShardInfo`]: `{"records": n}` (how many records it covers, from its header; may
+/// be fewer than the shard holds, or more), or `{"error": "..."}` for a damaged one.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum SidecarInfo {
+    Records(u64),
+    Error(String),
 }
 
 fn shard_info(shard: &Shard) -> ShardInfo {
@@ -222,6 +239,21 @@ fn shard_info(shard: &Shard) -> ShardInfo {
         bytes: footer.file_len().unwrap_or(u64::MAX),
         payload_bytes: footer.raw_data_size,
         pending_recovery: shard.is_rolled_back_view(),
+        sidecar: match shard.sidecar_records() {
+            Ok(None) => None,
+            Ok(Some(records)) => Some(SidecarInfo::Records(records)),
+            Err(err) => Some(SidecarInfo::Error(err.to_string())),
+        },
+    }
+}
+
+/// The `sidecar` column of `rox info`: `-`, `all`, `<covered>/<records>`, or `damaged`.
+fn sidecar_column(shard: &ShardInfo) -> String {
+    match &shard.sidecar {
+        None => "-".to_owned(),
+        Some(SidecarInfo::Records(n)) if *n >= shard.records => "all".to_owned(),
+        Some(SidecarInfo::Records(n)) => format!("{n}/{}", shard.records),
+        Some(SidecarInfo::Error(_)) => "damaged".to_owned(),
     }
 }
 
@@ -277,17 +309,18 @@ fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
         .unwrap_or(5);
     stdout.line(format!("dataset {}", info.spec))?;
     stdout.line(format!(
-        "{:<width$}  {:<8}  {:<8}  {:>12}  {:>14}",
-        "shard", "footer", "dtype", "records", "bytes"
+        "{:<width$}  {:<8}  {:<8}  {:>12}  {:>14}  {}",
+        "shard", "footer", "dtype", "records", "bytes", "sidecar"
     ))?;
     for shard in &info.shards {
         stdout.line(format!(
-            "{:<width$}  {:<8}  {:<8}  {:>12}  {:>14}",
+            "{:<width$}  {:<8}  {:<8}  {:>12}  {:>14}  {}",
             shard.path,
             shard.footer,
             shard.dtype.as_deref().unwrap_or("-"),
             shard.records,
-            shard.bytes
+            shard.bytes,
+            sidecar_column(shard)
         ))?;
     }
     stdout.line(format!(
@@ -301,6 +334,11 @@ fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
     ))?;
     for shard in info.shards.iter().filter(|s| s.pending_recovery) {
         stdout.line(pending_note(&shard.path, &info.spec))?;
+    }
+    for shard in &info.shards {
+        if let Some(SidecarInfo::Error(err)) = &shard.sidecar {
+            stdout.line(format!("note: {err}"))?;
+        }
     }
     match info.record_size {
         Some(s) if info.record_size_sample < info.records => stdout.line(format!(
@@ -427,9 +465,11 @@ fn verify(args: &SpecArgs) -> Result {
         .sum();
     let progress = Progress::new("verifying", Some(dataset.shards().len() as u64));
     let mut done = 0;
+    let mut checked = Verification::default();
     for shard in dataset.shards() {
-        if let Err(err) = shard.verify() {
-            bad.push(Error::from_lib(shard.path(), &err));
+        match shard.verify_detailed() {
+            Ok(report) => checked.absorb(report),
+            Err(err) => bad.push(Error::from_lib(shard.path(), &err)),
         }
         done += shard.footer().file_len().unwrap_or(0);
         progress.advance(1, done.min(total_bytes));
@@ -449,8 +489,25 @@ fn verify(args: &SpecArgs) -> Result {
             &args.spec,
         ))?;
     }
+    for short in &checked.short_sidecars {
+        stdout.line(format!(
+            "note: {}: its .crc sidecar covers only the first {} of its {} records (the others were appended \
+             without checksums, e.g. by Python roxxel); they were checked against the index only",
+            short.shard.display(),
+            short.covered,
+            short.records
+        ))?;
+    }
+    let sidecars = if checked.sidecars == 0 {
+        "no .crc sidecars, so record bytes were not checksummed".to_owned()
+    } else {
+        format!(
+            "{} of {} records checked against .crc sidecars ({} of {} shards have one)",
+            checked.checksummed, checked.records, checked.sidecars, checked.shards
+        )
+    };
     stdout.line(format!(
-        "ok: {}: {} records in {} shard{}, {} checked",
+        "ok: {}: {} records in {} shard{}, {} checked; {sidecars}",
         args.spec,
         dataset.len(),
         shards,

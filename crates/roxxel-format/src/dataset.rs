@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use crate::checksums::Verification;
 use crate::error::{Error, Result};
 use crate::iter::Iter;
 use crate::journal::Journal;
@@ -18,7 +19,8 @@ use crate::shard::{Shard, out_of_range};
 /// else one path. A path that is a directory means its `*.rox` files. A path that does not exist is taken as the
 /// path a sharded dataset was written to, as roxxel ≥ 0.7 does: `ds.rox` means `ds_*.rox`, or else `ds*.rox`. A list of paths is used as given, in its
 /// order. Files matched by a pattern or found in a directory are ordered by value of their digit runs, so
-/// `ds_10000.rox` follows `ds_9999.rox`; hidden files (journals, temporary files) never match.
+/// `ds_10000.rox` follows `ds_9999.rox`; hidden files (journals, temporary files) and checksum sidecars
+/// (`*.rox.crc`) never match.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DatasetSpec {
     /// One shard file, or a directory of them.
@@ -81,7 +83,9 @@ impl DatasetSpec {
                         let file = e.path().to_path_buf();
                         Error::io(file, e.into())
                     })?;
-                    if path.is_file() {
+                    // A pattern such as `ds_*` also matches the shards' checksum sidecars, which are not shards.
+                    let is_sidecar = path.file_name().and_then(naming::sidecar_target).is_some();
+                    if path.is_file() && !is_sidecar {
                         found.push(path);
                     }
                 }
@@ -185,6 +189,7 @@ impl<P: AsRef<Path>> From<Vec<P>> for DatasetSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct OpenOptions {
     skip_invalid: bool,
+    verify_checksums: bool,
 }
 
 impl OpenOptions {
@@ -199,6 +204,16 @@ impl OpenOptions {
     #[must_use]
     pub fn skip_invalid(mut self, skip: bool) -> Self {
         self.skip_invalid = skip;
+        self
+    }
+
+    /// Check every record read ([`Dataset::get`], [`Dataset::iter`], ...) against the CRC-32C in its shard's `.crc`
+    /// sidecar, when the shard has one ([`Error::ChecksumMismatch`] on a mismatch). The sidecars are read at open
+    /// (4 bytes per record); a damaged or stale sidecar fails the open of its shard. Shards without a sidecar, and
+    /// records appended after their sidecar was written, are read unchecked. Default: off.
+    #[must_use]
+    pub fn verify_checksums(mut self, verify: bool) -> Self {
+        self.verify_checksums = verify;
         self
     }
 
@@ -222,7 +237,14 @@ impl OpenOptions {
             let mut shards = Vec::with_capacity(paths.len());
             let mut skipped = Vec::new();
             for path in &paths {
-                match Shard::open_with_journals(path, &journals) {
+                let opened = Shard::open_with_journals(path, &journals).and_then(|shard| {
+                    if self.verify_checksums {
+                        shard.with_sidecar()
+                    } else {
+                        Ok(shard)
+                    }
+                });
+                match opened {
                     Ok(shard) => shards.push(shard),
                     Err(Error::Uncommitted { .. }) if spec.excludes_uncommitted() => {}
                     Err(error) if self.skip_invalid => skipped.push(SkippedShard {
@@ -329,7 +351,8 @@ impl Dataset<Mmap> {
         OpenOptions::new().open(spec)
     }
 
-    /// Options for opening, e.g. `Dataset::options().skip_invalid(true).open("data/*.rox")`.
+    /// Options for opening, e.g. `Dataset::options().skip_invalid(true).open("data/*.rox")` or
+    /// `Dataset::options().verify_checksums(true).open("data/*.rox")`.
     #[must_use]
     pub fn options() -> OpenOptions {
         OpenOptions::new()
@@ -459,12 +482,26 @@ impl<D: AsRef<[u8]>> Dataset<D> {
         })
     }
 
-    /// Checks every shard's whole index ([`Shard::verify`]).
+    /// Checks every shard's whole index, and every record covered by a `.crc` sidecar against its CRC-32C
+    /// ([`Shard::verify`]).
     ///
     /// # Errors
     /// The first problem found.
     pub fn verify(&self) -> Result<()> {
         self.shards.iter().try_for_each(Shard::verify)
+    }
+
+    /// [`verify`](Self::verify), saying how many records were checked against sidecars and which shards have a
+    /// sidecar covering fewer records than they hold ([`Shard::verify_detailed`]).
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn verify_detailed(&self) -> Result<Verification> {
+        let mut report = Verification::default();
+        for shard in &self.shards {
+            report.absorb(shard.verify_detailed()?);
+        }
+        Ok(report)
     }
 }
 

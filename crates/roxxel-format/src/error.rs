@@ -266,6 +266,63 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A record's bytes do not match the CRC-32C its `.crc` sidecar stores: the payload or the index entries that
+    /// delimit the record changed after it was written (or the sidecar is stale; see
+    /// [`StaleChecksums`](Self::StaleChecksums)).
+    #[error(
+        "{}: record {record} (payload offset {offset}) has CRC-32C {actual:#010x}, but its .crc sidecar says \
+         {expected:#010x}: the record's bytes or index entries changed after they were written",
+        file.display()
+    )]
+    ChecksumMismatch {
+        /// The shard file.
+        file: PathBuf,
+        /// Record number within the shard.
+        record: u64,
+        /// Byte offset of the record's first byte (its start in the payload).
+        offset: u64,
+        /// The CRC-32C stored in the sidecar.
+        expected: u32,
+        /// The CRC-32C of the bytes read.
+        actual: u32,
+    },
+
+    /// A `.crc` sidecar is damaged or not a sidecar at all (bad magic, header or contents CRC, a length that does
+    /// not match its record count).
+    #[error("{}: damaged checksum sidecar at offset {offset}: {reason}", file.display())]
+    BadChecksums {
+        /// The sidecar file.
+        file: PathBuf,
+        /// Byte offset of the problem in the sidecar.
+        offset: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// A `.crc` sidecar does not describe its shard: where it says its last covered record ends disagrees with the
+    /// shard's index. The shard was rewritten by a tool that does not update sidecars (delete the sidecar).
+    #[error(
+        "{}: the checksum sidecar {} covers {records} records ending at payload byte {sidecar_end}, but the index \
+         entry at offset {offset} ends the shard's records at {shard_end}: the shard was rewritten without its \
+         sidecar; delete the sidecar",
+        file.display(),
+        sidecar.display()
+    )]
+    StaleChecksums {
+        /// The shard file.
+        file: PathBuf,
+        /// The sidecar file.
+        sidecar: PathBuf,
+        /// Records the sidecar covers.
+        records: u64,
+        /// Byte offset (in the shard) of the index entry compared.
+        offset: u64,
+        /// Where the sidecar says the covered records end.
+        sidecar_end: u64,
+        /// Where the shard's index says they end (or its payload size, for a sidecar covering more records).
+        shard_end: i64,
+    },
+
     /// A [`Sampler`](crate::Sampler) for a rank outside its world.
     #[error("sampler rank {rank} is not below the world size {world_size}")]
     InvalidSampler {
@@ -325,8 +382,8 @@ impl Error {
         }
     }
 
-    /// Whether this error says the shard bytes are damaged or not a shard at all (as opposed to I/O, locking,
-    /// or a bad argument).
+    /// Whether this error says the shard bytes (or their checksum sidecar) are damaged or not a shard at all (as
+    /// opposed to I/O, locking, or a bad argument).
     #[must_use]
     pub fn is_corruption(&self) -> bool {
         matches!(
@@ -338,6 +395,9 @@ impl Error {
                 | Self::BadIndexEntry { .. }
                 | Self::IndexEndMismatch { .. }
                 | Self::BadJournal { .. }
+                | Self::ChecksumMismatch { .. }
+                | Self::BadChecksums { .. }
+                | Self::StaleChecksums { .. }
         )
     }
 }

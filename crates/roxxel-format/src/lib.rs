@@ -5,6 +5,9 @@
 //! - [`Writer`] ([`WriterOptions`]): byte-identical to roxxel 0.1.0 by default, sharding and appending like it,
 //!   but crash-safe: an interrupted write leaves the old records intact ([`recover`] makes that permanent).
 //! - [`format`](mod@format): the footer and index layout as pure functions over byte slices.
+//! - [`checksums`]: optional `.crc` sidecars (a CRC-32C per record) that turn silent bit flips into typed
+//!   errors, written with [`WriterOptions::checksums`], checked by [`Shard::verify`] and, with
+//!   [`OpenOptions::verify_checksums`], on every read.
 //! - [`Sampler`]: a deterministic, resumable order of record indices for data-parallel training (epoch, seed,
 //!   rank, world size), for any dataset, local or remote.
 //! - `RemoteDataset` (feature `object-store`, from `Dataset::open_remote`): the shards in object storage (S3,
@@ -14,6 +17,7 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod checksums;
 mod dataset;
 mod error;
 pub mod format;
@@ -27,6 +31,7 @@ mod sampler;
 mod shard;
 mod writer;
 
+pub use checksums::{Checksums, ShortSidecar, Verification, sidecar_path};
 pub use dataset::{Dataset, DatasetSpec, OpenOptions, SkippedShard};
 pub use error::{Error, ExpectedSize, Result};
 pub use format::{Dtype, Footer, FooterKind};

@@ -37,6 +37,31 @@ pub(crate) fn parse_shard_name(name: &OsStr) -> Option<(OsString, u64)> {
     Some((os_from_bytes(&stem[..underscore]), idx))
 }
 
+/// The suffix of checksum sidecars, appended to the shard's name.
+pub(crate) const SIDECAR_SUFFIX: &str = ".crc";
+
+/// The checksum sidecar of a shard: `{shard}.crc` (`ds_0003.rox.crc`).
+pub(crate) fn sidecar_path(shard: &Path) -> PathBuf {
+    let mut name = shard.as_os_str().to_os_string();
+    name.push(SIDECAR_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// The shard a sidecar name stands for: `X.rox` for `X.rox.crc`, `None` for other names.
+pub(crate) fn sidecar_target(name: &OsStr) -> Option<&OsStr> {
+    let bytes = name.as_encoded_bytes();
+    let shard = bytes.strip_suffix(SIDECAR_SUFFIX.as_bytes())?;
+    shard.ends_with(EXTENSION.as_bytes()).then_some(())?;
+    os_str_slice(name, 0, shard.len())
+}
+
+/// The shard file a directory entry belongs to: a shard name itself, or the shard of a sidecar, a temporary
+/// shard or a temporary sidecar (`.X.rox.tmp`, `X.rox.crc`, `.X.rox.crc.tmp` all give `X.rox`).
+pub(crate) fn owning_shard(name: &OsStr) -> &OsStr {
+    let name = temp_target(name).unwrap_or(name);
+    sidecar_target(name).unwrap_or(name)
+}
+
 /// The hidden temporary name a new file is written under before it is renamed to `path`.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
     hidden_sibling(path, ".tmp")
@@ -200,6 +225,23 @@ mod tests {
         );
         assert_eq!(temp_target(OsStr::new("ds_0003.rox")), None);
         assert_eq!(temp_target(OsStr::new(".tmp")), None);
+        assert_eq!(
+            sidecar_path(Path::new("a/ds_0003.rox")),
+            Path::new("a/ds_0003.rox.crc")
+        );
+        assert_eq!(
+            sidecar_target(OsStr::new("ds_0003.rox.crc")),
+            Some(OsStr::new("ds_0003.rox"))
+        );
+        assert_eq!(sidecar_target(OsStr::new("notes.crc")), None);
+        for name in [
+            ".ds_0003.rox.crc.tmp",
+            "ds_0003.rox.crc",
+            ".ds_0003.rox.tmp",
+            "ds_0003.rox",
+        ] {
+            assert_eq!(owning_shard(OsStr::new(name)), OsStr::new("ds_0003.rox"));
+        }
         assert_eq!(
             candidate_journals(Path::new("a/ds_0002.rox")),
             [

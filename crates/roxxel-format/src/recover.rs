@@ -11,20 +11,23 @@
 //!
 //! 1. the appended shard gets its old index and footer back (the same bytes at the same offset, then the old
 //!    length), synced;
+//!    A checksum sidecar the session extended is cut back to the old record count (temporary file, rename);
 //! 2. every file of the dataset's directory that the journal marks as the session's (`{base}_{idx}.rox` with
-//!    `idx` at or above the session's first new index, and their hidden temporary files) is deleted: the
-//!    directory is listed, so a gap left by an earlier, interrupted rollback does not stop the sweep;
+//!    `idx` at or above the session's first new index, their `.crc` sidecars, and the hidden temporary files of
+//!    both) is deleted: the directory is listed, so a gap left by an earlier, interrupted rollback does not stop
+//!    the sweep;
 //! 3. the directory is synced and the journal removed.
 //!
-//! With the session lock held no writer is active, so hidden temporary files of the dataset (a fresh file that
-//! was never renamed into place, a journal that was never renamed into place) belong to dead writers and are
-//! removed as well.
+//! With the session lock held no writer is active, so hidden temporary files of the dataset (a fresh file or
+//! sidecar that was never renamed into place, a journal that was never renamed into place) belong to dead writers
+//! and are removed as well, and so are sidecars of the dataset whose shard does not exist.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::checksums;
 use crate::error::{Error, Result};
 use crate::journal::{self, Journal, SessionLock};
 use crate::naming;
@@ -104,7 +107,8 @@ fn has_leftovers(base: &Path, path: &Path) -> Result<bool> {
 }
 
 /// Hidden temporary files of dead writers of the dataset with shard base `base`: `.{path}.tmp`,
-/// `.{base}.roxjournal.tmp`, `.{base}.rox.tmp` and `.{base}_{idx}.rox.tmp`.
+/// `.{base}.roxjournal.tmp`, `.{base}.rox.tmp` and `.{base}_{idx}.rox.tmp`, the same with `.crc` before `.tmp`
+/// (checksum sidecars), and sidecars `{base}.rox.crc` / `{base}_{idx}.rox.crc` whose shard does not exist.
 fn leftovers(base: &Path, path: &Path) -> Result<Vec<PathBuf>> {
     let journal_temp = naming::temp_path(&naming::journal_path(base));
     let mut single = base.as_os_str().to_os_string();
@@ -118,11 +122,17 @@ fn leftovers(base: &Path, path: &Path) -> Result<Vec<PathBuf>> {
     .filter(|p| p.exists())
     .collect();
     let base_name = base.file_name().unwrap_or_default();
+    let single_name = Path::new(&single).file_name().unwrap_or_default();
+    let ours = |shard: &OsStr| {
+        shard == single_name || naming::parse_shard_name(shard).is_some_and(|(b, _)| b == base_name)
+    };
     for (name, file) in list_dir(base)? {
-        let is_shard_temp = naming::temp_target(&name)
-            .and_then(naming::parse_shard_name)
-            .is_some_and(|(b, _)| b == base_name);
-        if is_shard_temp && !found.contains(&file) {
+        // Temporary shards and sidecars, and sidecars whose shard is gone (a fresh write killed between renaming
+        // its sidecar and its shard into place).
+        let is_temp = naming::temp_target(&name).is_some() && ours(naming::owning_shard(&name));
+        let is_orphan = naming::sidecar_target(&name)
+            .is_some_and(|shard| ours(shard) && !file.with_file_name(shard).exists());
+        if (is_temp || is_orphan) && !found.contains(&file) {
             found.push(file);
         }
     }
@@ -180,6 +190,8 @@ pub(crate) fn roll_back(journal: &Journal, appended: Option<&File>) -> Result<Re
         };
         restore(file, old.footer.raw_data_size, &old.tail, old.old_len)
             .map_err(|e| Error::io(&path, e))?;
+        // A sidecar the session extended covers records that no longer exist: cut it back too.
+        checksums::truncate_to(&path, old.footer.records, old.footer.raw_data_size)?;
         report.restored.push(path);
     }
     if let Some((base, first)) = &journal.new_shards {
@@ -187,8 +199,8 @@ pub(crate) fn roll_back(journal: &Journal, appended: Option<&File>) -> Result<Re
         // left any subset of them, so no sweep may stop at the first missing index.
         let base_path = dir.join(base);
         let session_file = |name: &OsStr| {
-            let shard = naming::temp_target(name).unwrap_or(name);
-            naming::parse_shard_name(shard).is_some_and(|(b, idx)| b == *base && idx >= *first)
+            naming::parse_shard_name(naming::owning_shard(name))
+                .is_some_and(|(b, idx)| b == *base && idx >= *first)
         };
         let mut doomed: Vec<PathBuf> = list_dir(&base_path)?
             .into_iter()

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use memmap2::{Mmap, MmapOptions};
 
+use crate::checksums::{self, Checksums, ShortSidecar, Verification};
 use crate::error::{Error, Result};
 use crate::format::{Dtype, Footer, FooterKind, INDEX_ENTRY_LEN, MAX_FOOTER_LEN, decode_index};
 use crate::iter::Iter;
@@ -37,6 +38,10 @@ pub struct Shard<D = Mmap> {
     records: usize,
     ends: Ends,
     rolled_back: bool,
+    /// Whether `path` is a real file (so its `.crc` sidecar can be looked up).
+    on_disk: bool,
+    /// The sidecar every read is checked against ([`Shard::with_checksums`], [`Shard::with_sidecar`]).
+    checksums: Option<Checksums>,
     /// The open file, holding a shared lock while the index is read in place (see the module docs).
     _lock: Option<File>,
 }
@@ -59,6 +64,10 @@ impl<D> std::fmt::Debug for Shard<D> {
             .field("path", &self.path)
             .field("footer", &self.footer)
             .field("rolled_back", &self.rolled_back)
+            .field(
+                "checksums",
+                &self.checksums.as_ref().map(Checksums::records),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +170,8 @@ impl Shard<Mmap> {
                 records,
                 ends: Ends::InPlace,
                 rolled_back: false,
+                on_disk: true,
+                checksums: None,
                 _lock: Some(file),
             });
         }
@@ -205,6 +216,8 @@ impl Shard<Mmap> {
             records: ends.len(),
             ends: Ends::Copied(ends),
             rolled_back,
+            on_disk: true,
+            checksums: None,
             _lock: None,
         })
     }
@@ -286,6 +299,8 @@ impl<D: AsRef<[u8]>> Shard<D> {
             footer,
             ends: Ends::InPlace,
             rolled_back: false,
+            on_disk: false,
+            checksums: None,
             _lock: None,
         })
     }
@@ -340,7 +355,11 @@ impl<D: AsRef<[u8]>> Shard<D> {
     pub(crate) fn record(&self, i: usize, start: i64, end: i64) -> Result<&[u8]> {
         let raw = self.raw_len as i64;
         if 0 <= start && start <= end && end <= raw {
-            Ok(&self.raw_data()[start as usize..end as usize])
+            let record = &self.raw_data()[start as usize..end as usize];
+            if let Some(sums) = &self.checksums {
+                sums.check(&self.path, i as u64, start as u64, record)?;
+            }
+            Ok(record)
         } else {
             Err(self.bad_entry(i, start, end))
         }
@@ -366,12 +385,65 @@ impl<D: AsRef<[u8]>> Shard<D> {
     }
 
     /// Checks the whole index in O(N): every end non-negative, not before the previous one, and the last equal to
-    /// the payload size.
+    /// the payload size. When the shard has a `.crc` sidecar (attached with [`with_checksums`](Self::with_checksums),
+    /// or next to a file opened with [`Shard::open`]), also checks every record it covers against its CRC-32C:
+    /// O(payload). A sidecar covering fewer records than the shard is not an error (see
+    /// [`verify_detailed`](Self::verify_detailed) to learn how many were checked).
     ///
     /// # Errors
     /// [`Error::BadIndexEntry`] for the first bad entry, [`Error::IndexEndMismatch`] for a last end short of the
-    /// payload.
+    /// payload; [`Error::ChecksumMismatch`] for the first record that does not match its CRC,
+    /// [`Error::BadChecksums`] for a damaged sidecar, [`Error::StaleChecksums`] for one of another version of the
+    /// shard.
     pub fn verify(&self) -> Result<()> {
+        self.verify_detailed().map(drop)
+    }
+
+    /// [`verify`](Self::verify), saying what was checked: how many records were checked against a sidecar, and
+    /// whether the sidecar covers fewer records than the shard holds.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub fn verify_detailed(&self) -> Result<Verification> {
+        self.verify_index()?;
+        let loaded;
+        let sums = match &self.checksums {
+            Some(sums) => Some(sums),
+            None => {
+                loaded = self.read_sidecar()?;
+                loaded.as_ref()
+            }
+        };
+        let mut report = Verification {
+            shards: 1,
+            records: self.len(),
+            ..Verification::default()
+        };
+        let Some(sums) = sums else {
+            return Ok(report);
+        };
+        self.check_pairing(sums)?;
+        let covered = sums.records().min(self.len());
+        let mut start = 0i64;
+        for i in 0..covered as usize {
+            let end = self.end(i);
+            let record = &self.raw_data()[start as usize..end as usize];
+            sums.check(&self.path, i as u64, start as u64, record)?;
+            start = end;
+        }
+        report.checksummed = covered;
+        report.sidecars = 1;
+        if covered < self.len() {
+            report.short_sidecars.push(ShortSidecar {
+                shard: self.path.clone(),
+                covered,
+                records: self.len(),
+            });
+        }
+        Ok(report)
+    }
+
+    fn verify_index(&self) -> Result<()> {
         let mut prev = 0i64;
         for i in 0..self.records {
             let end = self.end(i);
@@ -393,6 +465,68 @@ impl<D: AsRef<[u8]>> Shard<D> {
             });
         }
         Ok(())
+    }
+
+    /// Checks every later [`get`](Self::get) and [`iter`](Self::iter) item against these checksums (the records
+    /// they cover; later ones are read unchecked).
+    ///
+    /// # Errors
+    /// [`Error::StaleChecksums`] when the checksums cannot describe this shard (see the `checksums` module).
+    pub fn with_checksums(mut self, checksums: Checksums) -> Result<Self> {
+        self.check_pairing(&checksums)?;
+        self.checksums = Some(checksums);
+        Ok(self)
+    }
+
+    /// [`with_checksums`](Self::with_checksums) with the shard's `.crc` sidecar, if it has one (a shard opened from
+    /// a file). Without a sidecar the shard is returned unchanged.
+    ///
+    /// # Errors
+    /// As [`read_sidecar`](Self::read_sidecar) and [`with_checksums`](Self::with_checksums).
+    pub fn with_sidecar(self) -> Result<Self> {
+        match self.read_sidecar()? {
+            Some(sums) => self.with_checksums(sums),
+            None => Ok(self),
+        }
+    }
+
+    /// Reads the shard's `.crc` sidecar (`{path}.crc`), `Ok(None)` when it has none or was not opened from a file.
+    ///
+    /// # Errors
+    /// [`Error::BadChecksums`] for a damaged sidecar, [`Error::Io`], [`Error::NotAFile`].
+    pub fn read_sidecar(&self) -> Result<Option<Checksums>> {
+        if !self.on_disk {
+            return Ok(None);
+        }
+        Checksums::read(checksums::sidecar_path(&self.path))
+    }
+
+    /// How many records the shard's `.crc` sidecar covers, reading only its header (the entries are checked by
+    /// [`verify`](Self::verify)); `Ok(None)` without a sidecar. May exceed [`len`](Self::len) (see the
+    /// `checksums` module).
+    ///
+    /// # Errors
+    /// [`Error::BadChecksums`] for a damaged header, [`Error::Io`], [`Error::NotAFile`].
+    pub fn sidecar_records(&self) -> Result<Option<u64>> {
+        if let Some(sums) = &self.checksums {
+            return Ok(Some(sums.records()));
+        }
+        if !self.on_disk {
+            return Ok(None);
+        }
+        checksums::read_header(&checksums::sidecar_path(&self.path))
+    }
+
+    /// The checksums every read is checked against, if any.
+    #[must_use]
+    pub fn checksums(&self) -> Option<&Checksums> {
+        self.checksums.as_ref()
+    }
+
+    fn check_pairing(&self, sums: &Checksums) -> Result<()> {
+        sums.check_pairing(&self.path, self.len(), self.footer.raw_data_size, |i| {
+            self.end(i as usize)
+        })
     }
 
     /// The whole payload, all records back to back.

@@ -10,13 +10,18 @@
 //! - A sharded write is one session: shards it creates stay invisible to readers until the journal is removed
 //!   at [`Writer::finish`], and are deleted by a rollback. The dataset therefore holds either the old records or
 //!   the old plus all the new ones.
-//! - Memory is bounded by the index (8 bytes per record of the shard being written), never by the payload.
+//! - With [`WriterOptions::checksums`], every shard finalized also gets its `.crc` sidecar (see the `checksums`
+//!   module), written under a hidden temporary name, synced and renamed into place after the shard's bytes are
+//!   durable and before the shard is renamed into place or the session commits.
+//! - Memory is bounded by the index (8 bytes per record of the shard being written, 12 with checksums), never by
+//!   the payload.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::checksums::Checksums;
 use crate::error::{Error, Result};
 use crate::format::{Dtype, Footer, FooterKind, INDEX_ENTRY_LEN, MAX_FOOTER_LEN, decode_index};
 use crate::journal::{self, AppendedShard, Journal, SessionLock};
@@ -40,6 +45,7 @@ pub struct WriterOptions {
     overwrite_invalid: bool,
     skip_empty: bool,
     convert_existing: bool,
+    checksums: bool,
 }
 
 impl WriterOptions {
@@ -95,6 +101,23 @@ impl WriterOptions {
         self
     }
 
+    /// Write a `.crc` checksum sidecar (a CRC-32C per record; see the `checksums` module) next to every shard this
+    /// writer finalizes, so that [`Shard::verify`](crate::Shard::verify) and
+    /// [`OpenOptions::verify_checksums`](crate::OpenOptions::verify_checksums) catch damaged records. The shards
+    /// themselves are unchanged (still byte-identical to Python roxxel's). Default: off.
+    ///
+    /// Appending to a shard extends its sidecar; when it has none, or one covering fewer records (records
+    /// appended by Python roxxel), the missing CRCs are computed by reading those records from the file. A
+    /// sidecar that does not match the shard ([`Error::StaleChecksums`], [`Error::BadChecksums`]) stops the
+    /// write before anything changes: delete it to have it rebuilt. Shards the session does not write to keep
+    /// what they have. Without this option, appending leaves an existing sidecar as it is: it stays valid for
+    /// the records it covers.
+    #[must_use]
+    pub fn checksums(mut self, checksums: bool) -> Self {
+        self.checksums = checksums;
+        self
+    }
+
     /// Starts writing to `path`: appends if it is an existing shard (or, sharded, the last shard has room),
     /// otherwise creates it. An interrupted earlier write to the same dataset is rolled back first.
     ///
@@ -126,6 +149,8 @@ pub struct ShardSummary {
     pub footer: Footer,
     /// Records it held before this session (non-zero only for the shard appended to).
     pub previous_records: u64,
+    /// The checksum sidecar written for it ([`WriterOptions::checksums`]).
+    pub sidecar: Option<PathBuf>,
 }
 
 /// Streams records into a new or existing dataset; see [`WriterOptions`].
@@ -176,6 +201,8 @@ struct ShardOut {
     raw: u64,
     /// For an appended shard: its old state (also in the journal).
     old: Option<AppendedShard>,
+    /// With [`WriterOptions::checksums`]: the CRC-32C of every record of the shard, old and new.
+    crcs: Option<Vec<u32>>,
 }
 
 impl Writer {
@@ -208,10 +235,14 @@ impl Writer {
             finished: false,
             _session: session,
         };
-        let current = match writer.opts.max_shard_bytes {
+        let mut current = match writer.opts.max_shard_bytes {
             None => writer.open_single(path)?,
             Some(max) => writer.open_sharded(max)?,
         };
+        if writer.opts.checksums && current.old.is_some() {
+            // Before the journal: a sidecar that does not fit the shard stops the write with nothing changed.
+            current.crcs = Some(existing_crcs(&current)?);
+        }
         let journal = Journal {
             path: journal_path,
             appended: current.old.clone(),
@@ -229,7 +260,6 @@ impl Writer {
             journal.write_durably()?;
             writer.journal = Some(journal);
         }
-        let mut current = current;
         if let Some(raw) = current.old.as_ref().map(|old| old.footer.raw_data_size) {
             // Only now, with the journal durable, may the old index be overwritten.
             let path = current.path.clone();
@@ -364,6 +394,7 @@ impl Writer {
             dtype,
             ends,
             raw: footer.raw_data_size,
+            crcs: None,
             old: Some(AppendedShard {
                 name: path.file_name().unwrap_or_default().to_os_string(),
                 old_len: file_len,
@@ -386,6 +417,16 @@ impl Writer {
         journal::try_lock_for(&file, &temp, Duration::from_millis(200))?;
         // A leftover from a crashed writer: nobody maps temporary files, so emptying it is safe.
         file.set_len(0).map_err(|e| Error::io(&temp, e))?;
+        // Whatever is at `path` is replaced (it is missing, empty or not a valid shard), so a sidecar next to it
+        // describes nothing we keep: it must be gone before the new shard is renamed into place.
+        let sidecar = naming::sidecar_path(&path);
+        for stale in [naming::temp_path(&sidecar), sidecar] {
+            match fs::remove_file(&stale) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io(&stale, err)),
+            }
+        }
         Ok(ShardOut {
             path,
             temp: Some(temp),
@@ -398,6 +439,7 @@ impl Writer {
             ends: Vec::new(),
             raw: 0,
             old: None,
+            crcs: self.opts.checksums.then(Vec::new),
         })
     }
 
@@ -445,6 +487,9 @@ impl Writer {
             .map_err(|e| Error::io(current.write_path(), e))?;
         current.raw = raw;
         current.ends.push(raw);
+        if let Some(crcs) = &mut current.crcs {
+            crcs.push(crc32c::crc32c(record));
+        }
         self.summary.records_written += 1;
         Ok(())
     }
@@ -518,6 +563,10 @@ impl Writer {
             path: shard.path.clone(),
             footer,
             previous_records: shard.old.as_ref().map_or(0, |o| o.footer.records),
+            sidecar: shard
+                .crcs
+                .is_some()
+                .then(|| naming::sidecar_path(&shard.path)),
         });
         // Keep the lock of an appended shard until the session commits; new shards are invisible until then.
         if let Some(old) = shard.old.take() {
@@ -631,14 +680,62 @@ fn write_tail(shard: &mut ShardOut) -> Result<Footer> {
         file.set_len(new_len).map_err(io_err)?;
         file.sync_all().map_err(io_err)?;
     }
+    // The sidecar goes in place after the shard's bytes are durable and before the shard is renamed into place
+    // or the session commits, so any crash leaves the old sidecar or one covering old + new records.
+    let sidecar = naming::sidecar_path(&path);
+    if let Some(crcs) = &shard.crcs {
+        Checksums::write_durably(crcs, shard.raw, &sidecar, shard.temp.is_none())?;
+    }
     if let Some(temp) = shard.temp.take() {
         if let Err(err) = fs::rename(&temp, &path) {
             shard.temp = Some(temp);
+            if shard.crcs.is_some() {
+                let _ = fs::remove_file(&sidecar);
+            }
             return Err(Error::io(&path, err));
         }
         journal::sync_dir(&path)?;
     }
     Ok(footer)
+}
+
+/// The CRC-32C of every record of a shard about to be appended to: those its sidecar covers, and the others
+/// (a missing or short sidecar) computed by reading them from the file.
+fn existing_crcs(shard: &ShardOut) -> Result<Vec<u32>> {
+    let path = &shard.path;
+    let n = shard.ends.len();
+    let mut crcs = Vec::new();
+    // `n` entries of the index were read from the file, so this is bounded by its length.
+    crcs.try_reserve_exact(n).map_err(|_| {
+        let message = format!("cannot hold the checksums of {n} records");
+        Error::io(path, io::Error::new(io::ErrorKind::OutOfMemory, message))
+    })?;
+    if let Some(sums) = Checksums::read(naming::sidecar_path(path))? {
+        sums.check_pairing(path, n as u64, shard.raw, |i| {
+            shard.ends.get(i as usize).map_or(-1, |&e| e as i64)
+        })?;
+        crcs.extend(sums.prefix(n as u64));
+    }
+    if crcs.len() == n {
+        return Ok(crcs);
+    }
+    let mut start = crcs.len().checked_sub(1).map_or(0, |i| shard.ends[i]);
+    let mut file = &shard.out.get_ref().file;
+    let io_err = |e| Error::io(path, e);
+    file.seek(SeekFrom::Start(start)).map_err(io_err)?;
+    let mut reader = io::BufReader::with_capacity(BUFFER, file);
+    let mut chunk = vec![0u8; BUFFER];
+    for &end in &shard.ends[crcs.len()..] {
+        let mut crc = 0;
+        while start < end {
+            let len = (end - start).min(BUFFER as u64) as usize;
+            reader.read_exact(&mut chunk[..len]).map_err(io_err)?;
+            crc = crc32c::crc32c_append(crc, &chunk[..len]);
+            start += len as u64;
+        }
+        crcs.push(crc);
+    }
+    Ok(crcs)
 }
 
 /// Checks an index before appending to it, so a damaged shard is never extended.

@@ -223,6 +223,7 @@ fn info_snapshots() {
             "lines.txt",
             "--max-shard-bytes",
             "200",
+            "--checksums",
         ],
     )
     .ok();
@@ -239,6 +240,110 @@ fn info_snapshots() {
         "rox_info_empty",
         run_in(d, &["rox", "info", "empty.rox"]).text()
     );
+}
+
+#[test]
+fn checksums_end_to_end() {
+    let dir = tempdir();
+    let d = dir.path();
+    pack_files(d, "plain.rox", &RECORDS, &[]);
+    pack_files(d, "ds.rox", &RECORDS, &["--checksums"]);
+    assert_eq!(
+        std::fs::read(d.join("ds.rox")).unwrap(),
+        std::fs::read(d.join("plain.rox")).unwrap(),
+        "the shard is the same with or without --checksums"
+    );
+    assert!(d.join("ds.rox.crc").exists() && !d.join("plain.rox.crc").exists());
+
+    let verify = run_in(d, &["rox", "verify", "ds.rox"]);
+    assert!(
+        verify
+            .text()
+            .ends_with("5 of 5 records checked against .crc sidecars (1 of 1 shards have one)\n"),
+        "{}",
+        verify.text()
+    );
+    let verify = run_in(d, &["rox", "verify", "plain.rox"]);
+    assert!(
+        verify.text().contains("no .crc sidecars"),
+        "{}",
+        verify.text()
+    );
+    let info = run_in(d, &["rox", "info", "ds.rox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
+    assert_eq!(json["shards"][0]["sidecar"]["records"], 5);
+    let info = run_in(d, &["rox", "info", "plain.rox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(info.ok()).unwrap();
+    assert!(json["shards"][0]["sidecar"].is_null());
+
+    // A flipped payload bit: `get` returns what is there, `verify` names the shard, record and offset.
+    let clean = std::fs::read(d.join("ds.rox")).unwrap();
+    let mut bytes = clean.clone();
+    bytes[6] ^= 0x10; // in record 2, "gamma\ngamma", which starts at payload offset 5
+    std::fs::write(d.join("ds.rox"), &bytes).unwrap();
+    run_in(d, &["rox", "verify", "ds.rox"])
+        .fails(1, &["ds.rox", "record 2", "payload offset 5", "CRC-32C"]);
+    std::fs::write(d.join("ds.rox"), &clean).unwrap();
+
+    // A damaged sidecar.
+    let sidecar = std::fs::read(d.join("ds.rox.crc")).unwrap();
+    let mut broken = sidecar.clone();
+    broken[30] ^= 1;
+    std::fs::write(d.join("ds.rox.crc"), &broken).unwrap();
+    run_in(d, &["rox", "verify", "ds.rox"]).fails(1, &["ds.rox.crc", "damaged checksum sidecar"]);
+    std::fs::write(d.join("ds.rox.crc"), &sidecar).unwrap();
+
+    // Sharded, then appended without checksums (as Python roxxel would): the sidecar covers a prefix.
+    let lines: String = (0..60).map(|i| format!("record {i}\n")).collect();
+    write(d, "lines.txt", lines.as_bytes());
+    let sharded = ["--lines", "lines.txt", "--max-shard-bytes", "300"];
+    let pack = run_in(
+        d,
+        &[&["rox", "pack", "sh", "--checksums"][..], &sharded].concat(),
+    );
+    assert!(
+        pack.text().contains("checksums in sh_0000.rox.crc"),
+        "{}",
+        pack.text()
+    );
+    run_in(
+        d,
+        &[&["rox", "pack", "sh", "--append"][..], &sharded].concat(),
+    )
+    .ok();
+    let verify = run_in(d, &["rox", "verify", "sh_*.rox"]);
+    let text = verify.text();
+    assert!(text.contains("note: sh_"), "{text}");
+    assert!(text.contains("covers only the first"), "{text}");
+    let info = run_in(d, &["rox", "info", "sh_*.rox"]).text();
+    assert!(info.contains(" all") && info.contains("  -"), "{info}");
+    assert!(
+        info.lines()
+            .any(|l| l.split_whitespace().last().is_some_and(|c| c.contains('/'))),
+        "{info}"
+    );
+    // Appending with checksums gives the shards it writes to sidecars; full shards keep what they have.
+    run_in(
+        d,
+        &[
+            &["rox", "pack", "sh", "--append", "--checksums"][..],
+            &sharded,
+        ]
+        .concat(),
+    )
+    .ok();
+    let verify = run_in(d, &["rox", "verify", "sh_*.rox"]).text();
+    assert!(
+        verify.contains("of 180 records checked against .crc sidecars"),
+        "{verify}"
+    );
+    let mut last = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("sh_") && n.ends_with(".rox"))
+        .collect::<Vec<_>>();
+    last.sort();
+    assert!(d.join(format!("{}.crc", last.last().unwrap())).exists());
 }
 
 /// A valid shard of three records and its bytes.

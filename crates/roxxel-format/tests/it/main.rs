@@ -3,6 +3,7 @@
 
 #[cfg(unix)]
 mod bounded;
+mod checksums;
 mod common;
 mod concurrency;
 mod golden;
