@@ -595,6 +595,28 @@ const SHARDED_SECOND: [&str; 8] = [
     MAX_SHARD,
 ];
 
+const SHARDED_OLD_CRC: [&str; 8] = [
+    "rox",
+    "pack",
+    "ds",
+    "--lines",
+    "old.txt",
+    "--max-shard-bytes",
+    MAX_SHARD,
+    "--checksums",
+];
+const SHARDED_APPEND_CRC: [&str; 9] = [
+    "rox",
+    "pack",
+    "ds",
+    "--append",
+    "--lines",
+    "new.txt",
+    "--max-shard-bytes",
+    MAX_SHARD,
+    "--checksums",
+];
+
 /// The kill points of (a)'s append that leave a pending journal, with the state each leaves.
 fn pending_states(template: &Path) -> Vec<(Point, TempDir)> {
     let mut states = Vec::new();
@@ -922,5 +944,52 @@ fn killpoints_d_fresh_sharded() {
     );
     assert!(tally.of("rename") >= 4, "several shards: {tally}");
     summary("d (fresh sharded)", &tally, "", start);
+    failures.check();
+}
+
+/// (e) (a) with checksum sidecars: the append extends the last shard's sidecar and writes one per new shard. After
+/// every kill the dataset is old or old + new, `rox verify` (which checks every record a sidecar covers) passes,
+/// and no sidecar is left describing records that a rollback removed.
+#[test]
+fn killpoints_e_sharded_append_with_checksums() {
+    let start = Instant::now();
+    let data = Data::new();
+    let (old, old_new) = (&data.old, &data.old_new());
+    let t = template(&data, &[&SHARDED_OLD_CRC]);
+    let mut failures = Failures::new("e (sharded append with checksums)");
+    let check_sidecars = |dir: &Path, context: &str, failures: &mut Failures| {
+        let verify = run_in(dir, &["rox", "verify", SHARDED.spec]);
+        let text = verify.text();
+        if !text.contains("checked against") {
+            failures.add(
+                context,
+                format!(
+                    "`rox verify` checked nothing against sidecars: {}",
+                    text.trim()
+                ),
+            );
+        }
+    };
+    let tally = enumerate(
+        t.path(),
+        &SHARDED_APPEND_CRC,
+        &mut failures,
+        |point, dir, failures| {
+            let context = format!("append killed at {point}");
+            let allowed = [("old", old), ("old+new", old_new)];
+            after_kill(dir.path(), SHARDED, &allowed, &context, failures);
+            check_sidecars(dir.path(), &context, failures);
+        },
+        |run, dir, failures| {
+            let context = "append not killed";
+            after_finish(&run, dir, SHARDED, ("old+new", old_new), context, failures);
+            check_sidecars(dir, context, failures);
+        },
+    );
+    assert!(
+        tally.of("rename") >= 8,
+        "the append no longer renames shards and sidecars into place: {tally}"
+    );
+    summary("e (sharded append with checksums)", &tally, "", start);
     failures.check();
 }
