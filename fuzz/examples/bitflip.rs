@@ -106,7 +106,7 @@ fn decode_roxxel(bytes: &[u8]) -> Option<Decoded> {
 
 fn decode_mapbuffer(bytes: &[u8]) -> Option<Decoded> {
     let map = MapBuffer::from_bytes(bytes).ok()?;
-    map.validate().ok()?;
+    map.verify().ok()?;
     map.iter()
         .map(|e| e.map(|(k, v)| (k.to_le_bytes().to_vec(), v.to_vec())))
         .collect::<std::result::Result<_, _>>()
@@ -115,7 +115,7 @@ fn decode_mapbuffer(bytes: &[u8]) -> Option<Decoded> {
 
 fn decode_intmap(bytes: &[u8]) -> Option<Decoded> {
     let map = IntMap::from_bytes(bytes).ok()?;
-    map.validate().ok()?;
+    map.verify().ok()?;
     Some(
         map.iter()
             .map(|(k, v)| (k.to_le_bytes().to_vec(), v.to_le_bytes().to_vec()))

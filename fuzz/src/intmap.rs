@@ -12,7 +12,7 @@ pub fn intmap(data: &[u8]) {
     let _ = map.entry_at(len);
     let _ = map.get(0);
     let _ = map.get(u64::MAX);
-    let valid = map.validate().is_ok();
+    let valid = map.verify().is_ok();
     let entries: Vec<_> = map.iter().take(100_000).collect();
     for &(key, value) in &entries {
         let found = map.get(key);

@@ -20,7 +20,7 @@ pub fn mapbuffer(data: &[u8]) {
     let _ = map.raw_entry(len);
     let _ = map.value_at(len);
     let _ = map.get(u64::MAX);
-    let valid = map.validate().is_ok();
+    let valid = map.verify().is_ok();
     let keys: Vec<u64> = map.keys().take(10_000).collect();
     for (slot, &key) in keys.iter().enumerate() {
         let got = map.get(key);

@@ -398,7 +398,7 @@ fn info(args: &FileJsonArgs) -> Result {
 
 fn verify(args: &FileArgs) -> Result {
     let map = open(&args.file)?;
-    map.validate().map_err(|e| map_error(&args.file, &e))?;
+    map.verify().map_err(|e| map_error(&args.file, &e))?;
     let mut stdout = Stdout::new();
     stdout.line(format!(
         "ok: {}: {} keys, format version {}, codec {}, {} checked",
@@ -499,8 +499,7 @@ fn check_order(
 /// file whose header claims billions of keys it does not have fails at its first bad entry instead of walking
 /// them all.
 fn dump(args: &FileJsonArgs) -> Result {
-    let mut map = open(&args.file)?;
-    map.set_crc_check(false);
+    let map = open(&args.file)?.with_crc_check(false);
     let mut stdout = Stdout::new();
     if !args.json {
         stdout.line(format!(

@@ -256,16 +256,16 @@ fn mapbuffer_part(out: &mut Stdout, dir: &Path, n: u64) -> Result {
     }
     let absent: Vec<u64> = (0..n).map(|i| key_of(i + n)).collect();
     let (misses, miss_time) = timed(|| Ok(absent.iter().filter(|&&k| !map.contains(k)).count()))?;
-    let (_, validate_time) = timed(|| map.validate().map_err(|e| Error::from_lib(&path, &e)))?;
+    let (_, verify_time) = timed(|| map.verify().map_err(|e| Error::from_lib(&path, &e)))?;
     out.line(format!(
         "   {n} random gets (CRC-checked): {}; the same keys in batches of 64 (get_many): {}; values checked",
         per_op(n, get_time),
         per_op(n, get_many_time),
     ))?;
     out.line(format!(
-        "   {misses} absent keys: {}; validate(): {}",
+        "   {misses} absent keys: {}; verify(): {}",
         per_op(n, miss_time),
-        duration(validate_time)
+        duration(verify_time)
     ))?;
     out.line("")?;
     Ok(())
@@ -303,7 +303,8 @@ fn sparse_index_part(out: &mut Stdout, dir: &Path, n: u64) -> Result {
     ))?;
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, &e))?;
     let (index, open_time) = timed(|| {
-        SparseIndexRef::from_bytes(bytes.as_slice()).map_err(|e| Error::from_lib(&path, &e))
+        SparseIndexRef::from_bytes_verified(bytes.as_slice())
+            .map_err(|e| Error::from_lib(&path, &e))
     })?;
     let mut rng = Rng(13);
     let picks: Vec<u64> = (0..n).map(|_| rng.below(n)).collect();
@@ -442,7 +443,7 @@ fn range_reader_part(out: &mut Stdout, shard: &Path) -> Result {
         let footer =
             Footer::parse(&tail, file_len, shard).map_err(|e| Error::from_lib(shard, &e))?;
         let index_start = footer.index_offset();
-        let index_len = footer.records * roxxel::format::INDEX_ENTRY_LEN;
+        let index_len = footer.records * roxxel::format::INDEX_ENTRY_LEN as u64;
         let index = reader
             .read_range(index_start..index_start + index_len)
             .map_err(|e| lib(&e))?;

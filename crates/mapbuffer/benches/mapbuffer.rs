@@ -173,7 +173,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("iter (key order)", |b| {
         b.iter(|| map.iter().map(|e| e.unwrap().1.len()).sum::<usize>())
     });
-    group.bench_function("validate", |b| b.iter(|| map.validate().unwrap()));
+    group.bench_function("verify", |b| b.iter(|| map.verify().unwrap()));
     group.finish();
 
     let zstd_entries = &entries[..100_000];

@@ -100,14 +100,14 @@ fn write(manifest_path: &Path, dir: &Path) -> Result<()> {
 
 fn dump_map(bytes: &[u8]) -> mapbuffer::Result<Vec<String>> {
     let map = MapBuffer::from_bytes(bytes)?;
-    map.validate()?;
+    map.verify()?;
     let mut lines = vec![format!(
         "HEADER {} {} {}",
         map.format_version(),
         map.codec(),
         map.len()
     )];
-    // Keys in ascending order, each value read through a lookup (`validate` already decoded them all once).
+    // Keys in ascending order, each value read through a lookup (`verify` already decoded them all once).
     for key in map.keys() {
         let value = map.get(key)?.ok_or(mapbuffer::Error::KeyNotFound { key })?;
         lines.push(format!("{key} {}", to_hex(&value)));
@@ -117,7 +117,7 @@ fn dump_map(bytes: &[u8]) -> mapbuffer::Result<Vec<String>> {
 
 fn dump_intmap(bytes: &[u8]) -> mapbuffer::Result<Vec<String>> {
     let map = IntMap::from_bytes(bytes)?;
-    map.validate()?;
+    map.verify()?;
     let mut lines = vec![format!("HEADER 0 none {}", map.len())];
     for (key, value) in map.iter() {
         if map.get(key) != Some(value) {

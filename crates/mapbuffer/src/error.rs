@@ -17,10 +17,10 @@ pub enum Error {
     Io(#[from] io::Error),
 
     /// A file could not be opened or mapped.
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {}: {source}", file.display())]
     Open {
         /// The file.
-        path: PathBuf,
+        file: PathBuf,
         /// Why.
         source: io::Error,
     },
@@ -28,10 +28,10 @@ pub enum Error {
     /// The path names something other than a regular file (a directory, a FIFO, a device, a socket). It is
     /// refused before it is opened for reading, so a FIFO without a writer cannot block the open and an endless
     /// device such as `/dev/zero` is never read.
-    #[error("cannot open {path}: not a regular file ({kind})")]
+    #[error("{}: not a regular file ({kind})", file.display())]
     NotRegularFile {
         /// The path.
-        path: PathBuf,
+        file: PathBuf,
         /// What it is instead: `"a directory"`, `"a FIFO"`, `"a character device"`, ...
         kind: &'static str,
     },
@@ -70,10 +70,10 @@ pub enum Error {
     /// The version byte (byte 7) says 0 (no checksums), but the values end with the CRC-32C of their other bytes,
     /// as version 1 values do: most likely a version 1 map whose version byte lost its bit 0. Read as version 0,
     /// every value would come back with its 4 CRC bytes appended, silently. See [`MapBuffer::from_bytes`] and
-    /// [`MapBuffer::validate`] for which values are checked.
+    /// [`MapBuffer::verify`] for which values are checked.
     ///
     /// [`MapBuffer::from_bytes`]: crate::MapBuffer::from_bytes
-    /// [`MapBuffer::validate`]: crate::MapBuffer::validate
+    /// [`MapBuffer::verify`]: crate::MapBuffer::verify
     #[error(
         "the version byte at byte {at} says 0 (no checksums) but the {checked} values checked all end with a valid \
          CRC-32C of their other bytes, as version 1 values do: a version 1 map with a damaged header?"
@@ -281,10 +281,10 @@ pub enum Error {
 
     /// The index cache file of a remote map could not be read or written.
     #[cfg(feature = "object-store")]
-    #[error("index cache {path}: {source}")]
+    #[error("index cache {}: {source}", file.display())]
     IndexCache {
         /// The cache file.
-        path: PathBuf,
+        file: PathBuf,
         /// Why.
         source: io::Error,
     },

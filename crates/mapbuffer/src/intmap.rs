@@ -210,7 +210,7 @@ impl<D: AsRef<[u8]>> IntMap<D> {
     }
 
     /// Checks what opening does not: that the keys are in Eytzinger order of the sorted keys, with no key twice.
-    pub fn validate(&self) -> Result<()> {
+    pub fn verify(&self) -> Result<()> {
         let mut previous: Option<(usize, u64)> = None;
         for slot in SortedSlots::new(self.len()) {
             let (key, _) = self.entry_at(slot).unwrap_or_default();

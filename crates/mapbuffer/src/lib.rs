@@ -3,7 +3,7 @@
 //!
 //! - [`MapBuffer`] reads a map in place from a `Vec<u8>`, a slice or a memory map ([`MapBuffer::open`]); opening is
 //!   O(1), a lookup is one Eytzinger search plus, in format version 1, a CRC-32C check of the value read.
-//!   [`MapBuffer::validate`] checks everything.
+//!   [`MapBuffer::verify`] checks everything.
 //! - [`MapBufferBuilder`] writes maps to any [`std::io::Write`], in format version 1 (default) or 0, with any codec.
 //! - [`IntMap`] reads and writes the companion `u64 → u64` format.
 //! - [`format`](mod@format) has the layout constants and the Eytzinger helpers as pure functions over a "key of slot `i`"
@@ -23,7 +23,7 @@
 //! let bytes = MapBufferBuilder::new().codec(Codec::None).to_vec(entries)?;
 //! let map = MapBuffer::from_bytes(bytes)?;
 //! assert_eq!(map.get(2)?.as_deref(), Some(&b"world"[..]));
-//! map.validate()?;
+//! map.verify()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
@@ -35,7 +35,7 @@ mod intmap;
 mod reader;
 #[cfg(feature = "object-store")]
 mod remote;
-mod validate;
+mod verify;
 mod writer;
 
 pub use error::{Error, Result};

@@ -24,7 +24,7 @@ const VALUE_LINES_AHEAD: usize = 2;
 ///
 /// Opening checks only the header and the sizes, so it costs the same for ten keys or a billion; a lookup is an
 /// Eytzinger search of the index and, in format version 1, a CRC-32C check of the one value read. Corruption found
-/// on the way is an [`Error`], never a panic or an out-of-bounds read. [`MapBuffer::validate`] checks everything.
+/// on the way is an [`Error`], never a panic or an out-of-bounds read. [`MapBuffer::verify`] checks everything.
 ///
 /// ```
 /// use mapbuffer::{MapBuffer, MapBufferBuilder};
@@ -62,11 +62,11 @@ impl MapBuffer<Mmap> {
 /// replaced by a FIFO in between, and the opened file is checked again.
 pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     let open_error = |source| Error::Open {
-        path: path.to_owned(),
+        file: path.to_owned(),
         source,
     };
     let not_regular = |file_type: std::fs::FileType| Error::NotRegularFile {
-        path: path.to_owned(),
+        file: path.to_owned(),
         kind: file_kind(file_type),
     };
     let meta = std::fs::metadata(path).map_err(open_error)?;
@@ -139,7 +139,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// random bytes ends with its own CRC-32C with probability 2^-32, so one value checked (a one-key map) refuses
     /// a real version 0 map with probability 2^-32, and 4 values with 2^-128. Only values made to end with their
     /// own CRC-32C (e.g. the stored bytes of another version 1 map, copied as values) are refused for sure.
-    /// [`validate`](Self::validate) checks every value the same way.
+    /// [`verify`](Self::verify) checks every value the same way.
     pub fn from_bytes(data: D) -> Result<Self> {
         let bytes = data.as_ref();
         let header = Header::parse(bytes)?;
@@ -225,11 +225,6 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     pub fn with_crc_check(mut self, check: bool) -> Self {
         self.check_crc = check;
         self
-    }
-
-    /// Same as [`MapBuffer::with_crc_check`], in place.
-    pub fn set_crc_check(&mut self, check: bool) {
-        self.check_crc = check;
     }
 
     /// Whether reads check the CRC of version 1 values.

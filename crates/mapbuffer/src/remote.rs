@@ -481,7 +481,7 @@ impl RemoteMapBuffer {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
             Err(source) => {
                 return Err(Error::IndexCache {
-                    path: cache.to_path_buf(),
+                    file: cache.to_path_buf(),
                     source,
                 });
             }
@@ -496,7 +496,7 @@ impl RemoteMapBuffer {
         let index = self.whole_index()?;
         write_cache(cache, &self.cache_bytes(e_tag, &index)).map_err(|source| {
             Error::IndexCache {
-                path: cache.to_path_buf(),
+                file: cache.to_path_buf(),
                 source,
             }
         })?;

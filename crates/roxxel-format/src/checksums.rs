@@ -109,7 +109,7 @@ impl Checksums {
     /// Reads the sidecar at `path`; `Ok(None)` when there is none.
     ///
     /// # Errors
-    /// [`Error::BadChecksums`] for a damaged sidecar, [`Error::NotAFile`], [`Error::Io`].
+    /// [`Error::BadChecksums`] for a damaged sidecar, [`Error::NotRegularFile`], [`Error::Io`].
     pub fn read(path: impl AsRef<Path>) -> Result<Option<Self>> {
         let path = path.as_ref();
         let Some(mut file) = open_sidecar(path)? else {
@@ -219,7 +219,7 @@ impl Checksums {
             file: shard.to_path_buf(),
             sidecar: self.path.clone(),
             records: k,
-            offset: raw_data_size + entry * crate::format::INDEX_ENTRY_LEN,
+            offset: raw_data_size + entry * crate::format::INDEX_ENTRY_LEN as u64,
             sidecar_end: self.payload_end,
             shard_end,
         })

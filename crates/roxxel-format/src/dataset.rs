@@ -312,7 +312,7 @@ pub struct SkippedShard {
 /// use roxxel_format::{Dataset, WriterOptions};
 ///
 /// let mut writer = WriterOptions::new().max_shard_bytes(64).open(&path)?;
-/// writer.write_all(["alpha", "beta", "gamma", "delta"].iter().map(|s| s.as_bytes()))?;
+/// writer.push_all(["alpha", "beta", "gamma", "delta"].iter().map(|s| s.as_bytes()))?;
 /// writer.finish()?;
 ///
 /// let dataset = Dataset::open(dir.path().join("ds_*.rox"))?;

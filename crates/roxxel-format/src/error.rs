@@ -23,7 +23,7 @@ pub enum Error {
     /// The path names something other than a regular file (a directory, a FIFO, a device): shards are memory-mapped
     /// files, and a FIFO would block a reader forever.
     #[error("{}: not a regular file ({kind})", file.display())]
-    NotAFile {
+    NotRegularFile {
         /// The path.
         file: PathBuf,
         /// What it is instead: "a directory", "a FIFO", "a character device", ...

@@ -22,7 +22,7 @@ pub const MAGIC_ROXXEL01: [u8; 8] = *b"ROXXEL01";
 /// Magic of the 32-byte footer (with dtype) written by roxxel 0.4 and later.
 pub const MAGIC_ROXXEL02: [u8; 8] = *b"ROXXEL02";
 /// Size of one index entry (an `i64` end offset).
-pub const INDEX_ENTRY_LEN: u64 = 8;
+pub const INDEX_ENTRY_LEN: usize = 8;
 /// Size of the smaller footer; no valid shard is shorter than this.
 pub const MIN_FOOTER_LEN: usize = 24;
 /// Size of the larger footer; fetching this many trailing bytes is always enough to parse a footer.
@@ -255,7 +255,7 @@ impl Footer {
     #[must_use]
     pub fn file_len(&self) -> Option<u64> {
         self.records
-            .checked_mul(INDEX_ENTRY_LEN)?
+            .checked_mul(INDEX_ENTRY_LEN as u64)?
             .checked_add(self.raw_data_size)?
             .checked_add(self.kind.size() as u64)
     }
@@ -318,7 +318,7 @@ impl AsRef<[u8]> for FooterBytes {
 #[must_use]
 pub fn decode_index(index: &[u8]) -> Vec<i64> {
     index
-        .chunks_exact(INDEX_ENTRY_LEN as usize)
+        .chunks_exact(INDEX_ENTRY_LEN)
         .filter_map(|entry| entry.try_into().ok().map(i64::from_le_bytes))
         .collect()
 }

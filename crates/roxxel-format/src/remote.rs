@@ -134,11 +134,11 @@ impl RemoteShard {
     /// first) and its own.
     fn entries_range(&self, local: u64) -> Range<u64> {
         let index = self.footer.index_offset();
-        let end = index + (local + 1) * INDEX_ENTRY_LEN;
+        let end = index + (local + 1) * INDEX_ENTRY_LEN as u64;
         if local == 0 {
             index..end
         } else {
-            end - 2 * INDEX_ENTRY_LEN..end
+            end - 2 * INDEX_ENTRY_LEN as u64..end
         }
     }
 
@@ -161,7 +161,7 @@ impl RemoteShard {
             _ => Err(Error::BadIndexEntry {
                 file: self.name.clone(),
                 record: local,
-                offset: raw + local * INDEX_ENTRY_LEN,
+                offset: raw + local * INDEX_ENTRY_LEN as u64,
                 start,
                 end,
                 raw_data_size: raw,
@@ -200,7 +200,7 @@ impl RemoteShard {
     /// [`Error::Remote`].
     pub fn fetch_index(&self) -> Result<()> {
         let index = self.footer.index_offset();
-        let whole = index..index + self.len() * INDEX_ENTRY_LEN;
+        let whole = index..index + self.len() * INDEX_ENTRY_LEN as u64;
         self.prefetch(std::slice::from_ref(&whole))
     }
 }

@@ -81,7 +81,7 @@ impl Shard<Mmap> {
     /// [`Writer`](crate::Writer) makes that state permanent.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, [`Error::NotAFile`] for a directory, FIFO or device, the
+    /// [`Error::Io`] when the file cannot be read, [`Error::NotRegularFile`] for a directory, FIFO or device, the
     /// corruption variants of [`Error`] when it is not a valid shard, and [`Error::Uncommitted`] for a shard that
     /// an unfinished write session created.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -158,7 +158,7 @@ impl Shard<Mmap> {
         // The footer's counts are checked against the real file length here, before anything is allocated.
         let footer = Footer::parse(tail, file_len, path)?;
         let records = to_usize(footer.records, path)?;
-        let index_len = footer.records * INDEX_ENTRY_LEN;
+        let index_len = footer.records * INDEX_ENTRY_LEN as u64;
         if index_len > COPY_INDEX_LIMIT {
             let map_len = to_usize(footer.raw_data_size + index_len, path)?;
             let data = map(&file, path, map_len)?;
@@ -195,7 +195,7 @@ impl Shard<Mmap> {
                 size: file_len,
             });
         }
-        let index_len = to_usize(footer.records * INDEX_ENTRY_LEN, path)?;
+        let index_len = to_usize(footer.records * INDEX_ENTRY_LEN as u64, path)?;
         let ends = decode_index(&old.tail[..index_len]).into_boxed_slice();
         Self::with_copied_index(&file, path, footer, ends, true)
     }
@@ -253,7 +253,7 @@ fn check_regular(path: &Path, meta: &fs::Metadata) -> Result<()> {
     } else {
         file_kind(kind)
     };
-    Err(Error::NotAFile {
+    Err(Error::NotRegularFile {
         file: path.to_path_buf(),
         kind,
     })
@@ -344,8 +344,8 @@ impl<D: AsRef<[u8]>> Shard<D> {
         match &self.ends {
             Ends::Copied(ends) => ends[i],
             Ends::InPlace => {
-                let at = self.raw_len + i * INDEX_ENTRY_LEN as usize;
-                let bytes = &self.data.as_ref()[at..at + INDEX_ENTRY_LEN as usize];
+                let at = self.raw_len + i * INDEX_ENTRY_LEN;
+                let bytes = &self.data.as_ref()[at..at + INDEX_ENTRY_LEN];
                 i64::from_le_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
             }
         }
@@ -371,7 +371,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
         Error::BadIndexEntry {
             file: self.path.clone(),
             record: i as u64,
-            offset: self.footer.raw_data_size + i as u64 * INDEX_ENTRY_LEN,
+            offset: self.footer.raw_data_size + (i * INDEX_ENTRY_LEN) as u64,
             start,
             end,
             raw_data_size: self.footer.raw_data_size,
@@ -455,7 +455,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
         if prev as u64 != self.footer.raw_data_size {
             let offset = match self.records {
                 0 => self.footer.raw_data_size,
-                n => self.footer.raw_data_size + (n as u64 - 1) * INDEX_ENTRY_LEN,
+                n => self.footer.raw_data_size + ((n - 1) * INDEX_ENTRY_LEN) as u64,
             };
             return Err(Error::IndexEndMismatch {
                 file: self.path.clone(),
@@ -493,7 +493,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// Reads the shard's `.crc` sidecar (`{path}.crc`), `Ok(None)` when it has none or was not opened from a file.
     ///
     /// # Errors
-    /// [`Error::BadChecksums`] for a damaged sidecar, [`Error::Io`], [`Error::NotAFile`].
+    /// [`Error::BadChecksums`] for a damaged sidecar, [`Error::Io`], [`Error::NotRegularFile`].
     pub fn read_sidecar(&self) -> Result<Option<Checksums>> {
         if !self.on_disk {
             return Ok(None);
@@ -506,7 +506,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// `checksums` module).
     ///
     /// # Errors
-    /// [`Error::BadChecksums`] for a damaged header, [`Error::Io`], [`Error::NotAFile`].
+    /// [`Error::BadChecksums`] for a damaged header, [`Error::Io`], [`Error::NotRegularFile`].
     pub fn sidecar_records(&self) -> Result<Option<u64>> {
         if let Some(sums) = &self.checksums {
             return Ok(Some(sums.records()));

@@ -165,7 +165,7 @@ pub struct ShardSummary {
 /// let path = dir.path().join("a.rox");
 /// let mut writer = WriterOptions::new().open(&path)?;
 /// writer.push(b"hello")?;
-/// writer.write_all([&b"wo"[..], b"rld!"])?;
+/// writer.push_all([&b"wo"[..], b"rld!"])?;
 /// writer.finish()?;
 /// assert_eq!(std::fs::read(&path)?.len(), 11 + 3 * 8 + 32); // payload, index, ROXXEL02 footer
 /// assert_eq!(Dataset::open(&path)?.get(2)?, b"rld!");
@@ -467,7 +467,7 @@ impl Writer {
             let n = current.ends.len() as u128;
             let estimate = u128::from(current.raw)
                 + u128::from(len)
-                + (n + 1) * u128::from(INDEX_ENTRY_LEN)
+                + (n + 1) * INDEX_ENTRY_LEN as u128
                 + current.kind.size() as u128;
             if estimate > u128::from(max) && n > 0 {
                 self.roll_over()?;
@@ -498,7 +498,7 @@ impl Writer {
     ///
     /// # Errors
     /// As [`push`](Self::push).
-    pub fn write_all<I>(&mut self, records: I) -> Result<()>
+    pub fn push_all<I>(&mut self, records: I) -> Result<()>
     where
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
@@ -513,7 +513,7 @@ impl Writer {
     ///
     /// # Errors
     /// [`Error::Source`], or as [`push`](Self::push).
-    pub fn try_write_all<I, B>(&mut self, records: I) -> Result<()>
+    pub fn try_push_all<I, B>(&mut self, records: I) -> Result<()>
     where
         I: IntoIterator<Item = io::Result<B>>,
         B: AsRef<[u8]>,
@@ -746,7 +746,7 @@ fn check_index(ends: &[i64], footer: &Footer, path: &Path) -> Result<()> {
             return Err(Error::BadIndexEntry {
                 file: path.to_path_buf(),
                 record: i as u64,
-                offset: footer.raw_data_size + i as u64 * INDEX_ENTRY_LEN,
+                offset: footer.raw_data_size + (i * INDEX_ENTRY_LEN) as u64,
                 start: prev,
                 end,
                 raw_data_size: footer.raw_data_size,

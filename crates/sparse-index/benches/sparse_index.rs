@@ -63,8 +63,8 @@ fn benches(c: &mut Criterion) {
     let owned = SparseIndex::from_bytes(&v1).unwrap();
 
     let mut group = c.benchmark_group("floor");
-    let view1 = SparseIndexRef::from_bytes(v1.as_slice()).unwrap();
-    let view2 = SparseIndexRef::from_bytes(v2.as_slice()).unwrap();
+    let view1 = SparseIndexRef::from_bytes_verified(v1.as_slice()).unwrap();
+    let view2 = SparseIndexRef::from_bytes_verified(v2.as_slice()).unwrap();
     let mut i = 0;
     group.bench_function("v1_view", |b| {
         b.iter(|| {
@@ -92,7 +92,7 @@ fn benches(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(name), bytes, |b, bytes| {
             b.iter(|| {
-                SparseIndexRef::from_bytes(black_box(bytes.as_slice()))
+                SparseIndexRef::from_bytes_verified(black_box(bytes.as_slice()))
                     .unwrap()
                     .len()
             })

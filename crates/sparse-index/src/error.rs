@@ -44,6 +44,12 @@ pub enum Error {
         /// The offset of the last block.
         last_offset: u64,
     },
+    /// `u64::MAX` as a data end: the format stores "unknown" that way, so it cannot be a real end.
+    #[error(
+        "data end {} is reserved (the format stores an unknown data end as u64::MAX)",
+        u64::MAX
+    )]
+    ReservedDataEnd,
     /// The index would not fit the format: more than `u32::MAX` entries or more than `u32::MAX` bytes of keys.
     #[error("the index is too large for the format: {what} exceeds u32::MAX")]
     TooLarge {

@@ -39,7 +39,7 @@ pub const TRAILER_LEN: usize = 28;
 /// The smallest valid index (no entries).
 pub const MIN_LEN: usize = HEADER_LEN + TRAILER_LEN;
 /// The data end recorded when it is not known (e.g. after importing a legacy index).
-pub const UNKNOWN_DATA_END: u64 = u64::MAX;
+pub(crate) const UNKNOWN_DATA_END: u64 = u64::MAX;
 /// The restart interval of [`Format::prefix_compressed`]: one full key every 16 entries.
 pub const DEFAULT_RESTART_INTERVAL: NonZeroU16 = match NonZeroU16::new(16) {
     Some(interval) => interval,

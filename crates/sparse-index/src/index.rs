@@ -89,17 +89,15 @@ impl SparseIndex {
         Ok(())
     }
 
-    /// Records where the last block ends, so that [`block_range`](Self::block_range) can answer for it.
-    ///
-    /// [`UNKNOWN_DATA_END`] (`u64::MAX`) makes it unknown again.
+    /// Records where the last block ends, so that [`block_range`](Self::block_range) can answer for it;
+    /// [`clear_data_end`](Self::clear_data_end) makes it unknown again.
     ///
     /// # Errors
     ///
     /// [`Error::DataEndNotAfterLastOffset`] if `data_end` is not greater than the last block's offset.
     pub fn set_data_end(&mut self, data_end: u64) -> Result<()> {
         if data_end == UNKNOWN_DATA_END {
-            self.data_end = None;
-            return Ok(());
+            return Err(Error::ReservedDataEnd);
         }
         if let Some(&last_offset) = self.offsets.last()
             && data_end <= last_offset
@@ -111,6 +109,11 @@ impl SparseIndex {
         }
         self.data_end = Some(data_end);
         Ok(())
+    }
+
+    /// Forgets where the last block ends.
+    pub fn clear_data_end(&mut self) {
+        self.data_end = None;
     }
 
     /// The end of the last block, if known.
@@ -302,7 +305,7 @@ impl SparseIndex {
         for (key, offset) in self {
             writer.add(key, offset)?;
         }
-        writer.finish(self.data_end.unwrap_or(UNKNOWN_DATA_END))?;
+        writer.finish(self.data_end)?;
         Ok(())
     }
 
@@ -310,9 +313,9 @@ impl SparseIndex {
     ///
     /// # Errors
     ///
-    /// As [`SparseIndexRef::from_bytes`](crate::SparseIndexRef::from_bytes).
+    /// As [`SparseIndexRef::from_bytes`](crate::SparseIndexRef::from_bytes_verified).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        Ok(crate::SparseIndexRef::from_bytes(bytes)?.to_index())
+        Ok(crate::SparseIndexRef::from_bytes_verified(bytes)?.to_index())
     }
 
     fn last_entry(&self) -> Option<(&[u8], u64)> {

@@ -7,9 +7,9 @@
 //!
 //! - [`SparseIndex`]: owned and growable; [`add`](SparseIndex::add) entries, query, serialise.
 //! - [`SparseIndexRef`]: a zero-copy view over serialised bytes (`Vec<u8>`, `&[u8]`, a memory map), searched in
-//!   place with no decoding up front. [`from_bytes`](SparseIndexRef::from_bytes) checks the CRC and the
-//!   structure; [`from_bytes_unverified`](SparseIndexRef::from_bytes_unverified) +
-//!   [`verify`](SparseIndexRef::verify) serve trusted caches.
+//!   place with no decoding up front. [`from_bytes`](SparseIndexRef::from_bytes) checks the frame in O(1) and
+//!   [`verify`](SparseIndexRef::verify) the CRC and the structure (the byteshelf convention: a cheap open and an
+//!   explicit full check); [`from_bytes_verified`](SparseIndexRef::from_bytes_verified) does both.
 //! - [`SparseIndexWriter`]: streams an index to any [`std::io::Write`], finished with the data end.
 //! - Lookups on both: [`floor`](SparseIndexRef::floor) / [`ceil`](SparseIndexRef::ceil) (entry indexes),
 //!   `floor_offset`, `ceil_offset`, `next_offset_after` (as the Python reference), `get`, `block_range`,
@@ -61,7 +61,7 @@
 //!     Ok(None)
 //! }
 //!
-//! let index = SparseIndexRef::from_bytes(index_bytes.as_slice())?; // checks CRC and structure
+//! let index = SparseIndexRef::from_bytes_verified(index_bytes.as_slice())?; // checks CRC and structure
 //! let mut file = std::io::Cursor::new(data); // a std::fs::File in real life
 //! assert_eq!(lookup(&index, &mut file, "key07")?.as_deref(), Some("value7"));
 //! assert_eq!(lookup(&index, &mut file, "key05x")?, None);
@@ -93,7 +93,7 @@ mod writer;
 pub use error::{Error, Key, Result};
 pub use format::{
     DEFAULT_RESTART_INTERVAL, FileFormat, Format, HEADER_LEN, MAGIC, MIN_LEN, TRAILER_LEN,
-    UNKNOWN_DATA_END, detect_format,
+    detect_format,
 };
 pub use index::{Iter, SparseIndex};
 pub use reader::{RefIter, SparseIndexRef};

@@ -19,9 +19,9 @@ use crate::stats::{KeyStats, common_prefix_len};
 /// A serialised sparse index searched in place: nothing is decoded up front, lookups are binary searches over the
 /// bytes.
 ///
-/// Open it with [`from_bytes`](Self::from_bytes), which checks everything (frame, CRC-32, key and offset order,
-/// every length) in one pass, or with [`from_bytes_unverified`](Self::from_bytes_unverified), which checks only the
-/// frame in O(1), for bytes already verified (e.g. a trusted cache); [`verify`](Self::verify) does the rest later.
+/// Open it with [`from_bytes`](Self::from_bytes), which checks only the frame in O(1), and check everything else
+/// (CRC-32, key and offset order, every length) with [`verify`](Self::verify); or do both at once with
+/// [`from_bytes_verified`](Self::from_bytes_verified), the right choice for bytes from outside.
 ///
 /// Keys are returned as [`Cow`]: borrowed from the bytes in format version 1 (and for the restart points of
 /// version 2), rebuilt for the other entries of version 2.
@@ -35,7 +35,7 @@ use crate::stats::{KeyStats, common_prefix_len};
 /// index.set_data_end(8192)?;
 /// let bytes = index.to_bytes(); // or a memory map of the index file
 ///
-/// let view = SparseIndexRef::from_bytes(&bytes[..])?;
+/// let view = SparseIndexRef::from_bytes_verified(&bytes[..])?;
 /// assert_eq!(view.floor_offset(b"banana"), Some(0));
 /// assert_eq!(view.ceil_offset(b"banana"), Some(4096));
 /// assert_eq!(view.get(1), Some((b"mango".as_slice().into(), 4096)));
@@ -56,30 +56,31 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
     /// [`Error::Truncated`], [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::CorruptHeader`],
     /// [`Error::CorruptLength`], [`Error::ChecksumMismatch`], or a `Corrupt*` variant naming the entry and byte
     /// offset of the first inconsistency.
-    pub fn from_bytes(data: D) -> Result<Self> {
-        let index = Self::from_bytes_unverified(data)?;
+    pub fn from_bytes_verified(data: D) -> Result<Self> {
+        let index = Self::from_bytes(data)?;
         index.verify()?;
         Ok(index)
     }
 
     /// Opens `data` after checking only the frame (size, magics, version, header fields, lengths): O(1).
     ///
-    /// Meant for bytes that were verified before (a trusted cache). If they are corrupt nonetheless, lookups return
-    /// unspecified results (but never panic or read out of bounds); call [`verify`](Self::verify) to find out.
+    /// If the rest is corrupt, lookups return unspecified results (but never panic or read out of bounds); call
+    /// [`verify`](Self::verify) to find out, or open with [`from_bytes_verified`](Self::from_bytes_verified).
     ///
     /// # Errors
     ///
-    /// The frame errors of [`from_bytes`](Self::from_bytes).
-    pub fn from_bytes_unverified(data: D) -> Result<Self> {
+    /// The frame errors of [`from_bytes_verified`](Self::from_bytes_verified).
+    pub fn from_bytes(data: D) -> Result<Self> {
         let layout = Layout::parse(data.as_ref())?;
         Ok(Self { data, layout })
     }
 
-    /// Checks the CRC-32 and the whole structure, as [`from_bytes`](Self::from_bytes) does. O(size of the index).
+    /// Checks the CRC-32 and the whole structure, as [`from_bytes_verified`](Self::from_bytes_verified) does.
+    /// O(size of the index).
     ///
     /// # Errors
     ///
-    /// As [`from_bytes`](Self::from_bytes).
+    /// As [`from_bytes_verified`](Self::from_bytes_verified).
     pub fn verify(&self) -> Result<()> {
         let bytes = self.data.as_ref();
         match self.prefixed() {
@@ -325,16 +326,16 @@ impl<'a> SparseIndexRef<Cow<'a, [u8]>> {
     ///
     /// # Errors
     ///
-    /// As [`from_bytes`](Self::from_bytes) or [`SparseIndex::from_legacy_bytes`].
+    /// As [`from_bytes_verified`](Self::from_bytes_verified) or [`SparseIndex::from_legacy_bytes`].
     pub fn from_any_bytes(bytes: &'a [u8]) -> Result<(Self, FileFormat)> {
         match detect_format(bytes) {
             FileFormat::Legacy => {
                 let index = SparseIndex::from_legacy_bytes(bytes)?;
-                let view = Self::from_bytes_unverified(Cow::Owned(index.to_bytes()))?;
+                let view = Self::from_bytes(Cow::Owned(index.to_bytes()))?;
                 Ok((view, FileFormat::Legacy))
             }
             _ => {
-                let view = Self::from_bytes(Cow::Borrowed(bytes))?;
+                let view = Self::from_bytes_verified(Cow::Borrowed(bytes))?;
                 let format = view.file_format();
                 Ok((view, format))
             }

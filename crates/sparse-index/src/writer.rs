@@ -27,7 +27,7 @@ const FLUSH_AT: usize = 64 * 1024;
 /// writer.add(b"user:0042", 4096)?;
 /// let bytes = writer.finish(6000)?;
 ///
-/// let index = SparseIndexRef::from_bytes(&bytes)?;
+/// let index = SparseIndexRef::from_bytes_verified(&bytes)?;
 /// assert_eq!(index.floor_offset(b"user:0010"), Some(0));
 /// assert_eq!(index.block_range(1), Some(4096..6000));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -189,15 +189,22 @@ impl<W: Write> SparseIndexWriter<W> {
 
     /// Writes the fixed-width arrays and the trailer, flushes, and returns the underlying writer.
     ///
-    /// `data_end` is where the last block ends (the length of the data the index describes);
-    /// [`UNKNOWN_DATA_END`] records it as unknown.
+    /// `data_end` is where the last block ends (the length of the data the index describes), or `None` when it
+    /// is not known: `finish(6000)` and `finish(None)` both work.
     ///
     /// # Errors
     ///
     /// [`Error::DataEndNotAfterLastOffset`] if `data_end` is not greater than the last block's offset (nothing is
     /// written then, and the writer is dropped), [`Error::Io`] if writing fails.
-    pub fn finish(mut self, data_end: u64) -> Result<W> {
-        if self.len > 0 && data_end != UNKNOWN_DATA_END && data_end <= self.last_offset {
+    pub fn finish(mut self, data_end: impl Into<Option<u64>>) -> Result<W> {
+        let data_end = data_end.into();
+        if data_end == Some(UNKNOWN_DATA_END) {
+            return Err(Error::ReservedDataEnd);
+        }
+        if let Some(data_end) = data_end
+            && self.len > 0
+            && data_end <= self.last_offset
+        {
             return Err(Error::DataEndNotAfterLastOffset {
                 data_end,
                 last_offset: self.last_offset,
@@ -233,7 +240,7 @@ impl<W: Write> SparseIndexWriter<W> {
         self.buf.extend_from_slice(&format::encode_trailer_fields(
             self.len as u32,
             self.body_len as u32,
-            data_end,
+            data_end.unwrap_or(UNKNOWN_DATA_END),
             prefix_len as u32,
         ));
         self.crc.update(&self.buf);

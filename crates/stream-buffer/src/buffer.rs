@@ -21,7 +21,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use crate::cursor::StreamCursor;
-use crate::error::Error;
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
 use crate::persist;
 use crate::source::{IterSource, READ_CHUNK, ReadSource, Source};
 use crate::spool::Spool;
@@ -44,9 +46,9 @@ pub const DEFAULT_MEMORY_THRESHOLD: usize = 5 * 1024 * 1024;
 ///
 /// let chunks = ["abcd", "efgh"].into_iter().map(|c| Ok(c.as_bytes()));
 /// let buffer = StreamBuffer::from_chunks(chunks);
-/// assert_eq!(buffer.read(5, 2)?, b"fg"); // pulls both chunks, keeps both
-/// assert_eq!(buffer.read(1, 2)?, b"bc"); // already pulled: no pull
-/// assert_eq!(buffer.read(8, 1)?, b"");   // past the end
+/// assert_eq!(buffer.read(5, 2)?, &b"fg"[..]); // pulls both chunks, keeps both
+/// assert_eq!(buffer.read(1, 2)?, &b"bc"[..]); // already pulled: no pull
+/// assert_eq!(buffer.read(8, 1)?, &b""[..]);   // past the end
 /// assert_eq!(buffer.len(), Some(8));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -81,7 +83,7 @@ pub struct StreamBuffer {
 ///     .spill_dir(std::env::temp_dir())    // where the spool file goes
 ///     .known_len(100_000)                 // checked against the stream
 ///     .build_from_reader(file);
-/// assert_eq!(buffer.read(99_990, 100)?, [7u8; 10]);
+/// assert_eq!(buffer.read(99_990, 100)?, &[7u8; 10][..]);
 /// assert!(buffer.is_spilled());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -207,16 +209,16 @@ impl StreamBuffer {
     ///
     /// When the stream failed (now or earlier) before `min(offset + len, end)`, that failure; never a short
     /// `Ok`. [`Error::Spool`] when the spool file cannot be read back.
-    pub fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, Error> {
+    pub fn read(&self, offset: u64, len: usize) -> Result<Bytes> {
         let want = self.clamp(offset, len);
         if want <= offset {
-            return Ok(Vec::new());
+            return Ok(Bytes::new());
         }
         let available = self.ensure(want)?;
         let len = available.saturating_sub(offset);
         let mut out = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
         self.copy_out(offset, &mut out)?;
-        Ok(out)
+        Ok(Bytes::from(out))
     }
 
     /// Fills `out` with the bytes at `offset` and returns how many there were: `out.len()` unless the stream
@@ -225,7 +227,7 @@ impl StreamBuffer {
     /// # Errors
     ///
     /// As for [`read`](Self::read).
-    pub fn read_into(&self, offset: u64, out: &mut [u8]) -> Result<usize, Error> {
+    pub fn read_into(&self, offset: u64, out: &mut [u8]) -> Result<usize> {
         let want = self.clamp(offset, out.len());
         if want <= offset {
             return Ok(0);
@@ -243,7 +245,7 @@ impl StreamBuffer {
     /// # Errors
     ///
     /// As for [`read`](Self::read).
-    pub fn slice(&self, range: impl RangeBounds<u64>) -> Result<Vec<u8>, Error> {
+    pub fn slice(&self, range: impl RangeBounds<u64>) -> Result<Bytes> {
         let start = match range.start_bound() {
             Bound::Included(&start) => start,
             Bound::Excluded(&start) => start.saturating_add(1),
@@ -263,7 +265,7 @@ impl StreamBuffer {
     /// # Errors
     ///
     /// The stream's failure, if it fails.
-    pub fn pull_all(&self) -> Result<u64, Error> {
+    pub fn pull_all(&self) -> Result<u64> {
         let len = self.ensure(self.declared_len.unwrap_or(u64::MAX))?;
         match self.failure.get() {
             // A stream longer than declared fails at the declared length, after all the wanted bytes.
@@ -347,7 +349,7 @@ impl StreamBuffer {
     /// # Errors
     ///
     /// The stream's failure (then `path` is untouched), or [`Error::Persist`] when writing fails.
-    pub fn persist(&self, path: impl AsRef<Path>) -> Result<u64, Error> {
+    pub fn persist(&self, path: impl AsRef<Path>) -> Result<u64> {
         let len = self.pull_all()?;
         persist::persist(&self.spool, len, path.as_ref())?;
         Ok(len)
@@ -359,7 +361,7 @@ impl StreamBuffer {
     /// # Errors
     ///
     /// The stream's failure, or [`Error::Spool`] when the spool cannot be completed.
-    pub fn into_file(self) -> Result<File, Error> {
+    pub fn into_file(self) -> Result<File> {
         let len = self.pull_all()?;
         self.spool.into_file(len).map_err(|source| Error::Spool {
             offset: 0,
@@ -376,7 +378,7 @@ impl StreamBuffer {
         }
     }
 
-    fn copy_out(&self, offset: u64, out: &mut [u8]) -> Result<(), Error> {
+    fn copy_out(&self, offset: u64, out: &mut [u8]) -> Result<()> {
         if out.is_empty() {
             return Ok(());
         }
@@ -390,7 +392,7 @@ impl StreamBuffer {
 
     /// Makes stream bytes `[.., want)` readable, pulling or waiting for them. Returns `want`, or the end of the
     /// stream if it is shorter. Every byte below the returned offset is pulled.
-    fn ensure(&self, want: u64) -> Result<u64, Error> {
+    fn ensure(&self, want: u64) -> Result<u64> {
         loop {
             if self.pulled.load(Ordering::SeqCst) >= want {
                 return Ok(want);
@@ -520,7 +522,7 @@ impl StreamBuffer {
     }
 
     /// Records how the stream ended and drops the source.
-    fn finish(&self, source: &mut Option<Box<dyn Source>>, ended: Result<u64, Error>) {
+    fn finish(&self, source: &mut Option<Box<dyn Source>>, ended: Result<u64>) {
         match ended {
             Ok(len) => {
                 let _ = self.end.set(len);

@@ -8,6 +8,9 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// Everything that can go wrong while pulling, spooling, reading or persisting a stream.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -45,20 +48,20 @@ pub enum Error {
         /// The I/O error.
         source: Arc<io::Error>,
     },
-    /// Saving the stream to `path` failed; `path` is left untouched.
-    #[error("could not persist the stream to {}: {source}", path.display())]
+    /// Saving the stream to `file` failed; `file` is left untouched.
+    #[error("could not persist the stream to {}: {source}", file.display())]
     Persist {
         /// The destination that was asked for.
-        path: PathBuf,
+        file: PathBuf,
         /// The I/O error.
         source: Arc<io::Error>,
     },
-    /// [`remove_stale_parts`](crate::remove_stale_parts) could not list its directory (`path` is the directory)
-    /// or remove a stale part file (`path` is the file).
-    #[error("could not remove stale part files: {}: {source}", path.display())]
+    /// [`remove_stale_parts`](crate::remove_stale_parts) could not list its directory (`file` is the directory)
+    /// or remove a stale part file (`file` is the part file).
+    #[error("could not remove stale part files: {}: {source}", file.display())]
     StalePart {
         /// The directory or part file.
-        path: PathBuf,
+        file: PathBuf,
         /// The I/O error.
         source: Arc<io::Error>,
     },

@@ -15,5 +15,5 @@ mod spool;
 
 pub use buffer::{DEFAULT_MEMORY_THRESHOLD, StreamBuffer, StreamBufferBuilder};
 pub use cursor::StreamCursor;
-pub use error::Error;
+pub use error::{Error, Result};
 pub use persist::remove_stale_parts;

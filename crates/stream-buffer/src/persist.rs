@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use tempfile::NamedTempFile;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::spool::Spool;
 
 /// The start of the name of every part file `persist` writes.
@@ -29,9 +29,9 @@ const PART_SUFFIX: &str = ".part";
 const CREATE_ATTEMPTS: usize = 8;
 
 /// Writes stream bytes `[0, len)` from `spool` to `path`. The whole stream must have been pulled.
-pub(crate) fn persist(spool: &Spool, len: u64, path: &Path) -> Result<(), Error> {
+pub(crate) fn persist(spool: &Spool, len: u64, path: &Path) -> Result<()> {
     write_then_rename(spool, len, path).map_err(|source| Error::Persist {
-        path: path.to_owned(),
+        file: path.to_owned(),
         source: Arc::new(source),
     })
 }
@@ -141,10 +141,10 @@ fn is_part_name(name: &str) -> bool {
 ///
 /// [`Error::StalePart`] when `dir` cannot be listed, or a stale part file cannot be removed; the files removed
 /// before that stay removed.
-pub fn remove_stale_parts(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, Error> {
+pub fn remove_stale_parts(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
     let dir = dir.as_ref();
     let stale = |path: &Path, source: io::Error| Error::StalePart {
-        path: path.to_owned(),
+        file: path.to_owned(),
         source: Arc::new(source),
     };
     let mut removed = Vec::new();

@@ -13,7 +13,7 @@ fn exercise(bytes: &[u8]) -> bool {
     let Ok(map) = MapBuffer::from_bytes(bytes) else {
         return false;
     };
-    let valid = map.validate().is_ok();
+    let valid = map.verify().is_ok();
     for key in map.keys().collect::<Vec<_>>() {
         let _ = map.get(key);
         let _ = map.size_of(key);
@@ -127,7 +127,7 @@ fn offset_errors_name_the_slot_and_byte() {
         map.get(2),
         Err(Error::CorruptOffset { slot: 1, .. })
     ));
-    assert!(map.validate().is_err());
+    assert!(map.verify().is_err());
 }
 
 #[test]
@@ -136,11 +136,11 @@ fn truncated_and_extended_buffers() {
     // Truncated by one byte: the last value loses a CRC byte.
     let map = MapBuffer::from_bytes(&good[..good.len() - 1]).unwrap();
     assert!(matches!(map.get(1), Err(Error::CrcMismatch { key: 1, .. })));
-    assert!(map.validate().is_err());
+    assert!(map.verify().is_err());
     // One byte appended: it becomes part of the last value, which then fails its CRC.
     let mut longer = good.clone();
     longer.push(0);
-    assert!(MapBuffer::from_bytes(&longer).unwrap().validate().is_err());
+    assert!(MapBuffer::from_bytes(&longer).unwrap().verify().is_err());
     // A version 1 value shorter than its CRC.
     let short = &good[..good.len() - 7];
     let err = MapBuffer::from_bytes(short).unwrap().get(1).unwrap_err();
@@ -163,7 +163,7 @@ fn key_order_and_duplicates_in_the_index() {
     let map = MapBuffer::from_bytes(&bytes).unwrap();
     assert_eq!(&*map.get(5).unwrap().unwrap(), b"int5");
     assert_eq!(map.slot_of(5), Some(1), "the first in sorted order");
-    let err = map.validate().unwrap_err();
+    let err = map.verify().unwrap_err();
     assert!(
         matches!(
             err,
@@ -179,10 +179,7 @@ fn key_order_and_duplicates_in_the_index() {
     // Out of order: slot 1 (the left child) larger than slot 0.
     let mut bytes = build(Codec::None, FormatVersion::V1, &[(1, b"a"), (2, b"b")]);
     bytes[32] = 9;
-    let err = MapBuffer::from_bytes(&bytes)
-        .unwrap()
-        .validate()
-        .unwrap_err();
+    let err = MapBuffer::from_bytes(&bytes).unwrap().verify().unwrap_err();
     assert!(
         matches!(
             err,
@@ -222,7 +219,7 @@ fn corrupt_compressed_values_are_errors() {
             ),
             "{codec}: {err}"
         );
-        assert!(map.validate().is_err());
+        assert!(map.verify().is_err());
     }
 }
 
@@ -298,7 +295,7 @@ fn intmap_errors() {
     let mut unsorted = good.clone();
     unsorted[26] = 9; // slot 1 (left child) key 1 -> 9
     assert!(matches!(
-        IntMap::from_bytes(&unsorted).unwrap().validate(),
+        IntMap::from_bytes(&unsorted).unwrap().verify(),
         Err(Error::UnsortedIndex {
             key: 3,
             previous: 9,
@@ -332,7 +329,7 @@ fn version_0_maps_with_and_without_crc_tails() {
     ];
     for bytes in &readable {
         let map = MapBuffer::from_bytes(&bytes[..]).expect("a real version 0 map opens");
-        map.validate().expect("and validates");
+        map.verify().expect("and validates");
         assert!(map.iter().all(|e| e.is_ok()));
     }
     // Every value with a tail: refused at open, whatever the number of values.
@@ -369,16 +366,13 @@ fn open_refuses_what_is_not_a_regular_file() {
     for (path, kind) in cases {
         let err = MapBuffer::open(&path).unwrap_err();
         assert!(
-            matches!(&err, Error::NotRegularFile { path: p, kind: k } if *p == path && *k == kind),
+            matches!(&err, Error::NotRegularFile { file: p, kind: k } if *p == path && *k == kind),
             "{}: {err:?}",
             path.display()
         );
         assert_eq!(
             err.to_string(),
-            format!(
-                "cannot open {}: not a regular file ({kind})",
-                path.display()
-            )
+            format!("{}: not a regular file ({kind})", path.display())
         );
         assert!(matches!(
             IntMap::open(&path),

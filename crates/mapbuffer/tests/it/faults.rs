@@ -110,7 +110,7 @@ fn every_bit_flip_in_v1_values_is_an_error() {
             .unwrap();
         let decode = |bytes: &[u8]| -> Option<Vec<(u64, Vec<u8>)>> {
             let map = MapBuffer::from_bytes(bytes).ok()?;
-            map.validate().ok()?;
+            map.verify().ok()?;
             map.iter()
                 .map(|e| e.map(|(k, v)| (k, v.into_owned())))
                 .collect::<Result<_, _>>()
@@ -147,7 +147,7 @@ fn every_bit_flip_in_v1_values_is_an_error() {
 /// Opens, validates and reads every value; `None` at the first error.
 fn decode_all(bytes: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
     let map = MapBuffer::from_bytes(bytes).ok()?;
-    map.validate().ok()?;
+    map.verify().ok()?;
     map.iter()
         .map(|e| e.map(|(k, v)| (k, v.into_owned())))
         .collect::<Result<_, _>>()
@@ -156,7 +156,7 @@ fn decode_all(bytes: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
 
 /// Every single-bit flip of the 16-byte header of a version 1 map is a typed error as soon as the map is opened.
 /// Bit 0 of the version byte (byte 7) turns it into version 0, whose values then all end with a valid CRC-32C:
-/// `VersionContradicted` at byte 7, which `validate` reports as well. Any other bit of it gives an unsupported
+/// `VersionContradicted` at byte 7, which `verify` reports as well. Any other bit of it gives an unsupported
 /// version; magic, codec tag and key count flips break the magic, the tag or the start of the values.
 #[test]
 fn every_bit_flip_of_a_v1_header_is_an_error_at_open() {
@@ -192,7 +192,7 @@ fn every_bit_flip_of_a_v1_header_is_an_error_at_open() {
     }
 }
 
-/// A version 1 map read as version 0 (bit 0 of byte 7 cleared) is refused by `validate` too, which checks every
+/// A version 1 map read as version 0 (bit 0 of byte 7 cleared) is refused by `verify` too, which checks every
 /// value, also when the map is too large for the check at open to have looked at them: here every value is over
 /// its 64 KiB limit.
 #[test]
@@ -207,7 +207,7 @@ fn validate_refuses_a_v1_map_whose_version_byte_says_0() {
     bytes[7] = 0;
     let map = MapBuffer::from_bytes(&bytes[..]).expect("no value small enough to check at open");
     assert!(matches!(
-        map.validate(),
+        map.verify(),
         Err(Error::VersionContradicted { at: 7, checked: 3 })
     ));
 }
@@ -236,7 +236,7 @@ fn every_bit_flip_of_a_v0_version_byte_is_an_error() {
 }
 
 /// In the header and index of a version 1 map, which no checksum covers, every single-bit flip except in a key is
-/// a typed error: the header's at open (see above), an offset's by `validate` (the values it moves fail their
+/// a typed error: the header's at open (see above), an offset's by `verify` (the values it moves fail their
 /// CRC-32C or their bounds). A flipped key bit that keeps the keys in order is the only silent change left.
 #[test]
 fn every_bit_flip_in_v1_offsets_is_an_error() {

@@ -37,7 +37,7 @@ fn hexdump(bytes: &[u8]) -> String {
 /// Hexdump, then every field of the map decoded.
 fn describe(bytes: &[u8]) -> String {
     let map = MapBuffer::from_bytes(bytes).unwrap();
-    map.validate().unwrap();
+    map.verify().unwrap();
     let mut out = hexdump(bytes);
     let header = map.header();
     writeln!(

@@ -14,7 +14,7 @@ fn round_trip_with_extreme_keys_and_values() {
     let bytes = IntMap::build(entries).unwrap();
     assert_eq!(bytes.len(), 10 + 16 * entries.len());
     let map = IntMap::from_bytes(&bytes[..]).unwrap();
-    map.validate().unwrap();
+    map.verify().unwrap();
     for (key, value) in entries {
         assert_eq!(map.get(key), Some(value));
         assert!(map.contains(key));

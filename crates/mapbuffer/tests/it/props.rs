@@ -42,7 +42,7 @@ proptest! {
         input.reverse();
         let bytes = MapBufferBuilder::new().codec(codec).format_version(version).to_vec(input).unwrap();
         let map = MapBuffer::from_bytes(&bytes).unwrap();
-        map.validate().unwrap();
+        map.verify().unwrap();
         prop_assert_eq!(map.len(), model.len());
         for (key, value) in &model {
             let got = map.get(*key).unwrap();
@@ -85,7 +85,7 @@ proptest! {
     fn intmap_reads_back_the_model(model in prop::collection::btree_map(key(), any::<u64>(), 0..100), probes in prop::collection::vec(key(), 0..20)) {
         let bytes = IntMap::build(model.iter().map(|(k, v)| (*k, *v))).unwrap();
         let map = IntMap::from_bytes(&bytes).unwrap();
-        map.validate().unwrap();
+        map.verify().unwrap();
         prop_assert_eq!(map.iter().collect::<Vec<_>>(), model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
         for &probe in &probes {
             prop_assert_eq!(map.get(probe), model.get(&probe).copied());
@@ -103,7 +103,7 @@ proptest! {
         bytes.extend_from_slice(&n.to_le_bytes());
         bytes.extend_from_slice(&tail);
         if let Ok(map) = MapBuffer::from_bytes(&bytes) {
-            let _ = map.validate();
+            let _ = map.verify();
             for slot in 0..map.len() {
                 let _ = map.value_at(slot);
                 let _ = map.get(map.key_at(slot).unwrap());
@@ -114,7 +114,7 @@ proptest! {
         intmap.extend_from_slice(&n.to_le_bytes());
         intmap.extend_from_slice(&tail);
         if let Ok(map) = IntMap::from_bytes(&intmap) {
-            let _ = map.validate();
+            let _ = map.verify();
             let _ = map.iter().count();
         }
     }
@@ -127,7 +127,7 @@ proptest! {
             bytes[at] = byte;
         }
         if let Ok(map) = MapBuffer::from_bytes(&bytes) {
-            let _ = map.validate();
+            let _ = map.verify();
             let keys: Vec<u64> = model.keys().copied().collect();
             let single: Result<Vec<_>, _> = keys.iter().map(|&key| map.get(key)).collect();
             // A batch fails exactly when one of its lookups does, and otherwise answers the same.

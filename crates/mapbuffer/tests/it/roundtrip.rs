@@ -32,7 +32,7 @@ fn every_codec_and_version_round_trips() {
             let map = MapBuffer::from_bytes(&bytes[..]).unwrap();
             assert_eq!(map.len(), entries.len());
             assert_eq!((map.codec(), map.format_version()), (codec, version));
-            map.validate().unwrap();
+            map.verify().unwrap();
             for (key, value) in &entries {
                 let got = map.get(*key).unwrap().unwrap();
                 assert_eq!(&*got, &value[..], "{codec} v{version} key {key}");
@@ -138,7 +138,7 @@ fn empty_maps() {
             assert!(map.is_empty());
             assert_eq!(map.get(0).unwrap(), None);
             assert_eq!(map.iter().count(), 0);
-            map.validate().unwrap();
+            map.verify().unwrap();
         }
     }
 }
@@ -171,7 +171,7 @@ fn crc_checking_can_be_turned_off() {
     assert_eq!(&*map.get(2).unwrap().unwrap(), b"world");
     let map = map.with_crc_check(false);
     assert_eq!(&*map.get(1).unwrap().unwrap(), b"Hello");
-    assert!(map.validate().is_err(), "validate checks CRCs regardless");
+    assert!(map.verify().is_err(), "validate checks CRCs regardless");
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn in_place_update_recomputes_the_crc() {
         map.set(1, b"HELLO").unwrap();
         assert_eq!(&*map.get(1).unwrap().unwrap(), b"HELLO");
         assert_eq!(&*map.get(2).unwrap().unwrap(), b"world");
-        map.validate().unwrap();
+        map.verify().unwrap();
         assert!(matches!(
             map.set(1, b"hi"),
             Err(Error::LengthMismatch {
@@ -215,7 +215,7 @@ fn in_place_update_of_a_compressed_value_needs_the_same_compressed_size() {
         map.set(1, b"cc"),
         Err(Error::LengthMismatch { .. })
     ));
-    map.validate().unwrap();
+    map.verify().unwrap();
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn files_are_memory_mapped() {
     let map = MapBuffer::open(file.path()).unwrap();
     assert_eq!(map.len(), 1000);
     assert_eq!(&*map.get(2997).unwrap().unwrap(), b"999");
-    map.validate().unwrap();
+    map.verify().unwrap();
     let empty = tempfile::NamedTempFile::new().unwrap();
     let err = MapBuffer::open(empty.path()).unwrap_err();
     assert!(
@@ -280,10 +280,7 @@ fn parallel_serial_and_streamed_output_agree() {
         assert_eq!(written, streamed.len() as u64);
         assert_eq!(serial, parallel);
         assert_eq!(serial, streamed);
-        MapBuffer::from_bytes(&parallel)
-            .unwrap()
-            .validate()
-            .unwrap();
+        MapBuffer::from_bytes(&parallel).unwrap().verify().unwrap();
     }
 }
 
@@ -309,10 +306,7 @@ fn parallel_and_serial_compression_agree() {
         .to_vec(entries.iter().map(|(k, v)| (*k, v)))
         .unwrap();
     assert_eq!(serial, parallel);
-    MapBuffer::from_bytes(&parallel)
-        .unwrap()
-        .validate()
-        .unwrap();
+    MapBuffer::from_bytes(&parallel).unwrap().verify().unwrap();
 }
 
 #[test]
@@ -351,7 +345,7 @@ fn a_disabled_codec_is_a_typed_error() {
         Err(Error::CodecDisabled { codec: Codec::Zstd })
     ));
     assert!(matches!(
-        map.validate(),
+        map.verify(),
         Err(Error::CodecDisabled { codec: Codec::Zstd })
     ));
 }
@@ -397,7 +391,7 @@ fn zstd_decoding_is_tolerant() {
     let two_frames = [frame(b"hello "), frame(b"world")].concat();
     let bytes = handmade(Codec::Zstd, &[streamed, two_frames, frame(b"")]);
     let map = MapBuffer::from_bytes(&bytes).unwrap();
-    map.validate().unwrap();
+    map.verify().unwrap();
     assert_eq!(&*map.get(1).unwrap().unwrap(), b"no content size");
     assert_eq!(&*map.get(2).unwrap().unwrap(), b"hello world");
     assert_eq!(&*map.get(3).unwrap().unwrap(), b"");

@@ -41,14 +41,14 @@ fn disk_full_during_append_keeps_old_records() {
     let path = dir.path().join("a.rox");
     let old = records(50, 1);
     let mut w = WriterOptions::new().open(&path).unwrap();
-    w.write_all(&old).unwrap();
+    w.push_all(&old).unwrap();
     w.finish().unwrap();
     let before = std::fs::read(&path).unwrap();
 
     for budget in [0, 1, 100, 5_000, 20_000, 300_000] {
         let result = with_budget(budget, || {
             let mut w = WriterOptions::new().open(&path)?;
-            w.write_all(records(2_000, 2))?;
+            w.push_all(records(2_000, 2))?;
             w.finish()
         });
         let err = result.expect_err("the simulated disk is full");
@@ -71,7 +71,7 @@ fn disk_full_during_sharded_write_leaves_no_new_shards() {
         .max_shard_bytes(1_000)
         .open(&path)
         .unwrap();
-    w.write_all(records(10, 1)).unwrap();
+    w.push_all(records(10, 1)).unwrap();
     w.finish().unwrap();
     let listing = |d: &std::path::Path| {
         let mut v: Vec<_> = std::fs::read_dir(d)
@@ -90,7 +90,7 @@ fn disk_full_during_sharded_write_leaves_no_new_shards() {
     for budget in [10, 900, 5_000] {
         let err = with_budget(budget, || {
             let mut w = WriterOptions::new().max_shard_bytes(1_000).open(&path)?;
-            w.write_all(records(100, 2))?;
+            w.push_all(records(100, 2))?;
             w.finish()
         })
         .expect_err("full disk");

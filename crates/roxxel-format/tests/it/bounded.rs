@@ -96,10 +96,10 @@ fn paths_that_are_not_regular_files_are_refused_at_once() {
         Path::new("/dev/null"),
     ] {
         let err = Shard::open(path).unwrap_err();
-        assert!(matches!(err, Error::NotAFile { .. }), "{err}");
+        assert!(matches!(err, Error::NotRegularFile { .. }), "{err}");
         assert!(err.to_string().contains("not a regular file"), "{err}");
         let err = Dataset::open(path).unwrap_err();
-        assert!(matches!(err, Error::NotAFile { .. }), "{err}");
+        assert!(matches!(err, Error::NotRegularFile { .. }), "{err}");
     }
     let err = Shard::open(dir.path()).unwrap_err();
     assert!(

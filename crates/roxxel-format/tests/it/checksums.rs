@@ -60,7 +60,7 @@ fn the_writer_adds_a_sidecar_only_when_asked_and_the_shard_bytes_do_not_change()
     let recs: Vec<Vec<u8>> = SMALL.iter().map(|r| r.to_vec()).collect();
     write(&plain, &WriterOptions::new(), &recs);
     let mut writer = checksummed().open(&summed).unwrap();
-    writer.write_all(&recs).unwrap();
+    writer.push_all(&recs).unwrap();
     let summary = writer.finish().unwrap();
     assert_eq!(
         summary.shards[0].sidecar.as_deref(),
@@ -108,7 +108,7 @@ fn every_bit_flip_of_a_checksummed_shard_is_a_typed_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("small.rox");
         let mut writer = checksummed().footer(footer).open(&path).unwrap();
-        writer.write_all(SMALL).unwrap();
+        writer.push_all(SMALL).unwrap();
         writer.finish().unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let sums = Checksums::read(sidecar_path(&path)).unwrap().unwrap();
@@ -183,7 +183,7 @@ fn every_bit_flip_of_a_sidecar_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small.rox");
     let mut writer = checksummed().open(&path).unwrap();
-    writer.write_all(SMALL).unwrap();
+    writer.push_all(SMALL).unwrap();
     writer.finish().unwrap();
     let sidecar = sidecar_path(&path);
     let len = std::fs::read(&sidecar).unwrap().len();
@@ -443,7 +443,7 @@ fn rolled_back_sessions_leave_no_sidecar_of_theirs() {
     let sidecars = |dir: &Path| names(dir).iter().filter(|n| n.ends_with(".crc")).count();
     let old_sidecars = sidecars(dir.path());
     let mut writer = opts.open(&base).unwrap();
-    writer.write_all(records(200, 40, 2)).unwrap();
+    writer.push_all(records(200, 40, 2)).unwrap();
     assert!(sidecars(dir.path()) > old_sidecars);
     writer.abort().unwrap();
     assert_eq!(all_files(dir.path()), before);
@@ -454,7 +454,7 @@ fn rolled_back_sessions_leave_no_sidecar_of_theirs() {
         .into_iter()
         .map(Ok)
         .chain([Err(std::io::Error::other("source failed"))]);
-    assert!(writer.try_write_all(source).is_err());
+    assert!(writer.try_push_all(source).is_err());
     drop(writer);
     assert_eq!(all_files(dir.path()), before);
 
@@ -465,7 +465,7 @@ fn rolled_back_sessions_leave_no_sidecar_of_theirs() {
     write(&live_base, &opts, &records(50, 40, 1));
     let old = all_files(&live);
     let mut writer = opts.open(&live_base).unwrap();
-    writer.write_all(records(200, 40, 4)).unwrap();
+    writer.push_all(records(200, 40, 4)).unwrap();
     let crashed = dir.path().join("crashed");
     freeze(&live, &crashed);
     writer.finish().unwrap();

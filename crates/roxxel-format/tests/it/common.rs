@@ -7,7 +7,7 @@ use roxxel_format::{Dataset, WriterOptions};
 /// Writes `records` to `path` with `options` and returns nothing; panics on error.
 pub(crate) fn write(path: &Path, options: &WriterOptions, records: &[Vec<u8>]) {
     let mut writer = options.open(path).expect("open writer");
-    writer.write_all(records).expect("write");
+    writer.push_all(records).expect("write");
     writer.finish().expect("finish");
 }
 

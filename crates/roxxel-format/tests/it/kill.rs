@@ -41,7 +41,7 @@ fn child(spec: &str) -> ! {
         .and_then(|()| out.flush())
         .expect("child: stdout");
     let mut writer = options(sharded).open(&path).expect("child: open");
-    writer.write_all(batch(trial)).expect("child: write");
+    writer.push_all(batch(trial)).expect("child: write");
     writer.finish().expect("child: finish");
     std::process::exit(0);
 }

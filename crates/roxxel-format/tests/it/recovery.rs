@@ -28,7 +28,7 @@ fn an_interrupted_single_file_append_reads_old_and_recovers_exactly() {
 
     let mut writer = WriterOptions::new().open(&path).unwrap();
     // More than the writer's buffer, so new payload has overwritten the old index on disk.
-    writer.write_all(records(4_000, 300, 2)).unwrap();
+    writer.push_all(records(4_000, 300, 2)).unwrap();
     let crashed = dir.path().join("crashed");
     freeze(&live, &crashed);
     // While the writer is alive, other readers in this process see the old records too.
@@ -67,7 +67,7 @@ fn the_next_writer_repairs_an_interrupted_append_first() {
     let old = records(50, 100, 3);
     write(&path, &WriterOptions::new(), &old);
     let mut writer = WriterOptions::new().open(&path).unwrap();
-    writer.write_all(records(5_000, 100, 4)).unwrap();
+    writer.push_all(records(5_000, 100, 4)).unwrap();
     let crashed = dir.path().join("crashed");
     freeze(&live, &crashed);
     writer.abort().unwrap();
@@ -92,7 +92,7 @@ fn an_interrupted_sharded_session_is_invisible_and_removed_by_recover() {
     let shards_before = crate::common::shard_files(&live);
 
     let mut writer = opts.open(&base).unwrap();
-    writer.write_all(records(1_000, 250, 7)).unwrap();
+    writer.push_all(records(1_000, 250, 7)).unwrap();
     let crashed = dir.path().join("crashed");
     freeze(&live, &crashed);
     // The live session: new shards already renamed into place stay invisible to readers of the pattern.
@@ -136,7 +136,7 @@ fn a_rollback_interrupted_after_deleting_some_shards_is_completed() {
             .max_shard_bytes(600)
             .open(&base)
             .unwrap();
-        writer.write_all(records(80, 250, 9)).unwrap();
+        writer.push_all(records(80, 250, 9)).unwrap();
         let crashed = dir.path().join("crashed");
         freeze(&live, &crashed);
         writer.abort().unwrap();
@@ -174,7 +174,7 @@ fn an_interrupted_fresh_sharded_write_is_no_dataset_and_recovers_to_nothing() {
         .max_shard_bytes(1_000)
         .open(&base)
         .unwrap();
-    writer.write_all(records(50, 200, 10)).unwrap();
+    writer.push_all(records(50, 200, 10)).unwrap();
     let crashed = dir.path().join("crashed");
     freeze(&live, &crashed);
     writer.abort().unwrap();
@@ -216,7 +216,7 @@ fn leftover_temporary_files_of_dead_writers_are_removed() {
     std::fs::create_dir(&live).unwrap();
     let path = live.join("t.rox");
     let mut writer = WriterOptions::new().open(&path).unwrap();
-    writer.write_all(records(400, 300, 11)).unwrap();
+    writer.push_all(records(400, 300, 11)).unwrap();
     let crashed = dir.path().join("crashed");
     freeze(&live, &crashed);
     writer.abort().unwrap();

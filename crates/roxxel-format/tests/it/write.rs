@@ -274,7 +274,7 @@ fn a_failing_record_source_rolls_everything_back() {
         }
     });
     let mut writer = WriterOptions::new().open(&path).unwrap();
-    let err = writer.try_write_all(failing).unwrap_err();
+    let err = writer.try_push_all(failing).unwrap_err();
     assert!(
         matches!(
             err,
@@ -299,7 +299,7 @@ fn a_failing_record_source_rolls_everything_back() {
     let files = shard_files(dir.path());
     let mut writer = opts.open(&base).unwrap();
     let err = writer
-        .try_write_all((0..500).map(|i| {
+        .try_push_all((0..500).map(|i| {
             if i < 400 {
                 Ok(vec![1u8; 50])
             } else {
@@ -316,7 +316,7 @@ fn a_failing_record_source_rolls_everything_back() {
     let mut writer = WriterOptions::new().open(&fresh).unwrap();
     assert!(
         writer
-            .try_write_all([Ok(vec![1u8]), Err(io::Error::other("x"))])
+            .try_push_all([Ok(vec![1u8]), Err(io::Error::other("x"))])
             .is_err()
     );
     drop(writer);
@@ -331,11 +331,11 @@ fn dropping_or_aborting_a_writer_changes_nothing() {
     write(&path, &WriterOptions::new(), &records(10, 20, 1));
     let before = std::fs::read(&path).unwrap();
     let mut writer = WriterOptions::new().open(&path).unwrap();
-    writer.write_all(records(1000, 200, 2)).unwrap();
+    writer.push_all(records(1000, 200, 2)).unwrap();
     writer.abort().unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), before);
     let mut writer = WriterOptions::new().open(&path).unwrap();
-    writer.write_all(records(1000, 200, 3)).unwrap();
+    writer.push_all(records(1000, 200, 3)).unwrap();
     drop(writer);
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert!(recover(&path).unwrap().is_clean());
@@ -365,7 +365,7 @@ fn summary_lists_the_shards_written() {
     let opts = WriterOptions::new().max_shard_bytes(500);
     write(&base, &opts, &records(5, 50, 1));
     let mut writer = opts.open(&base).unwrap();
-    writer.write_all(records(20, 50, 2)).unwrap();
+    writer.push_all(records(20, 50, 2)).unwrap();
     assert_eq!(writer.records_written(), 20);
     let summary = writer.finish().unwrap();
     assert_eq!(summary.records_written, 20);

@@ -32,7 +32,7 @@ fn encodings() -> Vec<Vec<u8>> {
 fn exercise(bytes: &[u8]) {
     let _ = SparseIndex::from_legacy_bytes(bytes);
     let _ = SparseIndexRef::from_any_bytes(bytes);
-    if let Ok(index) = SparseIndexRef::from_bytes_unverified(bytes) {
+    if let Ok(index) = SparseIndexRef::from_bytes(bytes) {
         // Unverified views of corrupt bytes give unspecified answers, but never panic.
         for probe in [&b""[..], b"abc", b"\xff\xff"] {
             let _ = (
@@ -50,7 +50,7 @@ fn exercise(bytes: &[u8]) {
         let _ = index.iter().rev().count() + index.iter().count();
         let _ = (index.to_index(), format!("{index:?}"));
     }
-    if let Ok(index) = SparseIndexRef::from_bytes(bytes) {
+    if let Ok(index) = SparseIndexRef::from_bytes_verified(bytes) {
         let owned = index.to_index();
         assert_eq!(owned.len(), index.len());
         let format = if index.version() == 1 {
@@ -71,13 +71,13 @@ fn exercise(bytes: &[u8]) {
 #[test]
 fn every_single_bit_flip_is_rejected() {
     for bytes in encodings() {
-        SparseIndexRef::from_bytes(&bytes[..]).unwrap();
+        SparseIndexRef::from_bytes_verified(&bytes[..]).unwrap();
         for at in 0..bytes.len() {
             for bit in 0..8 {
                 let mut damaged = bytes.clone();
                 damaged[at] ^= 1 << bit;
                 assert!(
-                    SparseIndexRef::from_bytes(&damaged[..]).is_err(),
+                    SparseIndexRef::from_bytes_verified(&damaged[..]).is_err(),
                     "flip of bit {bit} at {at} accepted"
                 );
                 exercise(&damaged);
@@ -90,8 +90,8 @@ fn every_single_bit_flip_is_rejected() {
 fn every_truncation_is_rejected() {
     for bytes in encodings() {
         for len in 0..bytes.len() {
-            assert!(SparseIndexRef::from_bytes(&bytes[..len]).is_err());
-            assert!(SparseIndexRef::from_bytes(&bytes[bytes.len() - len..]).is_err());
+            assert!(SparseIndexRef::from_bytes_verified(&bytes[..len]).is_err());
+            assert!(SparseIndexRef::from_bytes_verified(&bytes[bytes.len() - len..]).is_err());
             exercise(&bytes[..len]);
         }
     }
@@ -122,7 +122,7 @@ fn structure_is_checked_behind_a_valid_crc() {
         b[second..second + 8].copy_from_slice(&tmp);
     });
     assert!(matches!(
-        SparseIndexRef::from_bytes(&swapped[..]),
+        SparseIndexRef::from_bytes_verified(&swapped[..]),
         Err(Error::CorruptOffset { index: 2, offset, .. }) if offset == offsets_at + 16
     ));
     // Keys that ascend in their heads but not in their prefixes ("ax", "by", "az" share only "a").
@@ -135,11 +135,11 @@ fn structure_is_checked_behind_a_valid_crc() {
     bytes[12] = b'a'; // the last key becomes "az": the prefix "a" is now shared by the first and last keys
     let prefix_at = bytes.len() - 12;
     let tricky = with_valid_crc(bytes, |b| b[prefix_at] = 1);
-    assert!(SparseIndexRef::from_bytes(&tricky[..]).is_err());
+    assert!(SparseIndexRef::from_bytes_verified(&tricky[..]).is_err());
     // A key end past the heap.
     let past = with_valid_crc(v1.clone(), |b| b[ends_at + 4] = 200);
     assert!(matches!(
-        SparseIndexRef::from_bytes(&past[..]),
+        SparseIndexRef::from_bytes_verified(&past[..]),
         Err(Error::CorruptKey { index: 1, .. })
     ));
     // Keys out of order: swap two heap bytes ("ab" -> "ba" then "abc" is smaller).
@@ -159,7 +159,7 @@ fn structure_is_checked_behind_a_valid_crc() {
         }
     });
     assert!(matches!(
-        SparseIndexRef::from_bytes(&unordered[..]),
+        SparseIndexRef::from_bytes_verified(&unordered[..]),
         Err(Error::CorruptKey {
             index: 3,
             reason: "is not greater than the previous key",
@@ -172,11 +172,11 @@ fn structure_is_checked_behind_a_valid_crc() {
         b[end_at..end_at + 8].copy_from_slice(&5u64.to_le_bytes())
     });
     assert!(matches!(
-        SparseIndexRef::from_bytes(&early[..]),
+        SparseIndexRef::from_bytes_verified(&early[..]),
         Err(Error::CorruptDataEnd { data_end: 5, offset }) if offset == end_at
     ));
     // The unverified open accepts it all (only the frame is checked) and `verify` finds the problem.
-    let view = SparseIndexRef::from_bytes_unverified(&early[..]).unwrap();
+    let view = SparseIndexRef::from_bytes(&early[..]).unwrap();
     assert!(matches!(view.verify(), Err(Error::CorruptDataEnd { .. })));
 
     let v2 = index.to_bytes_with(Format::prefix_compressed()).unwrap();
@@ -184,7 +184,7 @@ fn structure_is_checked_behind_a_valid_crc() {
     let positions_at = v2.len() - 28 - 4;
     let moved = with_valid_crc(v2.clone(), |b| b[positions_at] = 1);
     assert!(matches!(
-        SparseIndexRef::from_bytes(&moved[..]),
+        SparseIndexRef::from_bytes_verified(&moved[..]),
         Err(Error::CorruptEncoding {
             index: 0,
             reason: "restart position does not match the entry stream",
@@ -196,7 +196,7 @@ fn structure_is_checked_behind_a_valid_crc() {
     assert_eq!(&v2[entry1..entry1 + 4], &[0, 1, 100, 0]);
     let zero_delta = with_valid_crc(v2.clone(), |b| b[entry1 + 2] = 0);
     assert!(matches!(
-        SparseIndexRef::from_bytes(&zero_delta[..]),
+        SparseIndexRef::from_bytes_verified(&zero_delta[..]),
         Err(Error::CorruptEncoding {
             index: 1,
             reason: "offset is not greater than the previous offset",
@@ -213,7 +213,7 @@ fn structure_is_checked_behind_a_valid_crc() {
         b[body_len_at..body_len_at + 4].copy_from_slice(&body_len.to_le_bytes())
     });
     assert!(matches!(
-        SparseIndexRef::from_bytes(&overlong[..]),
+        SparseIndexRef::from_bytes_verified(&overlong[..]),
         Err(Error::CorruptEncoding {
             index: 1,
             reason: "malformed shared length",
@@ -226,7 +226,7 @@ fn structure_is_checked_behind_a_valid_crc() {
 fn frame_errors_name_the_problem() {
     let bytes = sample().to_bytes();
     assert!(matches!(
-        SparseIndexRef::from_bytes(&bytes[..35]),
+        SparseIndexRef::from_bytes_verified(&bytes[..35]),
         Err(Error::Truncated {
             len: 35,
             needed: 36
@@ -235,37 +235,37 @@ fn frame_errors_name_the_problem() {
     let mut bad = bytes.clone();
     bad[4] = 3;
     assert!(matches!(
-        SparseIndexRef::from_bytes(&bad[..]),
+        SparseIndexRef::from_bytes_verified(&bad[..]),
         Err(Error::UnsupportedVersion { version: 3 })
     ));
     let mut bad = bytes.clone();
     bad[5] = 1;
     assert!(matches!(
-        SparseIndexRef::from_bytes(&bad[..]),
+        SparseIndexRef::from_bytes_verified(&bad[..]),
         Err(Error::CorruptHeader { field: "flags", .. })
     ));
     let mut bad = bytes.clone();
     bad.insert(20, 0);
     assert!(matches!(
-        SparseIndexRef::from_bytes(&bad[..]),
+        SparseIndexRef::from_bytes_verified(&bad[..]),
         Err(Error::CorruptLength { .. })
     ));
     let mut bad = bytes.clone();
     let at = bytes.len() - 1;
     bad[at] = b'Y';
     assert!(
-        matches!(SparseIndexRef::from_bytes(&bad[..]), Err(Error::BadMagic { offset }) if offset == at - 3)
+        matches!(SparseIndexRef::from_bytes_verified(&bad[..]), Err(Error::BadMagic { offset }) if offset == at - 3)
     );
     let mut bad = bytes.clone();
     bad[10] ^= 0x40;
     assert!(matches!(
-        SparseIndexRef::from_bytes(&bad[..]),
+        SparseIndexRef::from_bytes_verified(&bad[..]),
         Err(Error::ChecksumMismatch { offset, .. }) if offset == bytes.len() - 8
     ));
     let mut v2 = sample().to_bytes_with(Format::prefix_compressed()).unwrap();
     v2[6] = 0;
     assert!(matches!(
-        SparseIndexRef::from_bytes(&v2[..]),
+        SparseIndexRef::from_bytes_verified(&v2[..]),
         Err(Error::CorruptHeader {
             field: "restart interval",
             ..
@@ -327,7 +327,7 @@ fn head_levels_are_checked() {
     for (entry, index_named) in [(5, 5 * 16), (313 + 3, 3 * 256), (313 + 20 + 1, 4096)] {
         let at = levels_at + 8 * entry;
         let damaged = with_valid_crc(bytes.clone(), |b| b[at + 7] ^= 1);
-        match SparseIndexRef::from_bytes(&damaged[..]) {
+        match SparseIndexRef::from_bytes_verified(&damaged[..]) {
             Err(Error::CorruptKey {
                 index,
                 offset,

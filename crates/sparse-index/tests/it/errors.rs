@@ -1,6 +1,6 @@
 //! Misuse is a typed error, never a panic, and leaves the index or writer as it was.
 
-use sparse_index::{Error, Format, SparseIndex, SparseIndexWriter, UNKNOWN_DATA_END};
+use sparse_index::{Error, Format, SparseIndex, SparseIndexWriter};
 
 #[test]
 fn keys_and_offsets_must_strictly_ascend() {
@@ -38,7 +38,11 @@ fn the_data_end_must_follow_the_last_block() {
         index.add(b"c", 101),
         Err(Error::DataEndNotAfterLastOffset { .. })
     ));
-    index.set_data_end(UNKNOWN_DATA_END).unwrap();
+    assert!(matches!(
+        index.set_data_end(u64::MAX),
+        Err(Error::ReservedDataEnd)
+    ));
+    index.clear_data_end();
     assert_eq!(index.data_end(), None);
     assert_eq!(index.block_range(1), None);
     index.add(b"c", 101).unwrap();

@@ -54,7 +54,7 @@ fn a_full_disk_at_any_byte_is_an_error_and_what_fitted_is_a_prefix() {
             }
             assert_eq!(sink.get_ref()[..], full[..budget as usize]);
             assert!(
-                SparseIndexRef::from_bytes(sink.get_ref()).is_err(),
+                SparseIndexRef::from_bytes_verified(sink.get_ref()).is_err(),
                 "a truncated index never opens"
             );
         }

@@ -307,7 +307,7 @@ proptest! {
         let owned = build(&model);
         check(&model, &owned, &probes, &offsets);
 
-        let v1 = SparseIndexRef::from_bytes(owned.to_bytes()).unwrap();
+        let v1 = SparseIndexRef::from_bytes_verified(owned.to_bytes()).unwrap();
         prop_assert_eq!(v1.version(), 1);
         check(&model, &v1, &probes, &offsets);
 
@@ -317,7 +317,7 @@ proptest! {
         ];
         for format in formats {
             let bytes = owned.to_bytes_with(format).unwrap();
-            let v2 = SparseIndexRef::from_bytes(bytes.clone()).unwrap();
+            let v2 = SparseIndexRef::from_bytes_verified(bytes.clone()).unwrap();
             prop_assert_eq!(v2.version(), 2);
             check(&model, &v2, &probes, &offsets);
             // Decoding and re-encoding gives the same bytes.
@@ -349,7 +349,9 @@ fn key_stats_agree_across_representations() {
         index.to_bytes_with(Format::prefix_compressed()).unwrap(),
     ] {
         assert_eq!(
-            SparseIndexRef::from_bytes(bytes).unwrap().key_stats(),
+            SparseIndexRef::from_bytes_verified(bytes)
+                .unwrap()
+                .key_stats(),
             stats
         );
     }
@@ -376,7 +378,7 @@ fn long_runs_of_equal_heads_are_searched_by_full_keys() {
     check(&model, &index, &probes, &offsets);
     check(
         &model,
-        &SparseIndexRef::from_bytes(index.to_bytes()).unwrap(),
+        &SparseIndexRef::from_bytes_verified(index.to_bytes()).unwrap(),
         &probes,
         &offsets,
     );
@@ -403,9 +405,11 @@ fn deep_head_levels_agree_with_a_btreemap() {
     for (i, key) in map.keys().enumerate() {
         index.add(key, i as u64 * 7).unwrap();
     }
-    let view = SparseIndexRef::from_bytes(index.to_bytes()).unwrap();
-    let v2 = SparseIndexRef::from_bytes(index.to_bytes_with(Format::prefix_compressed()).unwrap())
-        .unwrap();
+    let view = SparseIndexRef::from_bytes_verified(index.to_bytes()).unwrap();
+    let v2 = SparseIndexRef::from_bytes_verified(
+        index.to_bytes_with(Format::prefix_compressed()).unwrap(),
+    )
+    .unwrap();
     let rank = |key: &Vec<u8>| map.range::<Vec<u8>, _>(..key).count();
     for probe in map.keys().step_by(97).cloned().chain((0..300).map(|_| {
         let mut key = b"k/\x00".to_vec();

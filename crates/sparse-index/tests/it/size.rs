@@ -31,7 +31,7 @@ fn prefix_compression_saves_at_least_40_percent_on_shared_prefixes() {
         v2.len()
     );
     // The compressed view answers the same.
-    let view = SparseIndexRef::from_bytes(&v2[..]).unwrap();
+    let view = SparseIndexRef::from_bytes_verified(&v2[..]).unwrap();
     assert_eq!(view.len(), index.len());
     for i in (0..100_000).step_by(997) {
         let (key, offset) = index.get(i).unwrap();

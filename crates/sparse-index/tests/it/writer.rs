@@ -3,7 +3,7 @@
 use std::num::NonZeroU16;
 
 use proptest::prelude::*;
-use sparse_index::{Format, SparseIndex, SparseIndexRef, SparseIndexWriter, UNKNOWN_DATA_END};
+use sparse_index::{Format, SparseIndex, SparseIndexRef, SparseIndexWriter};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
@@ -29,7 +29,7 @@ proptest! {
             }
             let bytes = writer.finish(data_end).unwrap();
             prop_assert_eq!(&bytes, &index.to_bytes_with(format).unwrap());
-            let view = SparseIndexRef::from_bytes(&bytes[..]).unwrap();
+            let view = SparseIndexRef::from_bytes_verified(&bytes[..]).unwrap();
             prop_assert_eq!(view.to_index(), index.clone());
         }
     }
@@ -41,8 +41,8 @@ fn a_large_index_streams_through_the_buffer() {
     for i in 0..50_000u64 {
         writer.add(i.to_be_bytes(), i * 3).unwrap();
     }
-    let bytes = writer.finish(UNKNOWN_DATA_END).unwrap();
-    let view = SparseIndexRef::from_bytes(bytes).unwrap();
+    let bytes = writer.finish(None).unwrap();
+    let view = SparseIndexRef::from_bytes_verified(bytes).unwrap();
     assert_eq!(view.len(), 50_000);
     assert_eq!(view.data_end(), None);
     assert_eq!(view.block_range(49_999), None);

@@ -18,7 +18,7 @@ fn failing_midway() -> StreamBuffer {
     StreamBuffer::from_chunks(items)
 }
 
-fn assert_source_error(result: Result<Vec<u8>, Error>, offset: u64) {
+fn assert_source_error(result: Result<bytes::Bytes, Error>, offset: u64) {
     match result {
         Err(Error::Source { offset: at, source }) => {
             assert_eq!(at, offset);
@@ -31,12 +31,12 @@ fn assert_source_error(result: Result<Vec<u8>, Error>, offset: u64) {
 #[test]
 fn the_error_surfaces_and_earlier_bytes_stay_readable() {
     let buffer = failing_midway();
-    assert_eq!(buffer.read(0, 4).unwrap(), b"abcd");
+    assert_eq!(&buffer.read(0, 4).unwrap()[..], b"abcd");
     // The read that triggers the failing pull gets the error, not a short Ok("gh").
     assert_source_error(buffer.read(6, 4), 8);
     assert_eq!(buffer.pulled(), 8);
-    assert_eq!(buffer.read(0, 8).unwrap(), b"abcdefgh");
-    assert_eq!(buffer.read(5, 3).unwrap(), b"fgh");
+    assert_eq!(&buffer.read(0, 8).unwrap()[..], b"abcdefgh");
+    assert_eq!(&buffer.read(5, 3).unwrap()[..], b"fgh");
     // Remembered: later reads past the failure report it too, and the source is never resumed.
     assert_source_error(buffer.read(7, 2), 8);
     assert_source_error(buffer.read(8, 1), 8);
@@ -74,7 +74,7 @@ fn a_failing_reader_is_reported_through_the_cursor_with_its_kind() {
     let error = io::Read::read_to_end(&mut buffer.cursor(), &mut all).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     assert_eq!(all, b"xxx");
-    assert_eq!(buffer.read(0, 3).unwrap(), b"xxx");
+    assert_eq!(&buffer.read(0, 3).unwrap()[..], b"xxx");
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn a_short_stream_mismatches_its_declared_length() {
         .known_len(10)
         .build_from_chunks([Ok::<_, io::Error>(b"abcdef")]);
     assert_eq!(buffer.len(), Some(10));
-    assert_eq!(buffer.read(0, 6).unwrap(), b"abcdef");
+    assert_eq!(&buffer.read(0, 6).unwrap()[..], b"abcdef");
     let error = buffer.read(4, 4).unwrap_err();
     assert!(
         matches!(
@@ -96,7 +96,7 @@ fn a_short_stream_mismatches_its_declared_length() {
         "{error:?}"
     );
     assert_eq!(io::Error::from(error).kind(), io::ErrorKind::UnexpectedEof);
-    assert_eq!(buffer.read(0, 6).unwrap(), b"abcdef");
+    assert_eq!(&buffer.read(0, 6).unwrap()[..], b"abcdef");
     assert_eq!(buffer.len(), None);
 }
 
@@ -105,10 +105,10 @@ fn a_long_stream_mismatches_its_declared_length() {
     let buffer = StreamBuffer::builder()
         .known_len(6)
         .build_from_chunks([Ok::<_, io::Error>(b"abcd"), Ok(b"efgh")]);
-    assert_eq!(buffer.read(0, 2).unwrap(), b"ab");
+    assert_eq!(&buffer.read(0, 2).unwrap()[..], b"ab");
     // Reads are clamped to the declared length, and the declared prefix is what the stream said it was.
-    assert_eq!(buffer.read(4, 10).unwrap(), b"ef");
-    assert_eq!(buffer.read(0, 6).unwrap(), b"abcdef");
+    assert_eq!(&buffer.read(4, 10).unwrap()[..], b"ef");
+    assert_eq!(&buffer.read(0, 6).unwrap()[..], b"abcdef");
     // The stream as a whole is refused.
     let error = buffer.failure().cloned().unwrap();
     assert!(
@@ -144,14 +144,14 @@ fn a_panicking_source_panics_the_puller_and_fails_everyone_else() {
         }
     });
     let buffer = StreamBuffer::from_chunks(chunks);
-    assert_eq!(buffer.read(0, 2).unwrap(), b"ab");
+    assert_eq!(&buffer.read(0, 2).unwrap()[..], b"ab");
     let panicked = catch_unwind(AssertUnwindSafe(|| buffer.read(2, 4)));
     assert!(panicked.is_err());
     assert!(matches!(
         buffer.read(2, 4),
         Err(Error::SourcePanicked { offset: 4 })
     ));
-    assert_eq!(buffer.read(0, 4).unwrap(), b"abcd");
+    assert_eq!(&buffer.read(0, 4).unwrap()[..], b"abcd");
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn messages_name_the_offset_or_path() {
     let panicked = Error::SourcePanicked { offset: 3 };
     assert_eq!(panicked.to_string(), "the stream panicked after 3 bytes");
     let persist = Error::Persist {
-        path: "/x/y.bin".into(),
+        file: "/x/y.bin".into(),
         source: std::sync::Arc::new(io::Error::from(io::ErrorKind::PermissionDenied)),
     };
     assert!(

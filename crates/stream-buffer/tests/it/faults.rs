@@ -53,7 +53,7 @@ fn a_reader_failing_at_any_byte_keeps_the_bytes_before_it() {
             .max_per_read(700)
             .fail_at(fail_at as u64, ErrorKind::ConnectionReset);
         let buffer = buffer(reader);
-        let source_error_at = |result: Result<Vec<u8>, Error>| match result {
+        let source_error_at = |result: Result<bytes::Bytes, Error>| match result {
             Err(Error::Source { offset, source }) => {
                 assert_eq!(offset, fail_at as u64);
                 assert_eq!(source.kind(), ErrorKind::ConnectionReset);
@@ -95,7 +95,7 @@ fn persist_onto_a_directory_fails_and_leaves_it_whole() {
         .memory_threshold(THRESHOLD)
         .build_from_chunks([std::io::Result::Ok(stream())]);
     match buffer.persist(&target) {
-        Err(Error::Persist { path, .. }) => assert_eq!(path, target),
+        Err(Error::Persist { file, .. }) => assert_eq!(file, target),
         other => panic!("expected a persist error, got {other:?}"),
     }
     assert_eq!(fs::read(target.join("inside.txt")).unwrap(), b"keep me");

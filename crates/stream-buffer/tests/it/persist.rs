@@ -58,7 +58,7 @@ fn persist_into_a_missing_directory_names_the_path() {
     let buffer = StreamBuffer::from_chunks([Ok::<_, io::Error>(b"abc")]);
     match buffer.persist(&path) {
         Err(Error::Persist {
-            path: reported,
+            file: reported,
             source,
         }) => {
             assert_eq!(reported, path);

@@ -29,7 +29,7 @@ fn reads_ahead_of_the_pulled_part_start_at_the_offset() {
             "read({offset}, {len})"
         );
         assert_eq!(
-            buffer.read(0, 8).unwrap(),
+            &buffer.read(0, 8).unwrap()[..],
             b"abcdefgh",
             "after read({offset}, {len})"
         );
@@ -40,14 +40,14 @@ fn reads_ahead_of_the_pulled_part_start_at_the_offset() {
 fn pulls_only_as_far_as_needed() {
     let buffer = abcdefgh();
     assert_eq!(buffer.pulled(), 0);
-    assert_eq!(buffer.read(1, 2).unwrap(), b"bc");
+    assert_eq!(&buffer.read(1, 2).unwrap()[..], b"bc");
     assert_eq!(buffer.pulled(), 4);
     assert!(!buffer.is_exhausted());
     assert_eq!(buffer.len(), None);
-    assert_eq!(buffer.read(2, 4).unwrap(), b"cdef"); // straddles the pulled part
+    assert_eq!(&buffer.read(2, 4).unwrap()[..], b"cdef"); // straddles the pulled part
     assert_eq!(buffer.pulled(), 8);
     assert!(!buffer.is_exhausted()); // the end has not been seen yet
-    assert_eq!(buffer.read(6, 10).unwrap(), b"gh");
+    assert_eq!(&buffer.read(6, 10).unwrap()[..], b"gh");
     assert!(buffer.is_exhausted());
     assert_eq!(buffer.len(), Some(8));
     assert!(!buffer.is_empty());
@@ -56,8 +56,8 @@ fn pulls_only_as_far_as_needed() {
 #[test]
 fn zero_length_reads_pull_nothing() {
     let buffer = abcdefgh();
-    assert_eq!(buffer.read(0, 0).unwrap(), b"");
-    assert_eq!(buffer.read(3, 0).unwrap(), b"");
+    assert_eq!(&buffer.read(0, 0).unwrap()[..], b"");
+    assert_eq!(&buffer.read(3, 0).unwrap()[..], b"");
     assert_eq!(buffer.read_into(3, &mut []).unwrap(), 0);
     assert_eq!(buffer.pulled(), 0);
 }
@@ -65,9 +65,9 @@ fn zero_length_reads_pull_nothing() {
 #[test]
 fn extreme_offsets_and_lengths_are_clamped() {
     let buffer = abcdefgh();
-    assert_eq!(buffer.read(u64::MAX, usize::MAX).unwrap(), b"");
-    assert_eq!(buffer.read(7, usize::MAX).unwrap(), b"h");
-    assert_eq!(buffer.slice(u64::MAX..).unwrap(), b"");
+    assert_eq!(&buffer.read(u64::MAX, usize::MAX).unwrap()[..], b"");
+    assert_eq!(&buffer.read(7, usize::MAX).unwrap()[..], b"h");
+    assert_eq!(&buffer.slice(u64::MAX..).unwrap()[..], b"");
 }
 
 #[test]
@@ -84,18 +84,18 @@ fn read_into_fills_what_exists() {
 #[test]
 fn slices_take_any_range() {
     let buffer = abcdefgh();
-    assert_eq!(buffer.slice(2..5).unwrap(), b"cde");
-    assert_eq!(buffer.slice(..3).unwrap(), b"abc");
-    assert_eq!(buffer.slice(..=3).unwrap(), b"abcd");
-    assert_eq!(buffer.slice(5..).unwrap(), b"fgh");
-    assert_eq!(buffer.slice(..).unwrap(), b"abcdefgh");
-    assert_eq!(buffer.slice(6..100).unwrap(), b"gh");
+    assert_eq!(&buffer.slice(2..5).unwrap()[..], b"cde");
+    assert_eq!(&buffer.slice(..3).unwrap()[..], b"abc");
+    assert_eq!(&buffer.slice(..=3).unwrap()[..], b"abcd");
+    assert_eq!(&buffer.slice(5..).unwrap()[..], b"fgh");
+    assert_eq!(&buffer.slice(..).unwrap()[..], b"abcdefgh");
+    assert_eq!(&buffer.slice(6..100).unwrap()[..], b"gh");
     let (start, end) = (5, 2);
-    assert_eq!(buffer.slice(start..end).unwrap(), b"");
+    assert_eq!(&buffer.slice(start..end).unwrap()[..], b"");
     assert_eq!(
-        buffer
+        &buffer
             .slice((std::ops::Bound::Excluded(1), std::ops::Bound::Included(3)))
-            .unwrap(),
+            .unwrap()[..],
         b"cd"
     );
 }
@@ -107,9 +107,9 @@ fn a_list_of_chunks_is_taken_once_never_restarted() {
         Ok::<_, io::Error>(b"abcd".to_vec()),
         Ok(b"efgh".to_vec()),
     ]);
-    assert_eq!(buffer.read(0, 4).unwrap(), b"abcd");
-    assert_eq!(buffer.read(4, 4).unwrap(), b"efgh");
-    assert_eq!(buffer.read(0, 8).unwrap(), b"abcdefgh");
+    assert_eq!(&buffer.read(0, 4).unwrap()[..], b"abcd");
+    assert_eq!(&buffer.read(4, 4).unwrap()[..], b"efgh");
+    assert_eq!(&buffer.read(0, 8).unwrap()[..], b"abcdefgh");
 }
 
 #[test]
@@ -123,14 +123,14 @@ fn empty_chunks_and_interruptions_are_skipped() {
         Ok(b""),
     ];
     let buffer = StreamBuffer::from_chunks(items);
-    assert_eq!(buffer.slice(..).unwrap(), b"abc");
+    assert_eq!(&buffer.slice(..).unwrap()[..], b"abc");
     assert_eq!(buffer.len(), Some(3));
 }
 
 #[test]
 fn empty_streams() {
     let buffer = StreamBuffer::from_chunks(std::iter::empty::<io::Result<Vec<u8>>>());
-    assert_eq!(buffer.read(0, 10).unwrap(), b"");
+    assert_eq!(&buffer.read(0, 10).unwrap()[..], b"");
     assert!(buffer.is_exhausted());
     assert!(buffer.is_empty());
     let buffer = StreamBuffer::from_reader(io::empty());
@@ -189,7 +189,7 @@ fn known_len_is_reported_and_clamps_reads() {
         .known_len(1000)
         .build_from_chunks(chunks(&data, &[300]));
     assert_eq!(buffer.len(), Some(1000));
-    assert_eq!(buffer.read(1000, 5).unwrap(), b"");
+    assert_eq!(&buffer.read(1000, 5).unwrap()[..], b"");
     assert_eq!(
         buffer.pulled(),
         0,
@@ -212,7 +212,7 @@ fn known_len_stops_pulling_without_polling_for_the_end() {
     let buffer = StreamBuffer::builder()
         .known_len(4)
         .build_from_chunks(chunks);
-    assert_eq!(buffer.slice(..).unwrap(), b"abcd");
+    assert_eq!(&buffer.slice(..).unwrap()[..], b"abcd");
     assert_eq!(buffer.pull_all().unwrap(), 4);
 }
 

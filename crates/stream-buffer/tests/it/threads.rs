@@ -98,7 +98,7 @@ const PATIENCE: Duration = Duration::from_secs(10);
 fn readers_of_pulled_bytes_do_not_wait_for_a_blocked_puller() {
     let (feed, polls, buffer) = gated();
     feed.send(b"0123456789abcdef".to_vec()).unwrap(); // 8 bytes in memory, 8 on disk
-    assert_eq!(buffer.read(0, 16).unwrap(), b"0123456789abcdef");
+    assert_eq!(&buffer.read(0, 16).unwrap()[..], b"0123456789abcdef");
     polls.recv_timeout(PATIENCE).unwrap();
     thread::scope(|scope| {
         // This reader needs bytes that are not there: it becomes the puller and blocks in the source.
@@ -113,17 +113,17 @@ fn readers_of_pulled_bytes_do_not_wait_for_a_blocked_puller() {
         let got = result
             .recv_timeout(PATIENCE)
             .expect("a reader of pulled bytes waited for the puller");
-        assert_eq!(got, b"456789abcd");
+        assert_eq!(&got[..], b"456789abcd");
         assert!(!puller.is_finished());
         // Another reader that needs unpulled bytes waits for the puller rather than failing or returning short.
         let waiter = scope.spawn(|| buffer.read(16, 8));
         feed.send(b"ghij".to_vec()).unwrap();
-        assert_eq!(puller.join().unwrap().unwrap(), b"efghij");
+        assert_eq!(&puller.join().unwrap().unwrap()[..], b"efghij");
         feed.send(b"klmn".to_vec()).unwrap();
-        assert_eq!(waiter.join().unwrap().unwrap(), b"ghijklmn");
+        assert_eq!(&waiter.join().unwrap().unwrap()[..], b"ghijklmn");
     });
     drop(feed);
-    assert_eq!(buffer.slice(..).unwrap(), b"0123456789abcdefghijklmn");
+    assert_eq!(&buffer.slice(..).unwrap()[..], b"0123456789abcdefghijklmn");
 }
 
 #[test]

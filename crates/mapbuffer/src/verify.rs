@@ -23,7 +23,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// - with a codec, every value decompresses (which needs that codec's feature).
     ///
     /// Errors name the key, its slot, and the byte offset of the bad field or value.
-    pub fn validate(&self) -> Result<()> {
+    pub fn verify(&self) -> Result<()> {
         let n = self.len();
         let len = self.as_bytes().len() as u64;
         if n == 0 {
