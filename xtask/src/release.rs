@@ -2,7 +2,8 @@
 //!
 //! The checks: every crate's version is the workspace version (and so is every local crate's entry in
 //! `[workspace.dependencies]`), CHANGELOG.md has an entry for it, no crate name is already taken on crates.io by
-//! someone else's crate, `cargo deny check`, and `cargo publish --workspace --dry-run`.
+//! someone else's crate, `cargo deny check`, `cargo semver-checks` against the previous release's source, and
+//! `cargo publish --workspace --dry-run`.
 
 use std::fs;
 
@@ -50,6 +51,17 @@ pub(crate) fn run(mode: Mode) -> Result<()> {
             .map(std::slice::from_ref)
             .unwrap_or_default(),
     );
+    let semver = semver_check(&version);
+    report(
+        "cargo semver-checks against the previous release",
+        semver
+            .as_ref()
+            .err()
+            .map(std::slice::from_ref)
+            .unwrap_or_default(),
+    );
+    problems.extend(semver.err());
+
     let mut dry_run = cmd::cargo();
     dry_run.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
     let publish = cmd::run(&mut dry_run);
@@ -82,6 +94,54 @@ pub(crate) fn run(mode: Mode) -> Result<()> {
     ))?;
     eprintln!("published {version} and tagged {tag}: push the tag with `git push origin {tag}`");
     Ok(())
+}
+
+/// `cargo semver-checks` of every package against the previous release's source, found in git: the newest `v*` tag
+/// of another version, else the newest commit whose workspace version differs from `version` (the crates were
+/// never published, so there is no registry baseline). A breaking change is fine across a 0.x minor bump and an
+/// error in a patch release, which is the point. cargo-semver-checks is installed when missing (a long build).
+fn semver_check(version: &str) -> Result<()> {
+    if !cmd::available("cargo", &["semver-checks", "--version"]) {
+        eprintln!("cargo-semver-checks is missing: installing it (once per machine; a build of several minutes)");
+        cmd::run(cmd::cargo().args(["install", "--locked", "cargo-semver-checks"]))?;
+    }
+    let baseline = previous_release(version)?;
+    eprintln!("semver baseline: {baseline}");
+    cmd::run(cmd::cargo().args([
+        "semver-checks",
+        "--workspace",
+        "--baseline-rev",
+        &baseline,
+    ]))
+}
+
+/// The git revision of the release before `version` (see [`semver_check`]).
+fn previous_release(version: &str) -> Result<String> {
+    let git = |args: &[&str]| -> Result<String> {
+        let out = cmd::new("git", args)
+            .current_dir(cmd::root())
+            .output()
+            .map_err(|err| format!("cannot run git: {err}"))?;
+        if !out.status.success() {
+            return Err(format!("git {} failed", args.join(" ")));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let current = format!("v{version}");
+    if let Some(tag) = git(&["tag", "--list", "v*", "--sort=-v:refname"])?
+        .lines()
+        .map(str::trim)
+        .find(|tag| !tag.is_empty() && *tag != current)
+    {
+        return Ok(tag.to_owned());
+    }
+    for rev in git(&["log", "--format=%H", "--", "Cargo.toml"])?.lines() {
+        let manifest = git(&["show", &format!("{rev}:Cargo.toml")])?;
+        if workspace_version(&manifest).is_ok_and(|v| v != version) {
+            return Ok(rev.to_owned());
+        }
+    }
+    Err(format!("no earlier release than {version} in the git history"))
 }
 
 fn report(what: &str, problems: &[String]) {
@@ -160,9 +220,11 @@ fn check_versions(
                 own.unwrap_or_default()
             ));
         }
+        // The entry is keyed by the package name, or renamed (`short = { package = "name", ... }`).
         let line = workspace.lines().find(|line| {
             line.trim_start()
                 .starts_with(&format!("{} = {{", package.name))
+                || line.contains(&format!("package = \"{}\"", package.name))
         });
         if let Some(line) = line
             && !line.contains(&format!("version = \"{version}\""))
