@@ -124,6 +124,26 @@ pub(crate) fn rate(bytes: u64, elapsed: Duration) -> String {
     format!("{}/s", size(per_sec.min(u64::MAX as f64) as u64))
 }
 
+/// A count per second for people: `812/s`, `12.3 k/s`, `5.1 M/s`, `2.0 G/s` (decimal units, as counts are; `0/s`
+/// for anything that is not a finite positive rate).
+pub(crate) fn count_rate(per_sec: f64) -> String {
+    const UNITS: [&str; 4] = ["k", "M", "G", "T"];
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        return "0/s".to_owned();
+    }
+    if per_sec < 999.5 {
+        return format!("{per_sec:.0}/s");
+    }
+    let mut value = per_sec / 1000.0;
+    let mut unit = 0;
+    // 999.96 k would print as "1000.0 k": move up a unit before rounding can reach 1000.
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}/s", UNITS[unit])
+}
+
 /// Time per operation, e.g. `143 ns/op` or `2.1 µs/op`.
 pub(crate) fn per_op(ops: u64, elapsed: Duration) -> String {
     let ns = elapsed.as_nanos() as f64 / ops.max(1) as f64;
@@ -206,5 +226,23 @@ mod tests {
         assert_eq!(SizeSummary::of(&mut []), None);
         assert_eq!(quoted(b"a\x00\""), "\"a\\x00\\\"\"");
         assert_eq!(hex(b"\x01\xab"), "01ab");
+    }
+
+    #[test]
+    fn rates_are_human() {
+        assert_eq!(count_rate(5_055_721.585), "5.1 M/s");
+        assert_eq!(count_rate(812.4), "812/s");
+        assert_eq!(count_rate(999.4), "999/s");
+        assert_eq!(count_rate(999.6), "1.0 k/s");
+        assert_eq!(count_rate(12_345.0), "12.3 k/s");
+        assert_eq!(count_rate(999_960.0), "1.0 M/s");
+        assert_eq!(count_rate(2.0e9), "2.0 G/s");
+        assert_eq!(count_rate(3.0e15), "3000.0 T/s");
+        assert_eq!(count_rate(0.0), "0/s");
+        assert_eq!(count_rate(f64::NAN), "0/s");
+        assert_eq!(count_rate(f64::INFINITY), "0/s");
+        assert_eq!(rate(12_900_000, Duration::from_secs(1)), "12.3 MiB/s");
+        assert_eq!(rate(512, Duration::from_secs(1)), "512 B/s");
+        assert_eq!(rate(3 << 30, Duration::from_secs(2)), "1.5 GiB/s");
     }
 }
