@@ -115,3 +115,25 @@ fn corrupt_and_truncated_indexes_fail_cleanly() {
     run_in(d, &["index", "info", "bad.spix"]).fails(1, &["bad.spix"]);
     run_in(d, &["index", "info", "missing.spix"]).fails(1, &["missing.spix"]);
 }
+
+/// A text file is neither byteshelf's format nor the magic-less legacy layout: one line saying so, not a checksum
+/// mismatch; a real legacy index with a flipped bit still reports its checksum.
+#[test]
+fn a_text_file_is_not_a_sparse_index() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_indexes(d);
+    std::fs::write(d.join("lines.txt"), "apple\t0\nmango\t4096\n").unwrap();
+    let run = run_in(d, &["index", "info", "lines.txt"]);
+    run.fails(1, &["lines.txt: not a sparse index"]);
+    assert!(!run.stderr.contains("checksum"), "{}", run.stderr);
+    let mut legacy = std::fs::read(d.join("legacy.idx")).unwrap();
+    legacy[20] ^= 0x01;
+    std::fs::write(d.join("legacy.idx"), &legacy).unwrap();
+    run_in(d, &["index", "info", "legacy.idx"]).fails(1, &["legacy.idx", "checksum mismatch"]);
+    // A byteshelf index cut short says so rather than "not a sparse index".
+    let v1 = std::fs::read(d.join("v1.spix")).unwrap();
+    std::fs::write(d.join("cut.spix"), &v1[..v1.len() - 1]).unwrap();
+    let run = run_in(d, &["index", "info", "cut.spix"]);
+    run.fails(1, &["cut.spix", "bad magic"]);
+}
