@@ -42,7 +42,7 @@ pub(crate) enum RoxCommand {
     Pack(PackArgs),
     /// Shards, footers, dtypes, record counts, sizes; totals; record size min/median/max.
     Info(SpecJsonArgs),
-    /// Write the raw bytes of records to stdout (negative indexes count from the end).
+    /// Write records to stdout, one per line when several are asked (negative indexes count from the end).
     Get(RoxGetArgs),
     /// Write records to stdout, separated as `--sep` says.
     Cat(CatArgs),
@@ -128,8 +128,15 @@ pub(crate) struct RoxGetArgs {
     #[arg(required = true, allow_negative_numbers = true)]
     pub(crate) indexes: Vec<i64>,
     /// Print a hexdump of each record instead of its raw bytes.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["sep", "json"])]
     pub(crate) hex: bool,
+    /// What follows or precedes each record (default: `none` for one index, so that `> file` is byte-exact,
+    /// `newline` for several).
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub(crate) sep: Option<Separator>,
+    /// Print a JSON array of `{"index", "value"}` objects, values in base64 (fields in docs/cli.md).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `byteshelf rox cat`.
@@ -145,7 +152,7 @@ pub(crate) struct CatArgs {
     pub(crate) sep: Separator,
 }
 
-/// How `rox cat` separates records.
+/// How `rox cat`, `rox get` and `map get` separate records or values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Separator {
     /// Each record followed by a newline.
@@ -170,7 +177,7 @@ pub(crate) struct UnpackArgs {
 pub(crate) enum MapCommand {
     /// Write a MapBuffer from files named by their decimal key, or from JSON lines.
     Build(BuildArgs),
-    /// Write the values of keys to stdout.
+    /// Write the values of keys to stdout, one per line when several are asked.
     Get(MapGetArgs),
     /// Format version, codec, key count, sizes, key range, stored value sizes.
     Info(FileJsonArgs),
@@ -248,8 +255,15 @@ pub(crate) struct MapGetArgs {
     #[arg(required = true)]
     pub(crate) keys: Vec<u64>,
     /// Print a hexdump of each value instead of its raw bytes.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["sep", "json"])]
     pub(crate) hex: bool,
+    /// What follows or precedes each value (default: `none` for one key, so that `> file` is byte-exact,
+    /// `newline` for several).
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub(crate) sep: Option<Separator>,
+    /// Print a JSON array of `{"key", "value"}` objects, values in base64 (fields in docs/cli.md).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `byteshelf index ...`.

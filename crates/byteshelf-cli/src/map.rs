@@ -12,7 +12,7 @@ use crate::cli::{BuildArgs, Compress, FileArgs, FileJsonArgs, MapCommand, MapGet
 use crate::error::{Error, Result};
 use crate::fsutil::{self, LineReader};
 use crate::input::{collect_files, open_text};
-use crate::output::{SizeSummary, Stdout, size};
+use crate::output::{self, SizeSummary, Stdout, size};
 use crate::progress::Progress;
 
 /// Runs one `map` command.
@@ -239,15 +239,36 @@ fn get(args: &MapGetArgs) -> Result {
         }
     }
     let mut stdout = Stdout::new();
+    if args.json {
+        let values: Vec<GetJson> = values
+            .iter()
+            .zip(&args.keys)
+            .map(|(value, &key)| GetJson {
+                key,
+                value: output::base64(value),
+            })
+            .collect();
+        stdout.json(&values)?;
+        return stdout.flush();
+    }
+    let sep = output::default_separator(args.sep, values.len());
     for (value, key) in values.iter().zip(&args.keys) {
         if args.hex {
             stdout.line(format!("key {key}: {} bytes", value.len()))?;
             stdout.hexdump(value)?;
         } else {
-            stdout.bytes(value)?;
+            stdout.separated(value, sep, &args.file)?;
         }
     }
     stdout.flush()
+}
+
+/// One value of `map get --json`: the shape of a `map build --jsonl` line.
+#[derive(Debug, Serialize)]
+struct GetJson {
+    key: u64,
+    /// The value, in base64.
+    value: String,
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,10 +3,14 @@
 
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 
+use crate::cli::Separator;
 use crate::error::{Error, Result};
 
 /// Buffered stdout. Every write reports a closed pipe as [`Error::stdout`], which ends the command quietly.
@@ -47,6 +51,31 @@ impl Stdout {
         self.bytes(b"\n")
     }
 
+    /// Writes `value` as `sep` says: followed by a newline, alone, or after its length as a little-endian u32 (a
+    /// value of 4 GiB or more is an error about `file`, where it comes from).
+    pub(crate) fn separated(&mut self, value: &[u8], sep: Separator, file: &Path) -> Result {
+        match sep {
+            Separator::Newline => {
+                self.bytes(value)?;
+                self.bytes(b"\n")
+            }
+            Separator::None => self.bytes(value),
+            Separator::U32le => {
+                let len = u32::try_from(value.len()).map_err(|_| {
+                    Error::data(
+                        file,
+                        format!(
+                            "a value of {} bytes does not fit a u32 length prefix",
+                            value.len()
+                        ),
+                    )
+                })?;
+                self.bytes(&len.to_le_bytes())?;
+                self.bytes(value)
+            }
+        }
+    }
+
     /// Writes a hexdump of `bytes` (see [`hexdump`]).
     pub(crate) fn hexdump(&mut self, bytes: &[u8]) -> Result {
         self.bytes(hexdump(bytes).as_bytes())
@@ -56,6 +85,21 @@ impl Stdout {
     pub(crate) fn flush(&mut self) -> Result {
         self.inner.flush().map_err(|e| Error::stdout(&e))
     }
+}
+
+/// The separator of `get` when `--sep` is not given: none for one value, so that `get FILE X > out` writes exactly
+/// the value, a newline after each when there are several.
+pub(crate) fn default_separator(sep: Option<Separator>, values: usize) -> Separator {
+    sep.unwrap_or(if values == 1 {
+        Separator::None
+    } else {
+        Separator::Newline
+    })
+}
+
+/// Bytes as standard base64 with padding, as `map build --jsonl` reads them.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    BASE64.encode(bytes)
 }
 
 /// The canonical hexdump (as `hexdump -C`): offset, 16 bytes in two groups of eight, and their printable ASCII,

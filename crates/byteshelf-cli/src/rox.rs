@@ -10,13 +10,12 @@ use byteshelf::roxxel::{
 use serde::Serialize;
 
 use crate::cli::{
-    CatArgs, FooterArg, PackArgs, RoxCommand, RoxGetArgs, Separator, SpecArgs, SpecJsonArgs,
-    UnpackArgs,
+    CatArgs, FooterArg, PackArgs, RoxCommand, RoxGetArgs, SpecArgs, SpecJsonArgs, UnpackArgs,
 };
 use crate::error::{Error, Result};
 use crate::fsutil::{self, LineReader};
 use crate::input::{collect_files, open_text};
-use crate::output::{SizeSummary, Stdout, size};
+use crate::output::{SizeSummary, Stdout, base64, default_separator, size};
 use crate::progress::Progress;
 
 /// Runs one `rox` command.
@@ -368,15 +367,37 @@ fn get(args: &RoxGetArgs) -> Result {
         })
         .collect::<Result<Vec<&[u8]>>>()?;
     let mut stdout = Stdout::new();
+    if args.json {
+        let values: Vec<GetJson> = records
+            .iter()
+            .zip(&args.indexes)
+            .map(|(record, &index)| GetJson {
+                index,
+                value: base64(record),
+            })
+            .collect();
+        stdout.json(&values)?;
+        return stdout.flush();
+    }
+    let sep = default_separator(args.sep, records.len());
     for (record, &index) in records.iter().zip(&args.indexes) {
         if args.hex {
             stdout.line(format!("record {index}: {} bytes", record.len()))?;
             stdout.hexdump(record)?;
         } else {
-            stdout.bytes(record)?;
+            stdout.separated(record, sep, Path::new(&args.spec))?;
         }
     }
     stdout.flush()
+}
+
+/// One record of `rox get --json`.
+#[derive(Debug, Serialize)]
+struct GetJson {
+    /// The index as given (negative counts from the end).
+    index: i64,
+    /// The record, in base64.
+    value: String,
 }
 
 /// Parses `A..B` (either end optional, negative counts from the end) against `len` records.
@@ -422,26 +443,7 @@ fn cat(args: &CatArgs) -> Result {
     let mut stdout = Stdout::new();
     for record in records {
         let record = record.map_err(|e| rox_error(&args.spec, &e))?;
-        match args.sep {
-            Separator::Newline => {
-                stdout.bytes(record)?;
-                stdout.bytes(b"\n")?;
-            }
-            Separator::None => stdout.bytes(record)?,
-            Separator::U32le => {
-                let len = u32::try_from(record.len()).map_err(|_| {
-                    Error::data(
-                        Path::new(&args.spec),
-                        format!(
-                            "a record of {} bytes does not fit a u32 length prefix",
-                            record.len()
-                        ),
-                    )
-                })?;
-                stdout.bytes(&len.to_le_bytes())?;
-                stdout.bytes(record)?;
-            }
-        }
+        stdout.separated(record, args.sep, Path::new(&args.spec))?;
     }
     stdout.flush()
 }

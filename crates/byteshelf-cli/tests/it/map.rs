@@ -65,8 +65,36 @@ fn build_get_every_codec_and_version() {
             );
         }
     }
+    // Several values: one per line unless told otherwise; one value stays byte-exact (above).
     let two = run_in(d, &["map", "get", "none-1.mb", "42", "7"]);
+    assert_eq!(two.ok(), b"\x00binary\xff\nseven\n");
+    let two = run_in(d, &["map", "get", "none-1.mb", "42", "7", "--sep", "none"]);
     assert_eq!(two.ok(), b"\x00binary\xffseven");
+    let framed = run_in(d, &["map", "get", "gzip-0.mb", "7", "--sep", "u32le"]);
+    assert_eq!(framed.ok(), b"\x05\x00\x00\x00seven");
+    let json = run_in(d, &["map", "get", "zstd-1.mb", "42", "7", "--json"]);
+    insta::assert_snapshot!(json.text(), @r#"
+    [
+      {
+        "key": 42,
+        "value": "AGJpbmFyef8="
+      },
+      {
+        "key": 7,
+        "value": "c2V2ZW4="
+      }
+    ]
+    "#);
+    run_in(d, &["map", "get", "none-1.mb", "7", "--json", "--hex"]).fails(2, &["--hex"]);
+    // Its objects are `map build --jsonl` lines.
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(json.ok()).unwrap();
+    let lines: String = entries.iter().map(|e| format!("{e}\n")).collect();
+    write(d, "again.jsonl", lines.as_bytes());
+    run_in(d, &["map", "build", "again.mb", "--jsonl", "again.jsonl"]).ok();
+    assert_eq!(
+        run_in(d, &["map", "get", "again.mb", "42"]).ok(),
+        b"\x00binary\xff"
+    );
     let hex = run_in(d, &["map", "get", "zstd-1.mb", "--hex", "7"]);
     assert_eq!(
         String::from_utf8_lossy(hex.ok()),

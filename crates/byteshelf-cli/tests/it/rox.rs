@@ -36,8 +36,42 @@ fn pack_get_cat_unpack_round_trip() {
         let out = run_in(d, &["rox", "get", "ds.rox", &i.to_string()]);
         assert_eq!(out.ok(), *record, "record {i}");
     }
+    // Several records: one per line unless told otherwise; one record stays byte-exact (above).
     let last = run_in(d, &["rox", "get", "ds.rox", "-1", "0"]);
+    assert_eq!(last.ok(), b"epsilon\nalpha\n");
+    let last = run_in(d, &["rox", "get", "ds.rox", "-1", "0", "--sep", "none"]);
     assert_eq!(last.ok(), b"epsilonalpha");
+    let one = run_in(d, &["rox", "get", "ds.rox", "2", "--sep", "newline"]);
+    assert_eq!(one.ok(), b"gamma\ngamma\n");
+    let framed = run_in(d, &["rox", "get", "ds.rox", "3", "1", "--sep", "u32le"]);
+    assert_eq!(
+        framed.ok(),
+        b"\x04\x00\x00\x00\x00\x01\x02\xff\x00\x00\x00\x00"
+    );
+    let json = run_in(d, &["rox", "get", "ds.rox", "3", "-1", "1", "--json"]);
+    insta::assert_snapshot!(json.text(), @r#"
+    [
+      {
+        "index": 3,
+        "value": "AAEC/w=="
+      },
+      {
+        "index": -1,
+        "value": "ZXBzaWxvbg=="
+      },
+      {
+        "index": 1,
+        "value": ""
+      }
+    ]
+    "#);
+    for conflict in [
+        &["rox", "get", "ds.rox", "0", "--json", "--sep", "none"][..],
+        &["rox", "get", "ds.rox", "0", "--hex", "--json"],
+        &["rox", "get", "ds.rox", "0", "--hex", "--sep", "newline"],
+    ] {
+        run_in(d, conflict).fails(2, &["cannot be used with"]);
+    }
 
     let cat = run_in(d, &["rox", "cat", "ds.rox", "--sep", "none"]);
     assert_eq!(cat.ok(), RECORDS.concat());
@@ -574,7 +608,7 @@ fn hostile_paths_and_a_terabyte_of_empty_records() {
         "{text}"
     );
     assert!(
-        run_in(d, &["rox", "get", "huge.rox", "0", "-1"])
+        run_in(d, &["rox", "get", "huge.rox", "0", "-1", "--sep", "none"])
             .ok()
             .is_empty()
     );
