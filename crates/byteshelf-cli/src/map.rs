@@ -49,32 +49,6 @@ struct JsonEntry {
 /// The start of the name of every temporary file `map build` writes (then `OUT-XXXXXX.part`).
 const PART_PREFIX: &str = ".byteshelf-map-";
 
-/// At most this many bytes of the output's name go into the name of its part file, which must stay under the
-/// usual 255-byte limit of a file name.
-const PART_NAME_MAX: usize = 200;
-
-/// The prefix of the part files of a build of `out`: `.byteshelf-map-` and the output's file name (its first
-/// 200 bytes), then `-`. The part file of a build is the prefix, 6 random letters and digits, and `.part`.
-fn part_prefix(out: &Path) -> String {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut end = name.len().min(PART_NAME_MAX);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{PART_PREFIX}{}-", &name[..end])
-}
-
-/// The directory `out` is written in.
-fn out_dir(out: &Path) -> &Path {
-    match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
 /// Whether `name` is the name of a `map build` part file, of any output and any version of the command.
 fn is_any_part(name: &str) -> bool {
     name.len() > PART_PREFIX.len() + fsutil::PART_SUFFIX.len()
@@ -84,7 +58,7 @@ fn is_any_part(name: &str) -> bool {
 
 /// `map build --clean`: removes the stale part files of every output in OUT's directory.
 fn clean(out: &Path) -> Result {
-    let dir = out_dir(out);
+    let dir = fsutil::out_dir(out);
     let removed = fsutil::remove_stale_parts(dir, is_any_part)?;
     let mut stdout = Stdout::new();
     for part in &removed {
@@ -119,8 +93,8 @@ fn build(args: &BuildArgs) -> Result {
     } else {
         FormatVersion::V1
     };
-    let dir = out_dir(out);
-    let prefix = part_prefix(out);
+    let dir = fsutil::out_dir(out);
+    let prefix = fsutil::part_prefix(PART_PREFIX, out);
     // Part files of earlier builds of this output whose writers were killed. Best effort: one that cannot be
     // removed is no reason not to build, and `--clean` reports it.
     let _ = fsutil::remove_stale_parts(dir, |name| fsutil::is_part_name(name, &prefix));
