@@ -48,7 +48,7 @@ pub(crate) enum RoxCommand {
     Cat(CatArgs),
     /// Check every shard completely, and its records against its `.crc` sidecar if it has one; exit 1 naming the
     /// file and byte offset of the first problem in each.
-    Verify(SpecArgs),
+    Verify(SpecJsonArgs),
     /// Complete the rollback of an interrupted write, leaving the dataset as it was before that write.
     Recover(SpecArgs),
     /// Write each record to its own file in DIR, named by its zero-padded index.
@@ -182,7 +182,7 @@ pub(crate) enum MapCommand {
     /// Format version, codec, key count, sizes, key range, stored value sizes.
     Info(FileJsonArgs),
     /// Check the whole file (header, index order, offsets, every CRC and compressed value).
-    Verify(FileArgs),
+    Verify(FileJsonArgs),
     /// Every key with its stored and value length and its CRC state.
     Dump(FileJsonArgs),
 }
@@ -227,13 +227,6 @@ pub(crate) enum Compress {
     Zstd,
     /// xz (lzma).
     Lzma,
-}
-
-/// A file alone.
-#[derive(Debug, Args)]
-pub(crate) struct FileArgs {
-    /// The file.
-    pub(crate) file: PathBuf,
 }
 
 /// A file and `--json`.

@@ -8,11 +8,11 @@ use byteshelf::mapbuffer::format::{HEADER_LEN, INDEX_ENTRY_LEN, SortedSlots};
 use byteshelf::mapbuffer::{self, Codec, FormatVersion, MapBuffer, MapBufferBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{BuildArgs, Compress, FileArgs, FileJsonArgs, MapCommand, MapGetArgs};
+use crate::cli::{BuildArgs, Compress, FileJsonArgs, MapCommand, MapGetArgs};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, LineReader};
 use crate::input::{collect_files, open_text};
-use crate::output::{self, SizeSummary, Stdout, size};
+use crate::output::{self, Problem, SizeSummary, Stdout, size};
 use crate::progress::Progress;
 
 /// Runs one `map` command.
@@ -391,18 +391,79 @@ fn info(args: &FileJsonArgs) -> Result {
     stdout.flush()
 }
 
-fn verify(args: &FileArgs) -> Result {
-    let map = open(&args.file)?;
-    map.validate().map_err(|e| map_error(&args.file, &e))?;
+/// `map verify --json`.
+#[derive(Debug, Serialize)]
+struct VerifyJson {
+    ok: bool,
+    path: String,
+    /// File size; `null` when it cannot be opened.
+    bytes: Option<u64>,
+    /// Key count from the header; `null` when the header cannot be read.
+    keys: Option<usize>,
+    format_version: Option<u8>,
+    codec: Option<&'static str>,
+    errors: Vec<Problem>,
+}
+
+/// The byte offset a mapbuffer error is about, when it says.
+fn error_offset(err: &mapbuffer::Error) -> Option<u64> {
+    use mapbuffer::Error as E;
+    match err {
+        E::CorruptOffset { at, .. }
+        | E::VersionContradicted { at, .. }
+        | E::DuplicateKeyInIndex { at, .. }
+        | E::UnsortedIndex { at, .. } => Some(*at),
+        E::MissingCrc { offset, .. }
+        | E::CrcMismatch { offset, .. }
+        | E::Decompress { offset, .. } => Some(*offset),
+        E::TrailingBytes { expected, .. } => Some(*expected),
+        E::BadMagic { .. } => Some(0),
+        E::UnsupportedVersion { .. } => Some(7),
+        E::UnknownCodec { .. } => Some(8),
+        _ => None,
+    }
+}
+
+fn verify(args: &FileJsonArgs) -> Result {
+    let file = args.file.as_path();
+    let opened = MapBuffer::open(file);
+    let checked = match &opened {
+        Ok(map) => map.validate(),
+        Err(_) => Ok(()),
+    }
+    .map_err(|e| (map_error(file, &e), error_offset(&e)));
+    let (opened, checked) = match opened {
+        Ok(map) => (Some(map), checked),
+        Err(e) => (None, Err((map_error(file, &e), error_offset(&e)))),
+    };
     let mut stdout = Stdout::new();
-    stdout.line(format!(
-        "ok: {}: {} keys, format version {}, codec {}, {} checked",
-        args.file.display(),
-        map.len(),
-        map.format_version(),
-        map.codec().name(),
-        size(map.as_bytes().len() as u64)
-    ))?;
+    if args.json {
+        let map = opened.as_ref();
+        stdout.json(&VerifyJson {
+            ok: checked.is_ok(),
+            path: file.display().to_string(),
+            bytes: map.map(|m| m.as_bytes().len() as u64),
+            keys: map.map(MapBuffer::len),
+            format_version: map.map(|m| m.format_version().to_byte()),
+            codec: map.map(|m| m.codec().name()),
+            errors: match &checked {
+                Ok(()) => Vec::new(),
+                Err((err, offset)) => vec![Problem::new(file, *offset, err)],
+            },
+        })?;
+        stdout.flush()?;
+    }
+    checked.map_err(|(err, _)| err)?;
+    if let Some(map) = opened.filter(|_| !args.json) {
+        stdout.line(format!(
+            "ok: {}: {} keys, format version {}, codec {}, {} checked",
+            file.display(),
+            map.len(),
+            map.format_version(),
+            map.codec().name(),
+            size(map.as_bytes().len() as u64)
+        ))?;
+    }
     stdout.flush()
 }
 

@@ -212,6 +212,28 @@ pub(crate) fn duration(elapsed: Duration) -> String {
     }
 }
 
+/// One problem in the `errors` list of `verify --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Problem {
+    /// The file it is in.
+    pub(crate) file: String,
+    /// The byte offset in that file, when the check knows it.
+    pub(crate) offset: Option<u64>,
+    /// The error line (without `error: `), as printed on stderr.
+    pub(crate) message: String,
+}
+
+impl Problem {
+    /// The problem `err` in `file`, at `offset`.
+    pub(crate) fn new(file: &Path, offset: Option<u64>, err: &Error) -> Self {
+        Self {
+            file: file.display().to_string(),
+            offset,
+            message: err.to_string(),
+        }
+    }
+}
+
 /// Minimum, lower median and maximum of some sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub(crate) struct SizeSummary {
