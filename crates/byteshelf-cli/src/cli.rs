@@ -266,6 +266,40 @@ pub(crate) enum IndexCommand {
     Info(FileJsonArgs),
     /// The block that may hold KEY: the last entry whose first key is <= KEY (with --ceil: the first >= KEY).
     Lookup(LookupArgs),
+    /// Write an index from `KEY<TAB>OFFSET` lines, one per block, sorted by key.
+    Build(IndexBuildArgs),
+    /// Check the whole file (CRC and structure: keys and offsets ascending, lengths, data end).
+    Verify(FileJsonArgs),
+}
+
+/// `byteshelf index build`.
+#[derive(Debug, Args)]
+pub(crate) struct IndexBuildArgs {
+    /// The index file to write (replaced atomically if it exists).
+    pub(crate) out: PathBuf,
+    /// Read the entries from the lines of FILE (`-` for stdin): `KEY<TAB>OFFSET`, a block's first key and its
+    /// decimal byte offset, keys strictly ascending in byte order, offsets too.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) from_tsv: PathBuf,
+    /// Each KEY is hex (e.g. `00ff10`), for binary keys; otherwise it is the line's bytes before the last tab.
+    #[arg(long, alias = "key-hex")]
+    pub(crate) hex_keys: bool,
+    /// Where the last block ends (the length of the data), recorded so that lookups know the last block's end;
+    /// unknown if not given.
+    #[arg(long, value_name = "N")]
+    pub(crate) data_end: Option<u64>,
+    /// The layout: `v1` (plain) or `v2` (prefix-compressed keys, smaller when keys share prefixes).
+    #[arg(long, value_enum, default_value_t = IndexFormatArg::V1)]
+    pub(crate) format: IndexFormatArg,
+}
+
+/// The layouts `index build --format` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IndexFormatArg {
+    /// Version 1: keys stored whole.
+    V1,
+    /// Version 2: keys prefix-compressed, with a restart point every 16 entries.
+    V2,
 }
 
 /// `byteshelf index lookup`.
