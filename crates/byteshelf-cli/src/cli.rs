@@ -42,13 +42,13 @@ pub(crate) enum RoxCommand {
     Pack(PackArgs),
     /// Shards, footers, dtypes, record counts, sizes; totals; record size min/median/max.
     Info(SpecJsonArgs),
-    /// Write the raw bytes of records to stdout (negative indexes count from the end).
+    /// Write records to stdout, one per line when several are asked (negative indexes count from the end).
     Get(RoxGetArgs),
     /// Write records to stdout, separated as `--sep` says.
     Cat(CatArgs),
     /// Check every shard completely, and its records against its `.crc` sidecar if it has one; exit 1 naming the
     /// file and byte offset of the first problem in each.
-    Verify(SpecArgs),
+    Verify(SpecJsonArgs),
     /// Complete the rollback of an interrupted write, leaving the dataset as it was before that write.
     Recover(SpecArgs),
     /// Write each record to its own file in DIR, named by its zero-padded index.
@@ -128,8 +128,15 @@ pub(crate) struct RoxGetArgs {
     #[arg(required = true, allow_negative_numbers = true)]
     pub(crate) indexes: Vec<i64>,
     /// Print a hexdump of each record instead of its raw bytes.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["sep", "json"])]
     pub(crate) hex: bool,
+    /// What follows or precedes each record (default: `none` for one index, so that `> file` is byte-exact,
+    /// `newline` for several).
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub(crate) sep: Option<Separator>,
+    /// Print a JSON array of `{"index", "value"}` objects, values in base64 (fields in docs/cli.md).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `byteshelf rox cat`.
@@ -145,7 +152,7 @@ pub(crate) struct CatArgs {
     pub(crate) sep: Separator,
 }
 
-/// How `rox cat` separates records.
+/// How `rox cat`, `rox get` and `map get` separate records or values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Separator {
     /// Each record followed by a newline.
@@ -170,12 +177,12 @@ pub(crate) struct UnpackArgs {
 pub(crate) enum MapCommand {
     /// Write a MapBuffer from files named by their decimal key, or from JSON lines.
     Build(BuildArgs),
-    /// Write the values of keys to stdout.
+    /// Write the values of keys to stdout, one per line when several are asked.
     Get(MapGetArgs),
     /// Format version, codec, key count, sizes, key range, stored value sizes.
     Info(FileJsonArgs),
     /// Check the whole file (header, index order, offsets, every CRC and compressed value).
-    Verify(FileArgs),
+    Verify(FileJsonArgs),
     /// Every key with its stored and value length and its CRC state.
     Dump(FileJsonArgs),
 }
@@ -222,13 +229,6 @@ pub(crate) enum Compress {
     Lzma,
 }
 
-/// A file alone.
-#[derive(Debug, Args)]
-pub(crate) struct FileArgs {
-    /// The file.
-    pub(crate) file: PathBuf,
-}
-
 /// A file and `--json`.
 #[derive(Debug, Args)]
 pub(crate) struct FileJsonArgs {
@@ -248,8 +248,15 @@ pub(crate) struct MapGetArgs {
     #[arg(required = true)]
     pub(crate) keys: Vec<u64>,
     /// Print a hexdump of each value instead of its raw bytes.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["sep", "json"])]
     pub(crate) hex: bool,
+    /// What follows or precedes each value (default: `none` for one key, so that `> file` is byte-exact,
+    /// `newline` for several).
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub(crate) sep: Option<Separator>,
+    /// Print a JSON array of `{"key", "value"}` objects, values in base64 (fields in docs/cli.md).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `byteshelf index ...`.
@@ -259,6 +266,40 @@ pub(crate) enum IndexCommand {
     Info(FileJsonArgs),
     /// The block that may hold KEY: the last entry whose first key is <= KEY (with --ceil: the first >= KEY).
     Lookup(LookupArgs),
+    /// Write an index from `KEY<TAB>OFFSET` lines, one per block, sorted by key.
+    Build(IndexBuildArgs),
+    /// Check the whole file (CRC and structure: keys and offsets ascending, lengths, data end).
+    Verify(FileJsonArgs),
+}
+
+/// `byteshelf index build`.
+#[derive(Debug, Args)]
+pub(crate) struct IndexBuildArgs {
+    /// The index file to write (replaced atomically if it exists).
+    pub(crate) out: PathBuf,
+    /// Read the entries from the lines of FILE (`-` for stdin): `KEY<TAB>OFFSET`, a block's first key and its
+    /// decimal byte offset, keys strictly ascending in byte order, offsets too.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) from_tsv: PathBuf,
+    /// Each KEY is hex (e.g. `00ff10`), for binary keys; otherwise it is the line's bytes before the last tab.
+    #[arg(long, alias = "key-hex")]
+    pub(crate) hex_keys: bool,
+    /// Where the last block ends (the length of the data), recorded so that lookups know the last block's end;
+    /// unknown if not given.
+    #[arg(long, value_name = "N")]
+    pub(crate) data_end: Option<u64>,
+    /// The layout: `v1` (plain) or `v2` (prefix-compressed keys, smaller when keys share prefixes).
+    #[arg(long, value_enum, default_value_t = IndexFormatArg::V1)]
+    pub(crate) format: IndexFormatArg,
+}
+
+/// The layouts `index build --format` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IndexFormatArg {
+    /// Version 1: keys stored whole.
+    V1,
+    /// Version 2: keys prefix-compressed, with a restart point every 16 entries.
+    V2,
 }
 
 /// `byteshelf index lookup`.

@@ -302,6 +302,33 @@ pub(crate) fn create_locked_part(dir: &Path, prefix: &str) -> io::Result<NamedTe
     }
 }
 
+/// At most this many bytes of the output's name go into the name of its part file, which must stay under the
+/// usual 255-byte limit of a file name.
+const PART_NAME_MAX: usize = 200;
+
+/// The prefix of the part files of a build of `out`: `kind` (e.g. `.byteshelf-map-`) and the output's file name
+/// (its first 200 bytes), then `-`. The part file of a build is the prefix, 6 random letters and digits, and
+/// `.part`.
+pub(crate) fn part_prefix(kind: &str, out: &Path) -> String {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut end = name.len().min(PART_NAME_MAX);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{kind}{}-", &name[..end])
+}
+
+/// The directory `out` is written in.
+pub(crate) fn out_dir(out: &Path) -> &Path {
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// The end of every part file's name.
 pub(crate) const PART_SUFFIX: &str = ".part";
 /// How many random letters and digits a part file's name has between its prefix and `.part`.

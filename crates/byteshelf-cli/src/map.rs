@@ -8,11 +8,11 @@ use byteshelf::mapbuffer::format::{HEADER_LEN, INDEX_ENTRY_LEN, SortedSlots};
 use byteshelf::mapbuffer::{self, Codec, FormatVersion, MapBuffer, MapBufferBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{BuildArgs, Compress, FileArgs, FileJsonArgs, MapCommand, MapGetArgs};
+use crate::cli::{BuildArgs, Compress, FileJsonArgs, MapCommand, MapGetArgs};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, LineReader};
 use crate::input::{collect_files, open_text};
-use crate::output::{SizeSummary, Stdout, size};
+use crate::output::{self, Problem, SizeSummary, Stdout, size};
 use crate::progress::Progress;
 
 /// Runs one `map` command.
@@ -49,32 +49,6 @@ struct JsonEntry {
 /// The start of the name of every temporary file `map build` writes (then `OUT-XXXXXX.part`).
 const PART_PREFIX: &str = ".byteshelf-map-";
 
-/// At most this many bytes of the output's name go into the name of its part file, which must stay under the
-/// usual 255-byte limit of a file name.
-const PART_NAME_MAX: usize = 200;
-
-/// The prefix of the part files of a build of `out`: `.byteshelf-map-` and the output's file name (its first
-/// 200 bytes), then `-`. The part file of a build is the prefix, 6 random letters and digits, and `.part`.
-fn part_prefix(out: &Path) -> String {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut end = name.len().min(PART_NAME_MAX);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{PART_PREFIX}{}-", &name[..end])
-}
-
-/// The directory `out` is written in.
-fn out_dir(out: &Path) -> &Path {
-    match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
 /// Whether `name` is the name of a `map build` part file, of any output and any version of the command.
 fn is_any_part(name: &str) -> bool {
     name.len() > PART_PREFIX.len() + fsutil::PART_SUFFIX.len()
@@ -84,7 +58,7 @@ fn is_any_part(name: &str) -> bool {
 
 /// `map build --clean`: removes the stale part files of every output in OUT's directory.
 fn clean(out: &Path) -> Result {
-    let dir = out_dir(out);
+    let dir = fsutil::out_dir(out);
     let removed = fsutil::remove_stale_parts(dir, is_any_part)?;
     let mut stdout = Stdout::new();
     for part in &removed {
@@ -119,8 +93,8 @@ fn build(args: &BuildArgs) -> Result {
     } else {
         FormatVersion::V1
     };
-    let dir = out_dir(out);
-    let prefix = part_prefix(out);
+    let dir = fsutil::out_dir(out);
+    let prefix = fsutil::part_prefix(PART_PREFIX, out);
     // Part files of earlier builds of this output whose writers were killed. Best effort: one that cannot be
     // removed is no reason not to build, and `--clean` reports it.
     let _ = fsutil::remove_stale_parts(dir, |name| fsutil::is_part_name(name, &prefix));
@@ -239,15 +213,36 @@ fn get(args: &MapGetArgs) -> Result {
         }
     }
     let mut stdout = Stdout::new();
+    if args.json {
+        let values: Vec<GetJson> = values
+            .iter()
+            .zip(&args.keys)
+            .map(|(value, &key)| GetJson {
+                key,
+                value: output::base64(value),
+            })
+            .collect();
+        stdout.json(&values)?;
+        return stdout.flush();
+    }
+    let sep = output::default_separator(args.sep, values.len());
     for (value, key) in values.iter().zip(&args.keys) {
         if args.hex {
             stdout.line(format!("key {key}: {} bytes", value.len()))?;
             stdout.hexdump(value)?;
         } else {
-            stdout.bytes(value)?;
+            stdout.separated(value, sep, &args.file)?;
         }
     }
     stdout.flush()
+}
+
+/// One value of `map get --json`: the shape of a `map build --jsonl` line.
+#[derive(Debug, Serialize)]
+struct GetJson {
+    key: u64,
+    /// The value, in base64.
+    value: String,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -396,18 +391,79 @@ fn info(args: &FileJsonArgs) -> Result {
     stdout.flush()
 }
 
-fn verify(args: &FileArgs) -> Result {
-    let map = open(&args.file)?;
-    map.verify().map_err(|e| map_error(&args.file, &e))?;
+/// `map verify --json`.
+#[derive(Debug, Serialize)]
+struct VerifyJson {
+    ok: bool,
+    path: String,
+    /// File size; `null` when it cannot be opened.
+    bytes: Option<u64>,
+    /// Key count from the header; `null` when the header cannot be read.
+    keys: Option<usize>,
+    format_version: Option<u8>,
+    codec: Option<&'static str>,
+    errors: Vec<Problem>,
+}
+
+/// The byte offset a mapbuffer error is about, when it says.
+fn error_offset(err: &mapbuffer::Error) -> Option<u64> {
+    use mapbuffer::Error as E;
+    match err {
+        E::CorruptOffset { at, .. }
+        | E::VersionContradicted { at, .. }
+        | E::DuplicateKeyInIndex { at, .. }
+        | E::UnsortedIndex { at, .. } => Some(*at),
+        E::MissingCrc { offset, .. }
+        | E::CrcMismatch { offset, .. }
+        | E::Decompress { offset, .. } => Some(*offset),
+        E::TrailingBytes { expected, .. } => Some(*expected),
+        E::BadMagic { .. } => Some(0),
+        E::UnsupportedVersion { .. } => Some(7),
+        E::UnknownCodec { .. } => Some(8),
+        _ => None,
+    }
+}
+
+fn verify(args: &FileJsonArgs) -> Result {
+    let file = args.file.as_path();
+    let opened = MapBuffer::open(file);
+    let checked = match &opened {
+        Ok(map) => map.verify(),
+        Err(_) => Ok(()),
+    }
+    .map_err(|e| (map_error(file, &e), error_offset(&e)));
+    let (opened, checked) = match opened {
+        Ok(map) => (Some(map), checked),
+        Err(e) => (None, Err((map_error(file, &e), error_offset(&e)))),
+    };
     let mut stdout = Stdout::new();
-    stdout.line(format!(
-        "ok: {}: {} keys, format version {}, codec {}, {} checked",
-        args.file.display(),
-        map.len(),
-        map.format_version(),
-        map.codec().name(),
-        size(map.as_bytes().len() as u64)
-    ))?;
+    if args.json {
+        let map = opened.as_ref();
+        stdout.json(&VerifyJson {
+            ok: checked.is_ok(),
+            path: file.display().to_string(),
+            bytes: map.map(|m| m.as_bytes().len() as u64),
+            keys: map.map(MapBuffer::len),
+            format_version: map.map(|m| m.format_version().to_byte()),
+            codec: map.map(|m| m.codec().name()),
+            errors: match &checked {
+                Ok(()) => Vec::new(),
+                Err((err, offset)) => vec![Problem::new(file, *offset, err)],
+            },
+        })?;
+        stdout.flush()?;
+    }
+    checked.map_err(|(err, _)| err)?;
+    if let Some(map) = opened.filter(|_| !args.json) {
+        stdout.line(format!(
+            "ok: {}: {} keys, format version {}, codec {}, {} checked",
+            file.display(),
+            map.len(),
+            map.format_version(),
+            map.codec().name(),
+            size(map.as_bytes().len() as u64)
+        ))?;
+    }
     stdout.flush()
 }
 

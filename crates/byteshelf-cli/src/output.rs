@@ -3,10 +3,14 @@
 
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 
+use crate::cli::Separator;
 use crate::error::{Error, Result};
 
 /// Buffered stdout. Every write reports a closed pipe as [`Error::stdout`], which ends the command quietly.
@@ -47,6 +51,31 @@ impl Stdout {
         self.bytes(b"\n")
     }
 
+    /// Writes `value` as `sep` says: followed by a newline, alone, or after its length as a little-endian u32 (a
+    /// value of 4 GiB or more is an error about `file`, where it comes from).
+    pub(crate) fn separated(&mut self, value: &[u8], sep: Separator, file: &Path) -> Result {
+        match sep {
+            Separator::Newline => {
+                self.bytes(value)?;
+                self.bytes(b"\n")
+            }
+            Separator::None => self.bytes(value),
+            Separator::U32le => {
+                let len = u32::try_from(value.len()).map_err(|_| {
+                    Error::data(
+                        file,
+                        format!(
+                            "a value of {} bytes does not fit a u32 length prefix",
+                            value.len()
+                        ),
+                    )
+                })?;
+                self.bytes(&len.to_le_bytes())?;
+                self.bytes(value)
+            }
+        }
+    }
+
     /// Writes a hexdump of `bytes` (see [`hexdump`]).
     pub(crate) fn hexdump(&mut self, bytes: &[u8]) -> Result {
         self.bytes(hexdump(bytes).as_bytes())
@@ -56,6 +85,21 @@ impl Stdout {
     pub(crate) fn flush(&mut self) -> Result {
         self.inner.flush().map_err(|e| Error::stdout(&e))
     }
+}
+
+/// The separator of `get` when `--sep` is not given: none for one value, so that `get FILE X > out` writes exactly
+/// the value, a newline after each when there are several.
+pub(crate) fn default_separator(sep: Option<Separator>, values: usize) -> Separator {
+    sep.unwrap_or(if values == 1 {
+        Separator::None
+    } else {
+        Separator::Newline
+    })
+}
+
+/// Bytes as standard base64 with padding, as `map build --jsonl` reads them.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    BASE64.encode(bytes)
 }
 
 /// The canonical hexdump (as `hexdump -C`): offset, 16 bytes in two groups of eight, and their printable ASCII,
@@ -124,6 +168,26 @@ pub(crate) fn rate(bytes: u64, elapsed: Duration) -> String {
     format!("{}/s", size(per_sec.min(u64::MAX as f64) as u64))
 }
 
+/// A count per second for people: `812/s`, `12.3 k/s`, `5.1 M/s`, `2.0 G/s` (decimal units, as counts are; `0/s`
+/// for anything that is not a finite positive rate).
+pub(crate) fn count_rate(per_sec: f64) -> String {
+    const UNITS: [&str; 4] = ["k", "M", "G", "T"];
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        return "0/s".to_owned();
+    }
+    if per_sec < 999.5 {
+        return format!("{per_sec:.0}/s");
+    }
+    let mut value = per_sec / 1000.0;
+    let mut unit = 0;
+    // 999.96 k would print as "1000.0 k": move up a unit before rounding can reach 1000.
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}/s", UNITS[unit])
+}
+
 /// Time per operation, e.g. `143 ns/op` or `2.1 µs/op`.
 pub(crate) fn per_op(ops: u64, elapsed: Duration) -> String {
     let ns = elapsed.as_nanos() as f64 / ops.max(1) as f64;
@@ -145,6 +209,28 @@ pub(crate) fn duration(elapsed: Duration) -> String {
         format!("{:.1} ms", us as f64 / 1000.0)
     } else {
         format!("{:.2} s", elapsed.as_secs_f64())
+    }
+}
+
+/// One problem in the `errors` list of `verify --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Problem {
+    /// The file it is in.
+    pub(crate) file: String,
+    /// The byte offset in that file, when the check knows it.
+    pub(crate) offset: Option<u64>,
+    /// The error line (without `error: `), as printed on stderr.
+    pub(crate) message: String,
+}
+
+impl Problem {
+    /// The problem `err` in `file`, at `offset`.
+    pub(crate) fn new(file: &Path, offset: Option<u64>, err: &Error) -> Self {
+        Self {
+            file: file.display().to_string(),
+            offset,
+            message: err.to_string(),
+        }
     }
 }
 
@@ -206,5 +292,23 @@ mod tests {
         assert_eq!(SizeSummary::of(&mut []), None);
         assert_eq!(quoted(b"a\x00\""), "\"a\\x00\\\"\"");
         assert_eq!(hex(b"\x01\xab"), "01ab");
+    }
+
+    #[test]
+    fn rates_are_human() {
+        assert_eq!(count_rate(5_055_721.585), "5.1 M/s");
+        assert_eq!(count_rate(812.4), "812/s");
+        assert_eq!(count_rate(999.4), "999/s");
+        assert_eq!(count_rate(999.6), "1.0 k/s");
+        assert_eq!(count_rate(12_345.0), "12.3 k/s");
+        assert_eq!(count_rate(999_960.0), "1.0 M/s");
+        assert_eq!(count_rate(2.0e9), "2.0 G/s");
+        assert_eq!(count_rate(3.0e15), "3000.0 T/s");
+        assert_eq!(count_rate(0.0), "0/s");
+        assert_eq!(count_rate(f64::NAN), "0/s");
+        assert_eq!(count_rate(f64::INFINITY), "0/s");
+        assert_eq!(rate(12_900_000, Duration::from_secs(1)), "12.3 MiB/s");
+        assert_eq!(rate(512, Duration::from_secs(1)), "512 B/s");
+        assert_eq!(rate(3 << 30, Duration::from_secs(2)), "1.5 GiB/s");
     }
 }

@@ -5,13 +5,16 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-/// `style` with a `{rate}` key: items per second, rounded.
+use crate::output::{count_rate, rate, size};
+
+/// `style` with a `{rate}` key: items per second for people (`812/s`, `5.1 M/s`), where indicatif's own
+/// `{per_sec}` prints `5,055,721.585/s`.
 fn with_rate(style: ProgressStyle) -> ProgressStyle {
     style.with_key(
         "rate",
         |state: &ProgressState, out: &mut dyn std::fmt::Write| {
             // A failed write to the bar's buffer only loses this field of one frame.
-            let _ = write!(out, "{:.0}/s", state.per_sec());
+            let _ = out.write_str(&count_rate(state.per_sec()));
         },
     )
 }
@@ -41,10 +44,12 @@ impl Progress {
                     .progress_chars("=> "),
                 ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template(
-                    "{prefix} {spinner} {pos} ({per_sec}) {msg} {elapsed_precise}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                with_rate(
+                    ProgressStyle::with_template(
+                        "{prefix} {spinner} {human_pos} ({rate}) {msg} {elapsed_precise}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ),
             ),
         };
         bar.set_prefix(what.to_owned());
@@ -57,7 +62,11 @@ impl Progress {
             bar.inc(items);
             // Refreshing the message costs a format; do it only as often as the bar redraws anyway.
             if bar.position().is_multiple_of(1024) || bar.length() == Some(bar.position()) {
-                bar.set_message(format!("{} done", crate::output::size(bytes_total)));
+                bar.set_message(format!(
+                    "{} done, {}",
+                    size(bytes_total),
+                    rate(bytes_total, bar.elapsed())
+                ));
             }
         }
     }

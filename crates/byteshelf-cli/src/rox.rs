@@ -10,13 +10,12 @@ use byteshelf::roxxel::{
 use serde::Serialize;
 
 use crate::cli::{
-    CatArgs, FooterArg, PackArgs, RoxCommand, RoxGetArgs, Separator, SpecArgs, SpecJsonArgs,
-    UnpackArgs,
+    CatArgs, FooterArg, PackArgs, RoxCommand, RoxGetArgs, SpecArgs, SpecJsonArgs, UnpackArgs,
 };
 use crate::error::{Error, Result};
 use crate::fsutil::{self, LineReader};
 use crate::input::{collect_files, open_text};
-use crate::output::{SizeSummary, Stdout, size};
+use crate::output::{Problem, SizeSummary, Stdout, base64, default_separator, size};
 use crate::progress::Progress;
 
 /// Runs one `rox` command.
@@ -368,15 +367,37 @@ fn get(args: &RoxGetArgs) -> Result {
         })
         .collect::<Result<Vec<&[u8]>>>()?;
     let mut stdout = Stdout::new();
+    if args.json {
+        let values: Vec<GetJson> = records
+            .iter()
+            .zip(&args.indexes)
+            .map(|(record, &index)| GetJson {
+                index,
+                value: base64(record),
+            })
+            .collect();
+        stdout.json(&values)?;
+        return stdout.flush();
+    }
+    let sep = default_separator(args.sep, records.len());
     for (record, &index) in records.iter().zip(&args.indexes) {
         if args.hex {
             stdout.line(format!("record {index}: {} bytes", record.len()))?;
             stdout.hexdump(record)?;
         } else {
-            stdout.bytes(record)?;
+            stdout.separated(record, sep, Path::new(&args.spec))?;
         }
     }
     stdout.flush()
+}
+
+/// One record of `rox get --json`.
+#[derive(Debug, Serialize)]
+struct GetJson {
+    /// The index as given (negative counts from the end).
+    index: i64,
+    /// The record, in base64.
+    value: String,
 }
 
 /// Parses `A..B` (either end optional, negative counts from the end) against `len` records.
@@ -422,26 +443,7 @@ fn cat(args: &CatArgs) -> Result {
     let mut stdout = Stdout::new();
     for record in records {
         let record = record.map_err(|e| rox_error(&args.spec, &e))?;
-        match args.sep {
-            Separator::Newline => {
-                stdout.bytes(record)?;
-                stdout.bytes(b"\n")?;
-            }
-            Separator::None => stdout.bytes(record)?,
-            Separator::U32le => {
-                let len = u32::try_from(record.len()).map_err(|_| {
-                    Error::data(
-                        Path::new(&args.spec),
-                        format!(
-                            "a record of {} bytes does not fit a u32 length prefix",
-                            record.len()
-                        ),
-                    )
-                })?;
-                stdout.bytes(&len.to_le_bytes())?;
-                stdout.bytes(record)?;
-            }
-        }
+        stdout.separated(record, args.sep, Path::new(&args.spec))?;
     }
     stdout.flush()
 }
@@ -449,14 +451,110 @@ fn cat(args: &CatArgs) -> Result {
 // ---------------------------------------------------------------------------------------------------------------
 // verify, recover, unpack
 
-fn verify(args: &SpecArgs) -> Result {
-    let dataset = Dataset::options()
+/// `rox verify --json`.
+#[derive(Debug, Serialize)]
+struct VerifyJson {
+    ok: bool,
+    spec: String,
+    /// Shards found, damaged ones included.
+    shards: u64,
+    /// Records in the shards that could be opened.
+    records: u64,
+    /// Bytes of the shards that could be opened.
+    bytes: u64,
+    /// Records whose bytes were checked against a `.crc` sidecar.
+    checksummed_records: u64,
+    /// Shards with a `.crc` sidecar.
+    sidecars: u64,
+    short_sidecars: Vec<ShortSidecarJson>,
+    /// Shards with an interrupted write pending (checked as they were before it).
+    pending_recovery: Vec<String>,
+    errors: Vec<Problem>,
+}
+
+/// A sidecar that covers only the first records of its shard, in [`VerifyJson`].
+#[derive(Debug, Serialize)]
+struct ShortSidecarJson {
+    shard: String,
+    covered: u64,
+    records: u64,
+}
+
+/// The file and byte offset a roxxel error is about, when it says.
+fn location(err: &roxxel::Error) -> (Option<&Path>, Option<u64>) {
+    use roxxel::Error as E;
+    match err {
+        E::BadMagic { file, offset, .. }
+        | E::NegativeFooterField { file, offset, .. }
+        | E::BadIndexEntry { file, offset, .. }
+        | E::IndexEndMismatch { file, offset, .. }
+        | E::BadJournal { file, offset, .. }
+        | E::ChecksumMismatch { file, offset, .. }
+        | E::BadChecksums { file, offset, .. }
+        | E::StaleChecksums { file, offset, .. } => (Some(file), Some(*offset)),
+        E::SizeMismatch {
+            file,
+            footer_offset,
+            ..
+        } => (Some(file), Some(*footer_offset)),
+        E::Io { file, .. }
+        | E::NotRegularFile { file, .. }
+        | E::TooSmall { file, .. }
+        | E::Uncommitted { file, .. }
+        | E::TooLarge { file, .. } => (Some(file), None),
+        _ => (None, None),
+    }
+}
+
+/// A roxxel error about `file` as a line for stderr and an entry of `errors`.
+fn problem(file: &Path, err: &roxxel::Error) -> (Error, Problem) {
+    let (at, offset) = location(err);
+    let error = Error::from_lib(file, err);
+    let problem = Problem::new(at.unwrap_or(file), offset, &error);
+    (error, problem)
+}
+
+/// Prints the errors of a failed verify, one line each on stderr, and returns the last one (printed by `main`).
+fn fail(mut bad: Vec<(Error, Problem)>) -> Result {
+    let Some((last, _)) = bad.pop() else {
+        return Ok(());
+    };
+    for (err, _) in &bad {
+        eprintln!("error: {err}");
+    }
+    Err(last)
+}
+
+fn verify(args: &SpecJsonArgs) -> Result {
+    let opened = Dataset::options()
         .skip_invalid(true)
-        .open(args.spec.as_str())
-        .map_err(|e| rox_error(&args.spec, &e))?;
+        .open(args.spec.as_str());
+    let dataset = match opened {
+        Ok(dataset) => dataset,
+        Err(err) => {
+            let bad = problem(Path::new(&args.spec), &err);
+            if args.json {
+                let mut stdout = Stdout::new();
+                stdout.json(&VerifyJson {
+                    ok: false,
+                    spec: args.spec.clone(),
+                    shards: 0,
+                    records: 0,
+                    bytes: 0,
+                    checksummed_records: 0,
+                    sidecars: 0,
+                    short_sidecars: Vec::new(),
+                    pending_recovery: Vec::new(),
+                    errors: vec![bad.1.clone()],
+                })?;
+                stdout.flush()?;
+            }
+            return fail(vec![bad]);
+        }
+    };
     let mut bad = Vec::new();
     for skipped in dataset.skipped() {
-        bad.push(Error::from_lib(&skipped.path, &skipped.error));
+        bad.push(problem(&skipped.path, &skipped.error));
     }
     let total_bytes: u64 = dataset
         .shards()
@@ -469,25 +567,49 @@ fn verify(args: &SpecArgs) -> Result {
     for shard in dataset.shards() {
         match shard.verify_detailed() {
             Ok(report) => checked.absorb(report),
-            Err(err) => bad.push(Error::from_lib(shard.path(), &err)),
+            Err(err) => bad.push(problem(shard.path(), &err)),
         }
         done += shard.footer().file_len().unwrap_or(0);
         progress.advance(1, done.min(total_bytes));
     }
     progress.finish();
     let shards = dataset.shards().len() + dataset.skipped().len();
-    if let Some(last) = bad.pop() {
-        for err in &bad {
-            eprintln!("error: {err}");
-        }
-        return Err(last);
-    }
+    let pending: Vec<String> = dataset
+        .shards()
+        .iter()
+        .filter(|s| s.is_rolled_back_view())
+        .map(|s| s.path().display().to_string())
+        .collect();
     let mut stdout = Stdout::new();
-    for shard in dataset.shards().iter().filter(|s| s.is_rolled_back_view()) {
-        stdout.line(pending_note(
-            &shard.path().display().to_string(),
-            &args.spec,
-        ))?;
+    if args.json {
+        stdout.json(&VerifyJson {
+            ok: bad.is_empty(),
+            spec: args.spec.clone(),
+            shards: shards as u64,
+            records: dataset.len(),
+            bytes: total_bytes,
+            checksummed_records: checked.checksummed,
+            sidecars: checked.sidecars,
+            short_sidecars: checked
+                .short_sidecars
+                .iter()
+                .map(|short| ShortSidecarJson {
+                    shard: short.shard.display().to_string(),
+                    covered: short.covered,
+                    records: short.records,
+                })
+                .collect(),
+            pending_recovery: pending,
+            errors: bad.iter().map(|(_, problem)| problem.clone()).collect(),
+        })?;
+        stdout.flush()?;
+        return fail(bad);
+    }
+    if !bad.is_empty() {
+        return fail(bad);
+    }
+    for shard in &pending {
+        stdout.line(pending_note(shard, &args.spec))?;
     }
     for short in &checked.short_sidecars {
         stdout.line(format!(

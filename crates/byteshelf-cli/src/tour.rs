@@ -63,6 +63,16 @@ fn timed<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
     Ok((out, start.elapsed()))
 }
 
+/// The closing lines: the tour's files are gone, so how to make one to try the commands on (tested to work).
+const TRY_IT: [&str; 6] = [
+    "To try the commands on files of your own: a sparse index from a list of block first keys and offsets,",
+    "  printf 'apple\\t0\\nmango\\t4096\\n' > blocks.tsv",
+    "  byteshelf index build blocks.spix --from-tsv blocks.tsv --data-end 8192",
+    "  byteshelf index info blocks.spix",
+    "  byteshelf index lookup blocks.spix banana",
+    "and `byteshelf rox pack` and `byteshelf map build` for datasets and maps (`byteshelf --help` lists all).",
+];
+
 /// Runs the tour.
 pub(crate) fn run(args: &TourArgs) -> Result {
     let n = args.records;
@@ -94,6 +104,10 @@ pub(crate) fn run(args: &TourArgs) -> Result {
         "done in {}; the temporary directory is removed now.",
         duration(started.elapsed())
     ))?;
+    out.line("")?;
+    for line in TRY_IT {
+        out.line(line)?;
+    }
     out.flush()?;
     tmp.close().map_err(|e| Error::io(dir, &e))
 }

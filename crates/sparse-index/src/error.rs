@@ -10,9 +10,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong while building, encoding or decoding a sparse index.
 ///
 /// Variants whose name starts with `Corrupt` (and [`Error::Truncated`], [`Error::BadMagic`],
-/// [`Error::UnsupportedVersion`], [`Error::ChecksumMismatch`]) describe bytes that are not a valid index; they carry the
-/// byte offset in the input where the problem was found and, where it applies, the entry index. The other variants
-/// describe a caller's mistake (keys or offsets out of order, an index too large for the format) or an I/O failure.
+/// [`Error::UnsupportedVersion`], [`Error::ChecksumMismatch`], [`Error::NotAnIndex`]) describe bytes that are not a
+/// valid index; they carry the byte offset in the input where the problem was found (the input's length for
+/// [`Error::NotAnIndex`]) and, where it applies, the entry index. The other variants describe a caller's mistake
+/// (keys or offsets out of order, an index too large for the format) or an I/O failure.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -157,6 +158,18 @@ pub enum Error {
     /// Legacy (reference) input of 1 to 3 bytes: too short to hold its CRC.
     #[error("legacy sparse index too short for its CRC: {len} bytes")]
     LegacyTooShort {
+        /// Length of the input.
+        len: usize,
+    },
+    /// Neither a byteshelf index (no `SPIX` frame) nor a legacy one: read as the legacy layout, which has no magic
+    /// number, not even its first entry fits in it, and its CRC-32 does not match either (up to 16 MiB; above,
+    /// the CRC is not computed for it). Typically a text file or another format. A legacy index damaged after its
+    /// first entry header is a [`Error::ChecksumMismatch`] instead.
+    #[error(
+        "not a sparse index: no byteshelf magic (SPIX), and not the legacy (Python reference) layout either: its \
+         first entry does not fit in its {len} bytes"
+    )]
+    NotAnIndex {
         /// Length of the input.
         len: usize,
     },

@@ -29,11 +29,12 @@ impl SparseIndex {
     ///
     /// # Errors
     ///
-    /// [`Error::LegacyTooShort`] for 1 to 3 bytes, [`Error::ChecksumMismatch`], [`Error::LegacyTruncatedEntry`],
-    /// [`Error::CorruptKey`] / [`Error::CorruptOffset`] for entries out of order, [`Error::TooLarge`]. Up to
-    /// 16 MiB the CRC-32 is checked first, so damage is reported as a checksum mismatch; above that the entries
-    /// are read first, so that a large file that is not a legacy index at all fails at its first bad entry
-    /// instead of after a CRC over all of it.
+    /// [`Error::LegacyTooShort`] for 1 to 3 bytes, [`Error::NotAnIndex`] when not even the first entry fits (and
+    /// the CRC does not match), [`Error::ChecksumMismatch`], [`Error::LegacyTruncatedEntry`], [`Error::CorruptKey`]
+    /// / [`Error::CorruptOffset`] for entries out of order, [`Error::TooLarge`]. Up to 16 MiB the CRC-32 is checked
+    /// first, so damage is reported as a checksum mismatch (or as not an index, when the first entry does not
+    /// fit); above that the entries are read first, so that a large file that is not a legacy index at all fails
+    /// at its first bad entry instead of after a CRC over all of it.
     pub fn from_legacy_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.is_empty() {
             return Ok(Self::new());
@@ -55,12 +56,25 @@ impl SparseIndex {
                 })
             }
         };
+        // Without a magic number, "not an index at all" (a text file, another format) is told from "a damaged
+        // index" by the first entry: the reference never writes one that does not fit, and any text gives it a key
+        // length of at least 0x20202020 bytes (538 MB).
+        let not_an_index = || Error::NotAnIndex { len: bytes.len() };
         if payload.len() <= CRC_FIRST_MAX {
-            check_crc()?;
+            if let Err(err) = check_crc() {
+                return Err(if first_entry_fits(payload) {
+                    err
+                } else {
+                    not_an_index()
+                });
+            }
             return Self::parse_legacy_entries(payload);
         }
         // Large: whatever is not a legacy index (say a sparse file of zeros, or another format) usually fails at
         // its first entries, long before its CRC-32 would be computed over all of it.
+        if !first_entry_fits(payload) {
+            return Err(not_an_index());
+        }
         let index = Self::parse_legacy_entries(payload)?;
         check_crc()?;
         Ok(index)
@@ -92,6 +106,16 @@ impl SparseIndex {
         out.extend_from_slice(&crc.to_be_bytes());
         out
     }
+}
+
+/// Whether `payload` (everything before the CRC of a legacy index) holds a first entry, header and key. Asked only
+/// when the CRC does not match: 4 bytes that are not the empty index's `00 00 00 00` have none.
+fn first_entry_fits(payload: &[u8]) -> bool {
+    let Some(header) = payload.get(..ENTRY_HEADER_LEN) else {
+        return false;
+    };
+    let key_len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    key_len <= payload.len() - ENTRY_HEADER_LEN
 }
 
 /// Walks the entries of a legacy index (`payload`, everything before the CRC), checking that each is whole, that

@@ -6,10 +6,8 @@ use std::fmt;
 use std::iter::FusedIterator;
 use std::ops::{Range, RangeBounds};
 
-#[cfg(doc)]
-use crate::error::Error;
-use crate::error::{Key, Result};
-use crate::format::{FileFormat, Layout, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
+use crate::error::{Error, Key, Result};
+use crate::format::{FileFormat, Layout, MAGIC, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
 use crate::index::{DebugEntries, SparseIndex};
 use crate::plain::Plain;
 use crate::prefix::{Prefixed, Walk};
@@ -326,11 +324,23 @@ impl<'a> SparseIndexRef<Cow<'a, [u8]>> {
     ///
     /// # Errors
     ///
-    /// As [`from_bytes_verified`](Self::from_bytes_verified) or [`SparseIndex::from_legacy_bytes`].
+    /// As [`from_bytes_verified`](Self::from_bytes_verified) or [`SparseIndex::from_legacy_bytes`]: [`Error::NotAnIndex`] for bytes
+    /// in neither format, except that bytes starting with the byteshelf magic get the error of
+    /// [`from_bytes_verified`](Self::from_bytes_verified) (e.g. [`Error::Truncated`] for a byteshelf index cut short).
     pub fn from_any_bytes(bytes: &'a [u8]) -> Result<(Self, FileFormat)> {
         match detect_format(bytes) {
             FileFormat::Legacy => {
-                let index = SparseIndex::from_legacy_bytes(bytes)?;
+                let index = match SparseIndex::from_legacy_bytes(bytes) {
+                    Ok(index) => index,
+                    // It starts like a byteshelf index but is not framed as one (cut short, say): its own checks
+                    // say more than "not an index".
+                    Err(err @ Error::NotAnIndex { .. }) if bytes.starts_with(&MAGIC) => {
+                        return Err(Self::from_bytes_verified(Cow::Borrowed(bytes))
+                            .err()
+                            .unwrap_or(err));
+                    }
+                    Err(err) => return Err(err),
+                };
                 let view = Self::from_bytes(Cow::Owned(index.to_bytes()))?;
                 Ok((view, FileFormat::Legacy))
             }

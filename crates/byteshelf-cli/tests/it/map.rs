@@ -63,10 +63,44 @@ fn build_get_every_codec_and_version() {
                 "{}",
                 verify.text()
             );
+            let verify = run_in(d, &["map", "verify", &name, "--json"]);
+            let json: serde_json::Value = serde_json::from_slice(verify.ok()).unwrap();
+            assert_eq!(json["ok"], true);
+            assert_eq!(json["keys"], 4);
+            assert_eq!(json["codec"], codec);
+            assert_eq!(json["errors"], serde_json::json!([]));
         }
     }
+    // Several values: one per line unless told otherwise; one value stays byte-exact (above).
     let two = run_in(d, &["map", "get", "none-1.mb", "42", "7"]);
+    assert_eq!(two.ok(), b"\x00binary\xff\nseven\n");
+    let two = run_in(d, &["map", "get", "none-1.mb", "42", "7", "--sep", "none"]);
     assert_eq!(two.ok(), b"\x00binary\xffseven");
+    let framed = run_in(d, &["map", "get", "gzip-0.mb", "7", "--sep", "u32le"]);
+    assert_eq!(framed.ok(), b"\x05\x00\x00\x00seven");
+    let json = run_in(d, &["map", "get", "zstd-1.mb", "42", "7", "--json"]);
+    insta::assert_snapshot!(json.text(), @r#"
+    [
+      {
+        "key": 42,
+        "value": "AGJpbmFyef8="
+      },
+      {
+        "key": 7,
+        "value": "c2V2ZW4="
+      }
+    ]
+    "#);
+    run_in(d, &["map", "get", "none-1.mb", "7", "--json", "--hex"]).fails(2, &["--hex"]);
+    // Its objects are `map build --jsonl` lines.
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(json.ok()).unwrap();
+    let lines: String = entries.iter().map(|e| format!("{e}\n")).collect();
+    write(d, "again.jsonl", lines.as_bytes());
+    run_in(d, &["map", "build", "again.mb", "--jsonl", "again.jsonl"]).ok();
+    assert_eq!(
+        run_in(d, &["map", "get", "again.mb", "42"]).ok(),
+        b"\x00binary\xff"
+    );
     let hex = run_in(d, &["map", "get", "zstd-1.mb", "--hex", "7"]);
     assert_eq!(
         String::from_utf8_lossy(hex.ok()),
@@ -192,6 +226,11 @@ fn truncated_and_corrupt_maps_fail_cleanly() {
     for len in 0..good.len() {
         std::fs::write(d.join("bad.mb"), &good[..len]).unwrap();
         run_in(d, &["map", "verify", "bad.mb"]).fails(1, &["bad.mb"]);
+        let json = run_in(d, &["map", "verify", "bad.mb", "--json"]);
+        json.fails(1, &["bad.mb"]);
+        let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["errors"][0]["file"], "bad.mb");
         for command in [
             &["map", "info", "bad.mb"][..],
             &["map", "get", "bad.mb", "42"],
@@ -230,6 +269,25 @@ fn crc_damage_is_named_by_key() {
     bad[at] = b'S';
     std::fs::write(d.join("m.mb"), &bad).unwrap();
     run_in(d, &["map", "verify", "m.mb"]).fails(1, &["m.mb", "key 7", "CRC"]);
+    let json = run_in(d, &["map", "verify", "m.mb", "--json"]);
+    json.fails(1, &["m.mb", "key 7", "CRC"]);
+    insta::assert_snapshot!(json.text(), @r#"
+    {
+      "ok": false,
+      "path": "m.mb",
+      "bytes": 124,
+      "keys": 4,
+      "format_version": 1,
+      "codec": "none",
+      "errors": [
+        {
+          "file": "m.mb",
+          "offset": 92,
+          "message": "m.mb: CRC-32C mismatch for key 7 (slot 1) at byte 92: stored 0xe346a874, computed 0xf8ee1d23"
+        }
+      ]
+    }
+    "#);
     run_in(d, &["map", "get", "m.mb", "7"]).fails(1, &["m.mb", "key 7"]);
     assert_eq!(
         run_in(d, &["map", "get", "m.mb", "42"]).ok(),

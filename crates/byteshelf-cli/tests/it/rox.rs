@@ -36,8 +36,42 @@ fn pack_get_cat_unpack_round_trip() {
         let out = run_in(d, &["rox", "get", "ds.rox", &i.to_string()]);
         assert_eq!(out.ok(), *record, "record {i}");
     }
+    // Several records: one per line unless told otherwise; one record stays byte-exact (above).
     let last = run_in(d, &["rox", "get", "ds.rox", "-1", "0"]);
+    assert_eq!(last.ok(), b"epsilon\nalpha\n");
+    let last = run_in(d, &["rox", "get", "ds.rox", "-1", "0", "--sep", "none"]);
     assert_eq!(last.ok(), b"epsilonalpha");
+    let one = run_in(d, &["rox", "get", "ds.rox", "2", "--sep", "newline"]);
+    assert_eq!(one.ok(), b"gamma\ngamma\n");
+    let framed = run_in(d, &["rox", "get", "ds.rox", "3", "1", "--sep", "u32le"]);
+    assert_eq!(
+        framed.ok(),
+        b"\x04\x00\x00\x00\x00\x01\x02\xff\x00\x00\x00\x00"
+    );
+    let json = run_in(d, &["rox", "get", "ds.rox", "3", "-1", "1", "--json"]);
+    insta::assert_snapshot!(json.text(), @r#"
+    [
+      {
+        "index": 3,
+        "value": "AAEC/w=="
+      },
+      {
+        "index": -1,
+        "value": "ZXBzaWxvbg=="
+      },
+      {
+        "index": 1,
+        "value": ""
+      }
+    ]
+    "#);
+    for conflict in [
+        &["rox", "get", "ds.rox", "0", "--json", "--sep", "none"][..],
+        &["rox", "get", "ds.rox", "0", "--hex", "--json"],
+        &["rox", "get", "ds.rox", "0", "--hex", "--sep", "newline"],
+    ] {
+        run_in(d, conflict).fails(2, &["cannot be used with"]);
+    }
 
     let cat = run_in(d, &["rox", "cat", "ds.rox", "--sep", "none"]);
     assert_eq!(cat.ok(), RECORDS.concat());
@@ -283,7 +317,45 @@ fn checksums_end_to_end() {
     std::fs::write(d.join("ds.rox"), &bytes).unwrap();
     run_in(d, &["rox", "verify", "ds.rox"])
         .fails(1, &["ds.rox", "record 2", "payload offset 5", "CRC-32C"]);
+    // With --json: the same error line on stderr and status, and the report on stdout.
+    let json = run_in(d, &["rox", "verify", "ds.rox", "--json"]);
+    json.fails(1, &["ds.rox", "record 2"]);
+    insta::assert_snapshot!(json.text(), @r#"
+    {
+      "ok": false,
+      "spec": "ds.rox",
+      "shards": 1,
+      "records": 5,
+      "bytes": 99,
+      "checksummed_records": 0,
+      "sidecars": 0,
+      "short_sidecars": [],
+      "pending_recovery": [],
+      "errors": [
+        {
+          "file": "ds.rox",
+          "offset": 5,
+          "message": "ds.rox: record 2 (payload offset 5) has CRC-32C 0x3ed7208f, but its .crc sidecar says 0xb362f693: the record's bytes or index entries changed after they were written"
+        }
+      ]
+    }
+    "#);
     std::fs::write(d.join("ds.rox"), &clean).unwrap();
+    let json = run_in(d, &["rox", "verify", "ds.rox", "--json"]);
+    insta::assert_snapshot!(String::from_utf8_lossy(json.ok()), @r#"
+    {
+      "ok": true,
+      "spec": "ds.rox",
+      "shards": 1,
+      "records": 5,
+      "bytes": 99,
+      "checksummed_records": 5,
+      "sidecars": 1,
+      "short_sidecars": [],
+      "pending_recovery": [],
+      "errors": []
+    }
+    "#);
 
     // A damaged sidecar.
     let sidecar = std::fs::read(d.join("ds.rox.crc")).unwrap();
@@ -291,6 +363,11 @@ fn checksums_end_to_end() {
     broken[30] ^= 1;
     std::fs::write(d.join("ds.rox.crc"), &broken).unwrap();
     run_in(d, &["rox", "verify", "ds.rox"]).fails(1, &["ds.rox.crc", "damaged checksum sidecar"]);
+    let json = run_in(d, &["rox", "verify", "ds.rox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["errors"][0]["file"], "ds.rox.crc");
+    assert!(json["errors"][0]["offset"].is_u64(), "{json}");
     std::fs::write(d.join("ds.rox.crc"), &sidecar).unwrap();
 
     // Sharded, then appended without checksums (as Python roxxel would): the sidecar covers a prefix.
@@ -315,6 +392,15 @@ fn checksums_end_to_end() {
     let text = verify.text();
     assert!(text.contains("note: sh_"), "{text}");
     assert!(text.contains("covers only the first"), "{text}");
+    let json = run_in(d, &["rox", "verify", "sh_*.rox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(json.ok()).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["records"], 120);
+    let short = &json["short_sidecars"][0];
+    assert!(
+        short["covered"].as_u64() < short["records"].as_u64(),
+        "{json}"
+    );
     let info = run_in(d, &["rox", "info", "sh_*.rox"]).text();
     assert!(info.contains(" all") && info.contains("  -"), "{info}");
     assert!(
@@ -574,7 +660,7 @@ fn hostile_paths_and_a_terabyte_of_empty_records() {
         "{text}"
     );
     assert!(
-        run_in(d, &["rox", "get", "huge.rox", "0", "-1"])
+        run_in(d, &["rox", "get", "huge.rox", "0", "-1", "--sep", "none"])
             .ok()
             .is_empty()
     );

@@ -138,3 +138,66 @@ fn large_junk_fails_at_its_first_bad_entry() {
         Err(Error::ChecksumMismatch { .. })
     ));
 }
+
+/// Without a magic number, anything not framed as a byteshelf index is read as the legacy layout: a file whose first
+/// entry does not even fit (any text does: its first 4 bytes make a key length of at least 538 MB) and whose CRC
+/// does not match is not an index at all, while a legacy index damaged further on is a checksum mismatch.
+#[test]
+fn text_is_not_an_index() {
+    let text = b"apple\t0\nmango\t4096\n";
+    let err = SparseIndex::from_legacy_bytes(text).unwrap_err();
+    assert!(matches!(err, Error::NotAnIndex { len: 19 }), "{err:?}");
+    insta::assert_snapshot!(
+        err,
+        @"not a sparse index: no byteshelf magic (SPIX), and not the legacy (Python reference) layout either: its first entry does not fit in its 19 bytes"
+    );
+    assert!(matches!(
+        SparseIndexRef::from_any_bytes(text),
+        Err(Error::NotAnIndex { .. })
+    ));
+    // Shorter than an entry header, but longer than a CRC.
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(b"hello\n"),
+        Err(Error::NotAnIndex { len: 6 })
+    ));
+    // Large: refused at once, without a CRC over all of it.
+    let mut large = vec![b'x'; (16 << 20) + 100];
+    large[..4].copy_from_slice(b"abcd");
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&large),
+        Err(Error::NotAnIndex { .. })
+    ));
+    // A legacy index with a flipped bit in a key, a CRC byte or the second entry's header: still a checksum
+    // mismatch, the first entry fitting.
+    let bytes = reference_encoding(&[(b"apple", 0), (b"mango", 4096)]);
+    for at in [12, 17, bytes.len() - 1] {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x80;
+        let err = SparseIndex::from_legacy_bytes(&flipped).unwrap_err();
+        assert!(matches!(err, Error::ChecksumMismatch { .. }), "{at}: {err}");
+    }
+    // A flipped bit in the first key length makes that entry run past the end: not recognisable any more.
+    let mut flipped = bytes.clone();
+    flipped[0] ^= 0x01;
+    assert!(matches!(
+        SparseIndex::from_legacy_bytes(&flipped),
+        Err(Error::NotAnIndex { .. })
+    ));
+}
+
+/// A byteshelf index cut short (no magic at its end) is read as legacy, whose first "entry" does not fit; it is
+/// reported by the byteshelf checks instead, which say what is wrong.
+#[test]
+fn a_cut_byteshelf_index_is_not_called_not_an_index() {
+    let mut index = SparseIndex::new();
+    index.add(b"apple", 0).unwrap();
+    index.add(b"mango", 4096).unwrap();
+    let bytes = index.to_bytes();
+    for len in 4..bytes.len() {
+        let err = SparseIndexRef::from_any_bytes(&bytes[..len]).unwrap_err();
+        assert!(
+            matches!(err, Error::Truncated { .. } | Error::BadMagic { .. }),
+            "{len}: {err}"
+        );
+    }
+}
