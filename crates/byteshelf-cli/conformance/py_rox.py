@@ -1,4 +1,4 @@
-"""Runs inside the venv with roxxel==0.1.0, for run.py.
+"""Runs inside a venv with roxxel==0.1.0 (read and write) or roxxel==0.9.14 (read only), for run.py.
 
     py_rox.py write <path> <records.json> <max_shard_bytes|none>   write a dataset (records: a JSON list of hex)
     py_rox.py read <spec>                                           print {"records": [hex, ...]} as JSON

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Conformance of the `byteshelf` command with the Python references, roxxel 0.1.0 and mapbuffer 1.2.0.
+"""Conformance of the `byteshelf` command with the Python references, roxxel 0.1.0 and 0.9.14 and mapbuffer 1.2.0.
 
 Run by `cargo xtask conformance byteshelf-cli` as
 
-    run.py --bin-dir <dir with byteshelf> --work <empty dir> --python r01=<python> --python mapbuffer=<python>
+    run.py --bin-dir <dir with byteshelf> --work <empty dir> --python r01=<python> --python r09=<python>
+           --python mapbuffer=<python>
 
 (with the system python3, stdlib only). Both directions are covered: Python writes datasets and maps and
 `byteshelf rox info/get/cat/verify` and `byteshelf map info/get/dump/verify` must report what Python reads;
@@ -94,8 +95,8 @@ class Suite:
         spec = self.write_json(os.path.basename(path) + ".records.json", [r.hex() for r in records])
         self.py("r01", "py_rox.py", "write", path, spec, "none" if limit is None else str(limit))
 
-    def py_rox_read(self, spec):
-        out = json.loads(self.py("r01", "py_rox.py", "read", spec))
+    def py_rox_read(self, spec, env="r01"):
+        out = json.loads(self.py(env, "py_rox.py", "read", spec))
         return [bytes.fromhex(r) for r in out["records"]], out["shards"]
 
     def check_cli_reads(self, spec, records, shards):
@@ -158,7 +159,7 @@ class Suite:
         if b"" not in records:
             raise Mismatch("the sample has no empty record")
         self.pack_dir("pack_in", records)
-        self.cli("rox", "pack", "cli_files.rox", "pack_in")
+        self.cli("rox", "pack", "cli_files.rox", "pack_in", "--footer", "01")
         got, shards = self.py_rox_read("cli_files.rox")
         expect(got, records, "records Python reads")
         expect(shards, 1, "shards")
@@ -166,14 +167,14 @@ class Suite:
     def rox_cli_bytes_equal_python(self):
         records = [r for r in sample_records(150, seed=8) if r]
         self.pack_dir("same_in", records)
-        self.cli("rox", "pack", "cli_same.rox", "same_in")
+        self.cli("rox", "pack", "cli_same.rox", "same_in", "--footer", "01")
         self.py_rox_write(self.path("py_same.rox"), records)
         expect(read(self.path("cli_same.rox")), read(self.path("py_same.rox")), "bytes of the shard (CLI vs Python)")
 
     def rox_cli_packs_lines_sharded(self):
         records = [("line %d %s" % (i, "x" * (i % 37))).encode() for i in range(400)]
         text = b"".join(r + b"\n" for r in records)
-        self.cli("rox", "pack", "cli_lines.rox", "--lines", "-", "--max-shard-bytes", "1500", stdin=text)
+        self.cli("rox", "pack", "cli_lines.rox", "--lines", "-", "--max-shard-bytes", "1500", "--footer", "01", stdin=text)
         got, shards = self.py_rox_read("cli_lines_*.rox")
         expect(got, records, "records Python reads")
         self.py_rox_write(self.path("py_lines.rox"), records, limit=1500)
@@ -195,6 +196,20 @@ class Suite:
         expect(read(self.path("append.rox")), read(self.path("py_append.rox")), "bytes after an append")
         got, _ = self.py_rox_read("append.rox")
         expect(got, first + second, "records Python reads after the CLI appended")
+
+    def rox_cli_default_is_read_by_newest_roxxel(self):
+        # Every roxxel from 0.6 to 0.9.14 reads only ROXXEL02: the CLI's default footer must be one of them, and a
+        # sharded dataset opens by the path it was written to in both.
+        records = [("rec %d %s" % (i, "y" * (i % 29))).encode() for i in range(300)]
+        text = b"".join(r + b"\n" for r in records)
+        self.cli("rox", "pack", "new.rox", "--lines", "-", "--max-shard-bytes", "1200", stdin=text)
+        got, shards = self.py_rox_read("new.rox", env="r09")
+        expect(got, records, "records roxxel 0.9.14 reads by the write path")
+        if shards < 3:
+            raise Mismatch("expected several shards, got %d" % shards)
+        info = json.loads(self.cli("rox", "info", "new.rox", "--json")[0])
+        expect({s["footer"] for s in info["shards"]}, {"ROXXEL02"}, "footers of the CLI's default")
+        expect(len(info["shards"]), shards, "shards the CLI opens by the write path")
 
     def rox_damage_is_reported(self):
         records = sample_records(10, seed=6)
@@ -334,7 +349,7 @@ def main():
     parser.add_argument("--rust", help="unused: this suite drives the byteshelf binary")
     args = parser.parse_args()
     pythons = dict(p.split("=", 1) for p in args.python)
-    for env in ("r01", "mapbuffer"):
+    for env in ("r01", "r09", "mapbuffer"):
         if env not in pythons:
             sys.exit("run.py: --python %s=<venv python> is required" % env)
     os.makedirs(args.work, exist_ok=True)
@@ -348,6 +363,10 @@ def main():
     suite.case("rox: CLI packs lines into shards; bytes equal Python's", suite.rox_cli_packs_lines_sharded)
     suite.case("rox: CLI appends to Python's file like Python does", suite.rox_cli_appends_like_python)
     suite.case("rox: damaged and truncated files: exit 1, one line", suite.rox_damage_is_reported)
+    suite.case(
+        "rox: CLI packs with its default footer; roxxel 0.9.14 reads it by the write path",
+        suite.rox_cli_default_is_read_by_newest_roxxel,
+    )
     for codec in CODECS:
         for crc in (True, False):
             suite.case(
