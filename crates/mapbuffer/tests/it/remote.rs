@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use mapbuffer::{
-    Codec, Error, FormatVersion, IndexCacheUse, IndexMode, MapBuffer, MapBufferBuilder,
-    RemoteMapBuffer, RemoteOptions,
+    BlockingRemoteMapBuffer, Codec, Error, FormatVersion, IndexCacheUse, IndexMode, MapBuffer,
+    MapBufferBuilder, RemoteMapBuffer, RemoteOptions,
 };
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 
-use crate::servers::{Moto, Nginx, put};
+use crate::servers::{Moto, Nginx, put, runtime};
 
 fn entries(n: u64) -> Vec<(u64, Vec<u8>)> {
     (0..n)
@@ -27,8 +27,13 @@ fn entries(n: u64) -> Vec<(u64, Vec<u8>)> {
         .collect()
 }
 
-fn open(store: &Arc<dyn ObjectStore>, path: &str, options: RemoteOptions) -> RemoteMapBuffer {
-    RemoteMapBuffer::open(Arc::clone(store), Path::from(path), options).expect("open remote map")
+fn open(
+    store: &Arc<dyn ObjectStore>,
+    path: &str,
+    options: RemoteOptions,
+) -> BlockingRemoteMapBuffer {
+    BlockingRemoteMapBuffer::open(runtime(), Arc::clone(store), Path::from(path), options)
+        .expect("open remote map")
 }
 
 #[test]
@@ -123,7 +128,8 @@ fn corrupt_remote_maps_are_typed_errors() {
     // Truncated: the object cannot hold its index.
     put(&store, "short.mb", bytes[..100].to_vec());
     assert!(matches!(
-        RemoteMapBuffer::open(
+        BlockingRemoteMapBuffer::open(
+            runtime(),
             Arc::clone(&store),
             Path::from("short.mb"),
             RemoteOptions::default()
@@ -132,15 +138,21 @@ fn corrupt_remote_maps_are_typed_errors() {
     ));
     put(&store, "magic.mb", b"notamapbuffer!!!".to_vec());
     assert!(matches!(
-        RemoteMapBuffer::open(
+        BlockingRemoteMapBuffer::open(
+            runtime(),
             Arc::clone(&store),
             Path::from("magic.mb"),
             RemoteOptions::default()
         ),
         Err(Error::BadMagic { .. })
     ));
-    let missing = RemoteMapBuffer::open(store, Path::from("missing.mb"), RemoteOptions::default())
-        .unwrap_err();
+    let missing = BlockingRemoteMapBuffer::open(
+        runtime(),
+        store,
+        Path::from("missing.mb"),
+        RemoteOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(missing, Error::Remote(_)), "{missing}");
     assert!(missing.to_string().contains("missing.mb"), "{missing}");
 }
@@ -321,4 +333,52 @@ fn s3_store_through_moto() {
     for (key, value) in all.iter().step_by(101) {
         assert_eq!(map.get(*key).unwrap().as_deref(), Some(&value[..]));
     }
+}
+
+/// The async API on the caller's runtime, both index modes, and the blocking facade's refusal on a worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_map_on_the_callers_runtime() {
+    use object_store::ObjectStoreExt as _;
+
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let all = entries(5000);
+    let bytes = MapBufferBuilder::new().to_vec(all.clone()).unwrap();
+    store.put(&Path::from("a.mb"), bytes.into()).await.unwrap();
+    for mode in [IndexMode::Whole, IndexMode::OnDemand] {
+        let map = Arc::new(
+            RemoteMapBuffer::open(
+                Arc::clone(&store),
+                Path::from("a.mb"),
+                RemoteOptions::default().index(mode),
+            )
+            .await
+            .unwrap(),
+        );
+        assert_eq!(map.len(), 5000);
+        let (key, value) = &all[4321];
+        assert_eq!(map.get(*key).await.unwrap().as_deref(), Some(&value[..]));
+        assert!(!map.contains(u64::MAX).await.unwrap());
+        let keys: Vec<u64> = all.iter().step_by(97).map(|(k, _)| *k).collect();
+        let task = tokio::spawn({
+            let map = Arc::clone(&map);
+            let keys = keys.clone();
+            async move { map.get_many(&keys).await }
+        });
+        let got = task.await.unwrap().unwrap();
+        for (value, (_, expected)) in got.iter().zip(all.iter().step_by(97)) {
+            assert_eq!(value.as_deref(), Some(&expected[..]));
+        }
+        map.validate().await.unwrap();
+    }
+    let err = BlockingRemoteMapBuffer::open(
+        runtime(),
+        Arc::clone(&store),
+        Path::from("a.mb"),
+        RemoteOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Remote(sparse_buffer::Error::BlockingInRuntime)),
+        "{err}"
+    );
 }

@@ -7,9 +7,12 @@ use std::sync::Arc;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{GetRange, ObjectStore, ObjectStoreExt};
-use sparse_buffer::{Error, ObjectStoreSource, RangeReader, RangeSource, ReaderOptions};
+use sparse_buffer::{
+    AsyncRangeSource, BlockingRangeReader, BlockingRuntime, Error, ObjectStoreSource, RangeReader,
+    ReaderOptions,
+};
 
-use crate::servers::{Moto, Nginx, put};
+use crate::servers::{Moto, Nginx, put, runtime};
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
@@ -17,32 +20,35 @@ fn pattern(len: usize) -> Vec<u8> {
 
 /// The checks every store must pass: size and ETag from one HEAD, single and coalesced multi-range fetches,
 /// a suffix open, out-of-bounds ranges refused without a request.
-fn exercise(store: Arc<dyn ObjectStore>, path: Path, data: &[u8]) {
-    let source = ObjectStoreSource::open(Arc::clone(&store), path.clone()).expect("open");
-    assert_eq!(source.size().unwrap(), data.len() as u64);
+async fn exercise(store: Arc<dyn ObjectStore>, path: Path, data: &[u8]) {
+    let source = ObjectStoreSource::open(Arc::clone(&store), path.clone())
+        .await
+        .expect("open");
+    assert_eq!(source.size(), data.len() as u64);
     assert_eq!(source.requests(), 1);
 
-    let one = source.fetch(&[1000..1100]).unwrap();
+    let one = source.fetch(&[1000..1100]).await.unwrap();
     assert_eq!(one, [&data[1000..1100]]);
     assert_eq!(source.requests(), 2);
 
     // Three ranges within 1 MiB of each other: one request; a far one: a second.
     let far = data.len() as u64 - 10;
     let ranges = [10..20, 5000..5100, 200_000..200_010, far..far + 10];
-    let many = source.fetch(&ranges).unwrap();
+    let many = source.fetch(&ranges).await.unwrap();
     for (range, bytes) in ranges.iter().zip(&many) {
         assert_eq!(bytes[..], data[range.start as usize..range.end as usize]);
     }
     assert_eq!(source.requests(), 4);
 
-    let err = source.fetch(&[0..data.len() as u64 + 1]).unwrap_err();
+    let err = source.fetch(&[0..data.len() as u64 + 1]).await.unwrap_err();
     assert!(matches!(err, Error::OutOfBounds { .. }), "{err}");
     assert_eq!(source.requests(), 4);
 
     let (tail_source, at, tail) =
         ObjectStoreSource::open_reading(Arc::clone(&store), path.clone(), GetRange::Suffix(32))
+            .await
             .unwrap();
-    assert_eq!(tail_source.size().unwrap(), data.len() as u64);
+    assert_eq!(tail_source.size(), data.len() as u64);
     assert_eq!(at, data.len() as u64 - 32..data.len() as u64);
     assert_eq!(tail[..], data[data.len() - 32..]);
     assert_eq!(tail_source.requests(), 1);
@@ -52,13 +58,33 @@ fn exercise(store: Arc<dyn ObjectStore>, path: Path, data: &[u8]) {
     let reader = RangeReader::with_size(tail_source, data.len() as u64, ReaderOptions::default());
     reader.add_region(at.start, tail).unwrap();
     assert_eq!(
-        reader.read_range(at.clone()).unwrap()[..],
+        reader.read_range(at.clone()).await.unwrap()[..],
         data[at.start as usize..]
     );
     assert_eq!(reader.stats().requests, 0);
     assert_eq!(reader.source().requests(), 1);
 
-    let missing = ObjectStoreSource::open(store, Path::from("no/such/object")).unwrap_err();
+    // open_reader: the same in one call.
+    let reader = ObjectStoreSource::open_reader(
+        Arc::clone(&store),
+        path.clone(),
+        ReaderOptions::default().tail_read(32),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reader.size(), data.len() as u64);
+    assert_eq!(
+        reader.read_range(at.clone()).await.unwrap()[..],
+        data[at.start as usize..]
+    );
+    assert_eq!(
+        (reader.stats().requests, reader.source().requests()),
+        (0, 1)
+    );
+
+    let missing = ObjectStoreSource::open(store, Path::from("no/such/object"))
+        .await
+        .unwrap_err();
     assert!(matches!(missing, Error::Source { .. }), "{missing}");
 }
 
@@ -68,7 +94,7 @@ fn in_memory_store() {
     let path = Path::from("a/b.bin");
     let data = pattern(2 << 20);
     put(&store, path.as_ref(), data.clone());
-    exercise(store, path, &data);
+    runtime().block_on(exercise(store, path, &data)).unwrap();
 }
 
 #[test]
@@ -78,7 +104,9 @@ fn local_file_store() {
     std::fs::write(dir.path().join("b.bin"), &data).unwrap();
     let store: Arc<dyn ObjectStore> =
         Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-    exercise(store, Path::from("b.bin"), &data);
+    runtime()
+        .block_on(exercise(store, Path::from("b.bin"), &data))
+        .unwrap();
 }
 
 #[test]
@@ -86,10 +114,13 @@ fn http_store_through_nginx() {
     let nginx = Nginx::start();
     let data = pattern(3 << 20);
     std::fs::write(nginx.root().join("blob.bin"), &data).unwrap();
-    exercise(nginx.store(), Path::from("blob.bin"), &data);
-    // HEAD, GET, 2 GETs, suffix GET, the failed HEAD: six requests, as the counters said.
+    let rt = runtime();
+    rt.block_on(exercise(nginx.store(), Path::from("blob.bin"), &data))
+        .unwrap();
+    // HEAD, GET, 2 GETs, suffix GET, the suffix GET of open_reader, the failed HEAD: seven requests, as the
+    // counters said.
     let log = nginx.requests();
-    assert_eq!(log.len(), 6, "{log:#?}");
+    assert_eq!(log.len(), 7, "{log:#?}");
     assert!(log[0].starts_with("HEAD /blob.bin - 200"), "{log:#?}");
     assert!(
         log[1].starts_with("GET /blob.bin bytes=1000-1099 206 100"),
@@ -99,25 +130,29 @@ fn http_store_through_nginx() {
         log[4].starts_with("GET /blob.bin bytes=-32 206 32"),
         "{log:#?}"
     );
-    assert!(log[5].starts_with("HEAD /no/such/object - 404"), "{log:#?}");
+    assert!(log[6].starts_with("HEAD /no/such/object - 404"), "{log:#?}");
 
     // A suffix longer than the object brings the whole object (a small shard's footer read).
     std::fs::write(nginx.root().join("small.bin"), &data[..1000]).unwrap();
-    let (small, at, bytes) = ObjectStoreSource::open_reading(
-        nginx.store(),
-        Path::from("small.bin"),
-        GetRange::Suffix(65536),
-    )
-    .unwrap();
-    assert_eq!((small.size().unwrap(), at), (1000, 0..1000));
+    let (small, at, bytes) = rt
+        .block_on(ObjectStoreSource::open_reading(
+            nginx.store(),
+            Path::from("small.bin"),
+            GetRange::Suffix(65536),
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!((small.size(), at), (1000, 0..1000));
     assert_eq!(bytes[..], data[..1000]);
     // And a bounded range past the end (a small map's header read) stops at the end.
-    let (_, at, bytes) = ObjectStoreSource::open_reading(
-        nginx.store(),
-        Path::from("small.bin"),
-        GetRange::Bounded(0..65536),
-    )
-    .unwrap();
+    let (_, at, bytes) = rt
+        .block_on(ObjectStoreSource::open_reading(
+            nginx.store(),
+            Path::from("small.bin"),
+            GetRange::Bounded(0..65536),
+        ))
+        .unwrap()
+        .unwrap();
     assert_eq!((at, bytes.len()), (0..1000, 1000));
 }
 
@@ -126,11 +161,18 @@ fn range_reader_over_nginx_counts_match_the_access_log() {
     let nginx = Nginx::start();
     let data = pattern(20 << 20);
     std::fs::write(nginx.root().join("big.bin"), &data).unwrap();
-    let source = ObjectStoreSource::open(nginx.store(), Path::from("big.bin")).unwrap();
+    let rt = runtime();
+    let source = rt
+        .block_on(ObjectStoreSource::open(
+            nginx.store(),
+            Path::from("big.bin"),
+        ))
+        .unwrap()
+        .unwrap();
     let options = ReaderOptions::default()
         .coalesce_gap(1 << 20)
         .max_request(4 << 20);
-    let reader = RangeReader::with_size(source, data.len() as u64, options);
+    let reader = RangeReader::with_size(source, data.len() as u64, options).blocking(rt);
     // 200 ranges spread over 16 MiB: one span, cut into four 4 MiB requests run concurrently.
     let ranges: Vec<_> = (0..200u64).map(|i| i * 80_000..i * 80_000 + 100).collect();
     reader.prefetch(&ranges).unwrap();
@@ -152,42 +194,76 @@ fn s3_store_through_moto() {
     let path = Path::from("dir/blob.bin");
     let data = pattern(3 << 20);
     put(&store, path.as_ref(), data.clone());
-    exercise(Arc::clone(&store), path, &data);
+    let rt = runtime();
+    rt.block_on(exercise(Arc::clone(&store), path, &data))
+        .unwrap();
 
     // Ranges past the end of a small object stop at its end.
     let small = Path::from("small.bin");
     put(&store, small.as_ref(), data[..1000].to_vec());
     for range in [GetRange::Suffix(65536), GetRange::Bounded(0..65536)] {
-        let (source, at, bytes) =
-            ObjectStoreSource::open_reading(Arc::clone(&store), small.clone(), range).unwrap();
-        assert_eq!((source.size().unwrap(), at), (1000, 0..1000));
+        let (source, at, bytes) = rt
+            .block_on(ObjectStoreSource::open_reading(
+                Arc::clone(&store),
+                small.clone(),
+                range,
+            ))
+            .unwrap()
+            .unwrap();
+        assert_eq!((source.size(), at), (1000, 0..1000));
         assert_eq!(bytes[..], data[..1000]);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_api_inside_a_runtime_and_blocking_api_in_spawn_blocking() {
+async fn async_api_on_the_callers_runtime_and_blocking_api_only_off_its_workers() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let path = Path::from("x");
     let data = pattern(100_000);
     store.put(&path, data.clone().into()).await.unwrap();
-    let source = ObjectStoreSource::open_async(Arc::clone(&store), path.clone())
+    let source = ObjectStoreSource::open(Arc::clone(&store), path.clone())
         .await
         .unwrap();
-    assert_eq!(source.fetch_async(&[5..10]).await.unwrap(), [&data[5..10]]);
+    assert_eq!(source.fetch(&[5..10]).await.unwrap(), [&data[5..10]]);
     assert_eq!(source.requests(), 2);
+    let reader = Arc::new(RangeReader::with_size(
+        source,
+        100_000,
+        ReaderOptions::default().read_ahead(0),
+    ));
 
-    // A blocking reader moved into spawn_blocking, where tokio forbids a nested block_on: it still works.
+    // On a worker thread the blocking facade refuses, whatever runtime it was given, and sends nothing.
+    let handle = tokio::runtime::Handle::current();
+    for runtime in [
+        BlockingRuntime::handle(handle.clone()),
+        BlockingRuntime::inline(),
+    ] {
+        let cursor = BlockingRangeReader::from_reader(Arc::clone(&reader), runtime);
+        let err = cursor.read_range(0..10).unwrap_err();
+        assert!(matches!(err, Error::BlockingInRuntime), "{err}");
+    }
+    assert_eq!(reader.source().requests(), 2);
+
+    // In spawn_blocking, the facade over the caller's runtime handle works.
     let expected = data[50_000..50_100].to_vec();
-    let got = tokio::task::spawn_blocking(move || {
-        let reader =
-            RangeReader::with_size(source, 100_000, ReaderOptions::default().read_ahead(0));
-        reader
-            .read_range(50_000..50_100)
-            .map(|bytes| bytes.to_vec())
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(got, expected);
+    let cursor =
+        BlockingRangeReader::from_reader(Arc::clone(&reader), BlockingRuntime::handle(handle));
+    let got = tokio::task::spawn_blocking(move || cursor.read_range(50_000..50_100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got[..], expected[..]);
+    assert_eq!(reader.source().requests(), 3);
+}
+
+#[test]
+fn blocking_inside_a_current_thread_runtime_is_refused() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let reader = BlockingRangeReader::new(sparse_buffer::MemorySource::new(pattern(1000))).unwrap();
+    let err = rt.block_on(async { reader.read_range(0..10).unwrap_err() });
+    assert!(matches!(err, Error::BlockingInRuntime), "{err}");
+    // Outside it, the same reader works.
+    assert_eq!(reader.read_range(0..10).unwrap()[..], pattern(1000)[..10]);
 }
