@@ -382,3 +382,47 @@ async fn async_map_on_the_callers_runtime() {
         "{err}"
     );
 }
+
+/// Checks that a map replaced by `replace` after the open refuses to read a value of the new version through
+/// the old index.
+fn map_replaced_mid_read(store: &Arc<dyn ObjectStore>, replace: impl FnOnce()) {
+    let map = open(store, "v.mb", RemoteOptions::default());
+    let value = |i: u64| Some(i.to_le_bytes().to_vec());
+    assert_eq!(map.get(3 * 10).unwrap().map(|v| v.to_vec()), value(10));
+    replace();
+    let err = map.get(3 * 40_000).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Remote(sparse_buffer::Error::ObjectChanged { name, .. }) if name.ends_with("v.mb")
+        ),
+        "{err}"
+    );
+    eprintln!("{err}");
+    // A new open reads the new version.
+    let reopened = open(store, "v.mb", RemoteOptions::default());
+    assert_eq!(reopened.len(), 50_001);
+    assert_eq!(
+        reopened.get(3 * 40_000).unwrap().map(|v| v.to_vec()),
+        value(40_000)
+    );
+}
+
+#[test]
+fn a_map_replaced_on_nginx_is_refused_not_mixed() {
+    let nginx = Nginx::start();
+    std::fs::write(nginx.root().join("v.mb"), big_map(50_000)).unwrap();
+    let root = nginx.root();
+    map_replaced_mid_read(&nginx.store(), || {
+        std::fs::write(root.join("v.mb"), big_map(50_001)).unwrap();
+    });
+}
+
+#[test]
+fn a_map_replaced_on_s3_is_refused_not_mixed() {
+    let moto = Moto::start();
+    let store = moto.store();
+    put(&store, "v.mb", big_map(50_000));
+    let replacement = Arc::clone(&store);
+    map_replaced_mid_read(&store, move || put(&replacement, "v.mb", big_map(50_001)));
+}

@@ -334,3 +334,50 @@ async fn async_dataset_on_the_callers_runtime() {
         "{err}"
     );
 }
+
+/// Checks that a dataset whose shard is replaced by `replace` after the open refuses to read the new version.
+fn shard_replaced_mid_read(store: Arc<dyn ObjectStore>, replace: impl FnOnce()) {
+    let dataset = open_remote(Arc::clone(&store), Path::from("v.rox")).unwrap();
+    // Record 5 and 1 MiB of read-ahead: records 25,000 on are 2.5 MB further.
+    expect_record(&dataset.get(5).unwrap(), 5);
+    replace();
+    let err = dataset.get(25_000).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Remote {
+                source: sparse_buffer::Error::ObjectChanged { .. },
+                file,
+            } if file.ends_with("v.rox")
+        ),
+        "{err}"
+    );
+    eprintln!("{err}");
+    // The records read before are still served, from the cache of the old version.
+    expect_record(&dataset.get(5).unwrap(), 5);
+    // A new open reads the new version.
+    let reopened = open_remote(store, Path::from("v.rox")).unwrap();
+    assert_eq!(reopened.len(), 30_001);
+    expect_record(&reopened.get(25_000).unwrap(), 25_000);
+}
+
+#[test]
+fn a_shard_replaced_on_nginx_is_refused_not_mixed() {
+    let nginx = Nginx::start();
+    std::fs::write(nginx.root().join("v.rox"), hundred_byte_shard(30_000)).unwrap();
+    let root = nginx.root();
+    shard_replaced_mid_read(nginx.store(), || {
+        std::fs::write(root.join("v.rox"), hundred_byte_shard(30_001)).unwrap();
+    });
+}
+
+#[test]
+fn a_shard_replaced_on_s3_is_refused_not_mixed() {
+    let moto = Moto::start();
+    let store = moto.store();
+    put(&store, "v.rox", hundred_byte_shard(30_000));
+    let replacement = Arc::clone(&store);
+    shard_replaced_mid_read(store, move || {
+        put(&replacement, "v.rox", hundred_byte_shard(30_001));
+    });
+}

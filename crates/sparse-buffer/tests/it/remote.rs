@@ -267,3 +267,95 @@ fn blocking_inside_a_current_thread_runtime_is_refused() {
     // Outside it, the same reader works.
     assert_eq!(reader.read_range(0..10).unwrap()[..], pattern(1000)[..10]);
 }
+
+/// Opens `path` with one suffix request, reads, lets `replace` swap the object for another version, then reads
+/// bytes that are not cached: the read fails with `ObjectChanged` and never returns the new bytes; what was read
+/// before stays readable from the cache (it is all of the old version).
+fn replaced_mid_read(store: Arc<dyn ObjectStore>, path: &str, data: &[u8], replace: impl FnOnce()) {
+    let rt = runtime();
+    let options = ReaderOptions::default().read_ahead(0).tail_read(4096);
+    let reader = rt
+        .block_on(ObjectStoreSource::open_reader(
+            store,
+            Path::from(path),
+            options,
+        ))
+        .unwrap()
+        .unwrap()
+        .blocking(rt);
+    assert!(
+        reader.source().e_tag().is_some(),
+        "the store reports an ETag"
+    );
+    assert_eq!(reader.read_range(1000..2000).unwrap()[..], data[1000..2000]);
+    replace();
+    let err = reader.read_range(500_000..500_100).unwrap_err();
+    match &err {
+        Error::ObjectChanged {
+            name,
+            start,
+            end,
+            expected,
+            ..
+        } => {
+            assert!(name.ends_with(path), "{err}");
+            assert_eq!((*start, *end), (500_000, 500_100), "{err}");
+            assert!(expected.contains(reader.source().e_tag().unwrap()), "{err}");
+        }
+        other => panic!("expected ObjectChanged, got {other}"),
+    }
+    eprintln!("{err}");
+    assert_eq!(reader.read_range(1000..2000).unwrap()[..], data[1000..2000]);
+    assert_eq!(
+        reader
+            .read_range(data.len() as u64 - 10..data.len() as u64)
+            .unwrap()[..],
+        data[data.len() - 10..]
+    );
+}
+
+#[test]
+fn an_object_replaced_on_nginx_is_object_changed_not_mixed_bytes() {
+    let nginx = Nginx::start();
+    let data = pattern(1 << 20);
+    std::fs::write(nginx.root().join("v.bin"), &data).unwrap();
+    let root = nginx.root();
+    replaced_mid_read(nginx.store(), "v.bin", &data, || {
+        // Another version: nginx's ETag is the modification time and the size, so a different size changes it.
+        std::fs::write(root.join("v.bin"), pattern((1 << 20) + 1)).unwrap();
+    });
+    let log = nginx.requests();
+    // One suffix GET opened it (no HEAD); the refused read got 412.
+    assert!(log[0].starts_with("GET /v.bin bytes=-4096 206"), "{log:#?}");
+    assert!(log.iter().all(|line| !line.starts_with("HEAD")), "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|line| line.starts_with("GET /v.bin bytes=500000-500099 412")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn an_object_replaced_on_s3_is_object_changed_not_mixed_bytes() {
+    let moto = Moto::start();
+    let store = moto.store();
+    let data = pattern(1 << 20);
+    put(&store, "v.bin", data.clone());
+    let replacement = Arc::clone(&store);
+    replaced_mid_read(store, "v.bin", &data, move || {
+        let mut other = pattern(1 << 20);
+        other[0] ^= 1; // same size, other bytes: another ETag
+        put(&replacement, "v.bin", other);
+    });
+}
+
+#[test]
+fn an_object_replaced_in_memory_is_object_changed() {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let data = pattern(1 << 20);
+    put(&store, "v.bin", data.clone());
+    let replacement = Arc::clone(&store);
+    replaced_mid_read(store, "v.bin", &data, move || {
+        put(&replacement, "v.bin", pattern(1 << 20));
+    });
+}
