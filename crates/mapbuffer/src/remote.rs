@@ -54,8 +54,8 @@ pub struct RemoteOptions {
     pub index_cache: Option<PathBuf>,
     /// Whether version 1 values are CRC-checked (default true).
     pub check_crc: bool,
-    /// Options of the [`RangeReader`]; the default has no read-ahead (a value is fetched exactly) and no
-    /// request-size limit (the index comes in one request).
+    /// Options of the [`RangeReader`]; the default has no read-ahead and no minimum request (a value is fetched
+    /// exactly: the map knows its byte range) and no request-size limit (the index comes in one request).
     pub reader: ReaderOptions,
 }
 
@@ -67,6 +67,7 @@ impl Default for RemoteOptions {
             check_crc: true,
             reader: ReaderOptions::default()
                 .read_ahead(0)
+                .min_request(0)
                 .tail_read(0)
                 .max_request(0),
         }

@@ -42,6 +42,13 @@ const MIB: u64 = 1024 * KIB;
 pub struct ReaderOptions {
     /// On a miss, fetch at least this many bytes from the first missing byte on (default 1 MiB).
     pub read_ahead: u64,
+    /// On a miss, fetch whole aligned blocks of this many bytes: the request runs from the start of the block
+    /// holding the first missing byte to the end of the block holding the last byte wanted (default 64 KiB; 0
+    /// turns it off). Whatever `read_ahead` is, and in whatever order bytes are read (forwards, backwards, at
+    /// random), a reader then sends at most one request per block it touches: a byte-at-a-time reader of `n`
+    /// bytes costs `n / min_request` requests, not `n`. [`prefetch`](RangeReader::prefetch) fetches what it is
+    /// given, unrounded.
+    pub min_request: u64,
     /// A miss in the last `tail_read` bytes fetches all of them, footer and index together (default 128 KiB,
     /// roboto's read-behind; 0 turns it off).
     pub tail_read: u64,
@@ -66,6 +73,7 @@ impl Default for ReaderOptions {
     fn default() -> Self {
         Self {
             read_ahead: MIB,
+            min_request: 64 * KIB,
             tail_read: 128 * KIB,
             coalesce_gap: 64 * KIB,
             max_request: 8 * MIB,
@@ -80,6 +88,13 @@ impl ReaderOptions {
     #[must_use]
     pub fn read_ahead(mut self, bytes: u64) -> Self {
         self.read_ahead = bytes;
+        self
+    }
+
+    /// Sets [`min_request`](Self::min_request).
+    #[must_use]
+    pub fn min_request(mut self, bytes: u64) -> Self {
+        self.min_request = bytes;
         self
     }
 
@@ -217,8 +232,8 @@ struct Shared {
 ///   fetched chunk holds the range; [`read_at`](Self::read_at) fills a buffer. A gap is fetched, never returned
 ///   short.
 /// - On a miss it fetches from the first missing byte on, at least [`read_ahead`](ReaderOptions::read_ahead)
-///   bytes (all of the [`tail_read`](ReaderOptions::tail_read) when the miss falls in it), skipping what is
-///   cached.
+///   bytes, rounded out to whole [`min_request`](ReaderOptions::min_request) blocks (all of the
+///   [`tail_read`](ReaderOptions::tail_read) when the miss falls in it), skipping what is cached.
 /// - [`prefetch`](Self::prefetch) fetches a whole set of ranges with one plan: what is cached is skipped, gaps
 ///   up to [`coalesce_gap`](ReaderOptions::coalesce_gap) are merged, spans over
 ///   [`max_request`](ReaderOptions::max_request) are split, and up to
@@ -625,16 +640,21 @@ impl<S: AsyncRangeSource> RangeReader<S> {
         Step::Fetch(requests)
     }
 
-    /// What to fetch when byte `at` of a read ending at `end` is missing.
+    /// What to fetch when byte `at` of a read ending at `end` is missing: the tail, or `read_ahead` bytes from
+    /// `at` (at least up to `end`) rounded out to whole `min_request` blocks.
     fn wanted_on_miss(&self, at: u64, end: u64) -> Range<u64> {
         let tail_start = self.size.saturating_sub(self.options.tail_read);
         if self.options.tail_read > 0 && at >= tail_start {
             return tail_start..self.size;
         }
-        at..at
-            .saturating_add(self.options.read_ahead)
-            .max(end)
-            .min(self.size)
+        let stop = at.saturating_add(self.options.read_ahead).max(end);
+        let block = self.options.min_request;
+        if block == 0 {
+            return at..stop.min(self.size);
+        }
+        let start = at - at % block;
+        let stop = stop.div_ceil(block).saturating_mul(block);
+        start..stop.min(self.size)
     }
 
     fn count_read(&self, missed: bool) {

@@ -80,6 +80,7 @@ impl RangeSource for Recorder {
 fn exact() -> ReaderOptions {
     ReaderOptions::default()
         .read_ahead(0)
+        .min_request(0)
         .tail_read(0)
         .coalesce_gap(0)
         .max_request(0)
@@ -552,4 +553,39 @@ fn a_source_error_reaches_the_caller_unchanged() {
     assert_eq!(io_err.kind(), io::ErrorKind::Other);
     assert!(matches!(Error::from_io(io_err), Ok(Error::Source { .. })));
     assert_eq!(reader.stats().bytes_fetched, 0);
+}
+
+#[test]
+fn min_request_bounds_the_requests_of_any_byte_at_a_time_pattern() -> Result<()> {
+    let data = file_bytes(MIB);
+    let options = exact().min_request(64 * KIB);
+    // Forwards, backwards and in a scattered order: one request per 64 KiB block touched, whatever the order.
+    let orders: [Vec<u64>; 3] = [
+        (0..MIB).collect(),
+        (0..MIB).rev().collect(),
+        (0..MIB).map(|i| (i * 7919) % MIB).collect(),
+    ];
+    for order in orders {
+        let reader = BlockingRangeReader::with_options(Recorder::new(data.clone()), options)?;
+        let mut byte = [0; 1];
+        for &i in order.iter().step_by(61) {
+            reader.read_exact_at(i, &mut byte)?;
+            assert_eq!(byte[0], data[i as usize]);
+        }
+        assert_eq!(reader.stats().requests, 16);
+        let fetched = reader.source().fetched();
+        assert!(
+            fetched
+                .iter()
+                .all(|r| r.start % (64 * KIB) == 0 && r.end - r.start == 64 * KIB)
+        );
+    }
+    // With read-ahead, the blocks are whole too: a miss at 100 fetches 0..128 KiB for 100 KiB of read-ahead.
+    let reader = BlockingRangeReader::with_options(
+        Recorder::new(data.clone()),
+        options.read_ahead(100 * KIB),
+    )?;
+    reader.read_exact_at(100, &mut [0; 1])?;
+    assert_eq!(reader.source().fetched(), [0..128 * KIB]);
+    Ok(())
 }

@@ -23,11 +23,13 @@ fn options() -> impl Strategy<Value = ReaderOptions> {
         prop_oneof![Just(0u64), 1..30_000u64],
         1..4usize,
         prop_oneof![Just(None), (1..100_000u64).prop_map(Some)],
+        prop_oneof![Just(0u64), 1..40_000u64],
     )
         .prop_map(
-            |(read_ahead, tail, gap, max_request, concurrency, budget)| {
+            |(read_ahead, tail, gap, max_request, concurrency, budget, min_request)| {
                 ReaderOptions::default()
                     .read_ahead(read_ahead)
+                    .min_request(min_request)
                     .tail_read(tail)
                     .coalesce_gap(gap)
                     .max_request(max_request)

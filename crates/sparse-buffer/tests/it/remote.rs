@@ -299,7 +299,8 @@ fn replaced_mid_read(store: Arc<dyn ObjectStore>, path: &str, data: &[u8], repla
             ..
         } => {
             assert!(name.ends_with(path), "{err}");
-            assert_eq!((*start, *end), (500_000, 500_100), "{err}");
+            // The request that found the change: the 64 KiB block (min_request) holding the bytes read.
+            assert_eq!((*start, *end), (458_752, 524_288), "{err}");
             assert!(expected.contains(reader.source().e_tag().unwrap()), "{err}");
         }
         other => panic!("expected ObjectChanged, got {other}"),
@@ -330,7 +331,7 @@ fn an_object_replaced_on_nginx_is_object_changed_not_mixed_bytes() {
     assert!(log.iter().all(|line| !line.starts_with("HEAD")), "{log:#?}");
     assert!(
         log.iter()
-            .any(|line| line.starts_with("GET /v.bin bytes=500000-500099 412")),
+            .any(|line| line.starts_with("GET /v.bin bytes=458752-524287 412")),
         "{log:#?}"
     );
 }
@@ -358,4 +359,74 @@ fn an_object_replaced_in_memory_is_object_changed() {
     replaced_mid_read(store, "v.bin", &data, move || {
         put(&replacement, "v.bin", pattern(1 << 20));
     });
+}
+
+/// The finding: with `read_ahead(0)`, a byte-at-a-time reader sent one GET per byte (89 one-byte GETs
+/// for 89 bytes). With `min_request` (64 KiB by default) it costs one request per 64 KiB block it touches,
+/// forwards or backwards, as nginx's access log shows.
+#[test]
+fn a_byte_at_a_time_reader_costs_one_request_per_min_request_block() {
+    use std::io::{Read, Seek, SeekFrom};
+
+    let nginx = Nginx::start();
+    let data = pattern(1 << 20);
+    std::fs::write(nginx.root().join("bytes.bin"), &data).unwrap();
+    let rt = runtime();
+    let options = ReaderOptions::default().read_ahead(0).tail_read(0);
+    let mut reader = rt
+        .block_on(ObjectStoreSource::open_reader(
+            nginx.store(),
+            Path::from("bytes.bin"),
+            options,
+        ))
+        .unwrap()
+        .unwrap()
+        .blocking(rt);
+    // Forwards, one byte per read() call: the whole first 256 KiB.
+    let mut byte = [0; 1];
+    for &expected in &data[..256 * 1024] {
+        reader.read_exact(&mut byte).unwrap();
+        assert_eq!(byte[0], expected);
+    }
+    assert_eq!(reader.stats().requests, 4, "256 KiB forwards: 4 blocks");
+    // Backwards from the end, one byte at a time: 256 KiB more.
+    for i in (768 * 1024..1 << 20).rev() {
+        reader.seek(SeekFrom::Start(i as u64)).unwrap();
+        reader.read_exact(&mut byte).unwrap();
+        assert_eq!(byte[0], data[i]);
+    }
+    assert_eq!(reader.stats().requests, 8, "256 KiB backwards: 4 blocks");
+    // A clone reading the same bytes costs nothing more.
+    let mut other = reader.clone();
+    other.seek(SeekFrom::Start(1000)).unwrap();
+    other.read_exact(&mut byte).unwrap();
+    assert_eq!(reader.stats().requests, 8);
+    eprintln!(
+        "byte-at-a-time over nginx: 524,288 one-byte reads, {} requests, {} bytes fetched",
+        reader.stats().requests,
+        reader.stats().bytes_fetched
+    );
+    // And the access log agrees: the HEAD of the open (tail_read 0) and 8 ranged GETs of 64 KiB.
+    let log = nginx.requests();
+    assert_eq!(log.len(), 9, "{log:#?}");
+    assert!(
+        log[1..].iter().all(|line| line.ends_with(" 206 65536")),
+        "{log:#?}"
+    );
+
+    // Without min_request, the same reader costs one request per byte.
+    let rt = runtime();
+    let reader = rt
+        .block_on(ObjectStoreSource::open_reader(
+            nginx.store(),
+            Path::from("bytes.bin"),
+            options.min_request(0),
+        ))
+        .unwrap()
+        .unwrap()
+        .blocking(rt);
+    for i in 0..89 {
+        assert_eq!(reader.read_range(i..i + 1).unwrap()[0], data[i as usize]);
+    }
+    assert_eq!(reader.stats().requests, 89);
 }
