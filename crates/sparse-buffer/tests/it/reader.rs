@@ -589,3 +589,61 @@ fn min_request_bounds_the_requests_of_any_byte_at_a_time_pattern() -> Result<()>
     assert_eq!(reader.source().fetched(), [0..128 * KIB]);
     Ok(())
 }
+
+/// Clones of a `BlockingRangeReader` are cursors: each has its own position, all share one reader (cache,
+/// requests in flight, counters), and reading needs no `&mut` on the reader itself.
+#[test]
+fn clones_are_cursors_with_their_own_positions_over_one_cache()
+-> Result<(), Box<dyn std::error::Error>> {
+    let data = file_bytes(4 * MIB);
+    let reader = BlockingRangeReader::with_options(
+        Recorder::new(data.clone()),
+        exact().min_request(64 * KIB),
+    )?;
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..4u64)
+            .map(|part| {
+                // Each thread reads a quarter through its own cursor, 1,000 bytes per read.
+                let mut cursor = reader.clone();
+                let data = &data;
+                scope.spawn(move || -> io::Result<()> {
+                    cursor.seek(SeekFrom::Start(part * MIB))?;
+                    let mut chunk = [0; 1000];
+                    let mut at = part * MIB;
+                    while at + 1000 <= (part + 1) * MIB {
+                        cursor.read_exact(&mut chunk)?;
+                        assert_eq!(chunk[..], data[at as usize..at as usize + 1000]);
+                        at += 1000;
+                    }
+                    assert_eq!(cursor.position(), at);
+                    Ok(())
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("no panic").expect("reads");
+        }
+    });
+    assert_eq!(reader.position(), 0, "the original cursor did not move");
+    // 4 MiB in 64 KiB blocks, each fetched once by whichever cursor needed it first.
+    let fetched = reader.source().fetched();
+    assert!(
+        fetched.windows(2).all(|w| w[0].end <= w[1].start),
+        "{fetched:?}"
+    );
+    assert!(reader.stats().requests <= 64, "{:?}", reader.stats());
+    // Two cursors over bytes already cached: no request.
+    let before = reader.stats().requests;
+    let (mut a, mut b) = (reader.clone(), reader.clone());
+    b.seek(SeekFrom::End(-10))?;
+    let (mut x, mut y) = ([0; 10], [0; 10]);
+    a.read_exact(&mut x)?;
+    b.read_exact(&mut y)?;
+    assert_eq!(
+        (x[..] == data[..10], y[..] == data[data.len() - 10..]),
+        (true, true)
+    );
+    assert_eq!((a.position(), b.position()), (10, 4 * MIB));
+    assert_eq!(reader.stats().requests, before);
+    Ok(())
+}
