@@ -1,6 +1,6 @@
 //! [`RemoteMapBuffer`]: a MapBuffer in object storage (S3, GCS, Azure, HTTP, ...), read through an async
 //! [`RangeReader`] (feature `object-store`), and [`BlockingRemoteMapBuffer`], its blocking facade with the local
-//! [`MapBuffer`](crate::MapBuffer)'s method names (`len`, `get`, `get_many`, `contains`, `validate`).
+//! [`MapBuffer`](crate::MapBuffer)'s method names (`len`, `get`, `get_many`, `contains`, `iter`, `validate`).
 //!
 //! Every read is conditional on the object's version seen at open: a map replaced since is [`Error::Remote`]
 //! holding [`sparse_buffer::Error::ObjectChanged`], never a value of the new map found through the old index.
@@ -13,12 +13,14 @@
 //! index on local disk between runs; unlike Python mapbuffer 1.2.0's, it records the remote object's size and
 //! ETag (and a CRC of itself) and is refused and rebuilt when they no longer match.
 
+use std::collections::VecDeque;
 use std::io::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use futures_util::stream::{self, Stream};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetRange, ObjectStore};
 use sparse_buffer::{BlockingRuntime, ObjectStoreSource, RangeReader, ReaderOptions};
@@ -57,6 +59,8 @@ pub struct RemoteOptions {
     /// Options of the [`RangeReader`]; the default has no read-ahead and no minimum request (a value is fetched
     /// exactly: the map knows its byte range) and no request-size limit (the index comes in one request).
     pub reader: ReaderOptions,
+    /// Entries fetched per plan while iterating ([`RemoteMapBuffer::iter`]); default 1,024.
+    pub batch: usize,
 }
 
 impl Default for RemoteOptions {
@@ -70,6 +74,7 @@ impl Default for RemoteOptions {
                 .min_request(0)
                 .tail_read(0)
                 .max_request(0),
+            batch: 1024,
         }
     }
 }
@@ -100,6 +105,13 @@ impl RemoteOptions {
     #[must_use]
     pub fn reader(mut self, options: ReaderOptions) -> Self {
         self.reader = options;
+        self
+    }
+
+    /// Sets [`batch`](Self::batch) (0 counts as 1).
+    #[must_use]
+    pub fn batch(mut self, entries: usize) -> Self {
+        self.batch = entries.max(1);
         self
     }
 }
@@ -153,6 +165,7 @@ pub struct RemoteMapBuffer {
     check_crc: bool,
     index: Mutex<Option<Bytes>>,
     cache_use: IndexCacheUse,
+    batch: usize,
 }
 
 fn remote(source: sparse_buffer::Error) -> Error {
@@ -207,6 +220,7 @@ impl RemoteMapBuffer {
             check_crc: options.check_crc,
             index: Mutex::new(None),
             cache_use: IndexCacheUse::None,
+            batch: options.batch.max(1),
         };
         if let Some(cache) = &options.index_cache {
             map.cache_use = map.use_index_cache(cache, e_tag.as_deref()).await?;
@@ -523,6 +537,71 @@ impl RemoteMapBuffer {
         Ok(self.locate(key).await?.is_some())
     }
 
+    /// Entries `(key, value)` in ascending key order, as the local [`MapBuffer::iter`]: a stream that fetches the
+    /// whole index, then the values [`batch`](RemoteOptions::batch) entries at a time (each batch one plan). A
+    /// corrupt value is an error item and the stream goes on; a failed request ends it.
+    pub fn iter(&self) -> impl Stream<Item = Result<(u64, Bytes)>> + Send + '_ {
+        let state = (KeyOrder::new(self.len()), VecDeque::new(), false);
+        stream::unfold(state, move |(mut order, mut ready, mut done)| async move {
+            if ready.is_empty() && !done {
+                let slots: Vec<usize> = order.by_ref().take(self.batch).collect();
+                if !slots.is_empty() {
+                    match self.entries(&slots).await {
+                        Ok(entries) => ready.extend(entries),
+                        Err(err) => {
+                            done = true;
+                            ready.push_back(Err(err));
+                        }
+                    }
+                }
+            }
+            let item = ready.pop_front()?;
+            Some((item, (order, ready, done)))
+        })
+    }
+
+    /// The entries of `slots`: their value ranges fetched in one plan, then each value checked and decoded.
+    async fn entries(&self, slots: &[usize]) -> Result<Vec<Result<(u64, Bytes)>>> {
+        let index = self.whole_index().await?;
+        let entry = |slot: usize| {
+            let at = slot * INDEX_ENTRY_LEN;
+            (
+                read_u64(&index, at).unwrap_or(0),
+                read_u64(&index, at + 8).unwrap_or(0),
+            )
+        };
+        let n = self.len();
+        let located: Vec<_> = slots
+            .iter()
+            .map(|&slot| {
+                let (key, start) = entry(slot);
+                let next = (slot + 1 < n).then(|| entry(slot + 1).1);
+                (key, slot, self.stored_range(key, slot, start, next))
+            })
+            .collect();
+        let ranges: Vec<Range<u64>> = located
+            .iter()
+            .filter_map(|(_, _, range)| range.as_ref().ok().cloned())
+            .collect();
+        self.reader.prefetch(&ranges).await.map_err(remote)?;
+        let mut out = Vec::with_capacity(located.len());
+        for (key, slot, range) in located {
+            out.push(match range {
+                Ok(range) => {
+                    let stored = self
+                        .reader
+                        .read_range(range.clone())
+                        .await
+                        .map_err(remote)?;
+                    self.decode(key, slot, range.start, stored)
+                        .map(|value| (key, value))
+                }
+                Err(err) => Err(err),
+            });
+        }
+        Ok(out)
+    }
+
     /// Checks the whole map as the local [`MapBuffer::validate`] does (header, index order, every offset, every
     /// value's CRC and codec): fetches the whole object (in requests of at most the reader's `max_request`).
     ///
@@ -722,6 +801,18 @@ impl BlockingRemoteMapBuffer {
         block(&self.runtime, self.map.fetch_index())
     }
 
+    /// Entries `(key, value)` in ascending key order, as the local [`MapBuffer::iter`](crate::MapBuffer::iter),
+    /// fetched [`batch`](RemoteOptions::batch) entries at a time.
+    #[must_use]
+    pub fn iter(&self) -> RemoteIter<'_> {
+        RemoteIter {
+            map: self,
+            order: KeyOrder::new(self.len()),
+            ready: VecDeque::new(),
+            done: false,
+        }
+    }
+
     /// [`RemoteMapBuffer::validate`], blocking.
     ///
     /// # Errors
@@ -734,6 +825,68 @@ impl BlockingRemoteMapBuffer {
 /// Runs `future` on `runtime`.
 fn block<T>(runtime: &BlockingRuntime, future: impl Future<Output = Result<T>>) -> Result<T> {
     runtime.block_on(future).map_err(remote)?
+}
+
+/// The slots of an `n`-slot Eytzinger index in ascending key order: an in-order walk of the implicit tree
+/// (children of slot `i` at `2i + 1` and `2i + 2`), in O(log n) memory.
+#[derive(Debug)]
+struct KeyOrder {
+    n: usize,
+    stack: Vec<usize>,
+    next: Option<usize>,
+}
+
+impl KeyOrder {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            stack: Vec::new(),
+            next: Some(0),
+        }
+    }
+}
+
+impl Iterator for KeyOrder {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while let Some(node) = self.next.filter(|&node| node < self.n) {
+            self.stack.push(node);
+            self.next = node.checked_mul(2).and_then(|n| n.checked_add(1));
+        }
+        let node = self.stack.pop()?;
+        self.next = node.checked_mul(2).and_then(|n| n.checked_add(2));
+        Some(node)
+    }
+}
+
+/// The entries of a [`BlockingRemoteMapBuffer`] in ascending key order, fetched a batch at a time.
+#[derive(Debug)]
+pub struct RemoteIter<'a> {
+    map: &'a BlockingRemoteMapBuffer,
+    order: KeyOrder,
+    ready: VecDeque<Result<(u64, Bytes)>>,
+    done: bool,
+}
+
+impl Iterator for RemoteIter<'_> {
+    type Item = Result<(u64, Bytes)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ready.is_empty() && !self.done {
+            let slots: Vec<usize> = self.order.by_ref().take(self.map.map.batch).collect();
+            if !slots.is_empty() {
+                match block(&self.map.runtime, self.map.map.entries(&slots)) {
+                    Ok(entries) => self.ready.extend(entries),
+                    Err(err) => {
+                        self.done = true;
+                        self.ready.push_back(Err(err));
+                    }
+                }
+            }
+        }
+        self.ready.pop_front()
+    }
 }
 
 const CACHE_MAGIC: &[u8; 8] = b"mbidxc01";

@@ -338,6 +338,7 @@ fn s3_store_through_moto() {
 /// The async API on the caller's runtime, both index modes, and the blocking facade's refusal on a worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_map_on_the_callers_runtime() {
+    use futures_util::{StreamExt as _, TryStreamExt as _};
     use object_store::ObjectStoreExt as _;
 
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
@@ -369,6 +370,20 @@ async fn async_map_on_the_callers_runtime() {
             assert_eq!(value.as_deref(), Some(&expected[..]));
         }
         map.validate().await.unwrap();
+        // iter: every entry in ascending key order, like the local map's.
+        let local =
+            MapBuffer::from_bytes(MapBufferBuilder::new().to_vec(all.clone()).unwrap()).unwrap();
+        let remote: Vec<(u64, Vec<u8>)> = map
+            .iter()
+            .map(|entry| entry.map(|(k, v)| (k, v.to_vec())))
+            .try_collect()
+            .await
+            .unwrap();
+        let expected: Vec<(u64, Vec<u8>)> = local
+            .iter()
+            .map(|e| e.map(|(k, v)| (k, v.to_vec())).unwrap())
+            .collect();
+        assert_eq!(remote, expected);
     }
     let err = BlockingRemoteMapBuffer::open(
         runtime(),
@@ -385,6 +400,34 @@ async fn async_map_on_the_callers_runtime() {
 
 /// Checks that a map replaced by `replace` after the open refuses to read a value of the new version through
 /// the old index.
+/// The blocking iterator in batches: every entry in key order, in `ceil(n / batch)` value plans after the index.
+#[test]
+fn blocking_iter_matches_the_local_map_in_batches() {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let all = entries(3000);
+    let bytes = MapBufferBuilder::new().to_vec(all.clone()).unwrap();
+    let local = MapBuffer::from_bytes(bytes.clone()).unwrap();
+    put(&store, "it.mb", bytes);
+    let map = open(&store, "it.mb", RemoteOptions::default().batch(500));
+    let remote: Vec<(u64, Vec<u8>)> = map
+        .iter()
+        .map(|e| e.map(|(k, v)| (k, v.to_vec())).unwrap())
+        .collect();
+    let expected: Vec<(u64, Vec<u8>)> = local
+        .iter()
+        .map(|e| e.map(|(k, v)| (k, v.to_vec())).unwrap())
+        .collect();
+    assert_eq!(remote, expected);
+    // The index, then six batches of values, each one plan (the values of a batch are within 64 KiB of each
+    // other here, so each plan is one request).
+    assert!(
+        map.reader().stats().requests <= 1 + 6 * 500,
+        "{:?}",
+        map.reader().stats()
+    );
+    map.validate().unwrap();
+}
+
 fn map_replaced_mid_read(store: &Arc<dyn ObjectStore>, replace: impl FnOnce()) {
     let map = open(store, "v.mb", RemoteOptions::default());
     let value = |i: u64| Some(i.to_le_bytes().to_vec());
