@@ -25,6 +25,9 @@ fn open<'a>(file: &Path, bytes: &'a [u8]) -> Result<(SparseIndexRef<Cow<'a, [u8]
 }
 
 fn read(file: &Path) -> Result<Vec<u8>> {
+    if let Some(bytes) = crate::remote::read_all(file)? {
+        return Ok(bytes.into());
+    }
     std::fs::read(file).map_err(|e| Error::io(file, &e))
 }
 

@@ -14,6 +14,7 @@ mod input;
 mod map;
 mod output;
 mod progress;
+mod remote;
 mod rox;
 mod tour;
 

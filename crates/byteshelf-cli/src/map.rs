@@ -30,9 +30,17 @@ fn map_error(file: &Path, err: &mapbuffer::Error) -> Error {
     Error::from_lib(file, err)
 }
 
-/// Opens (memory-maps) a MapBuffer: header and size checks only.
-pub(crate) fn open(file: &Path) -> Result<MapBuffer<impl AsRef<[u8]>>> {
-    MapBuffer::open(file).map_err(|e| map_error(file, &e))
+/// Opens (memory-maps) a MapBuffer, or fetches a remote one whole: header and size checks only.
+pub(crate) fn open(file: &Path) -> Result<MapBuffer<crate::remote::Data>> {
+    let data = match crate::remote::read_all(file)? {
+        Some(bytes) => crate::remote::Data::Fetched(bytes),
+        None => crate::remote::Data::Mapped(
+            MapBuffer::open(file)
+                .map_err(|e| map_error(file, &e))?
+                .into_inner(),
+        ),
+    };
+    MapBuffer::from_bytes(data).map_err(|e| map_error(file, &e))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,6 +163,9 @@ fn read_jsonl(path: &Path) -> Result<Vec<(u64, Vec<u8>)>> {
 // get
 
 fn get(args: &MapGetArgs) -> Result {
+    if let Some(done) = crate::remote::map_get(args) {
+        return done;
+    }
     let map = open(&args.file)?;
     let mut values = Vec::with_capacity(args.keys.len());
     for &key in &args.keys {

@@ -232,6 +232,9 @@ fn shard_info(shard: &Shard) -> ShardInfo {
 }
 
 fn info(args: &SpecJsonArgs) -> Result {
+    if let Some(done) = crate::remote::rox_info(args) {
+        return done;
+    }
     let dataset = open(&args.spec)?;
     let shards: Vec<ShardInfo> = dataset.shards().iter().map(shard_info).collect();
     // Record sizes of every record up to SIZE_SAMPLE records, else of SAMPLE_RUNS evenly spaced runs of
@@ -325,6 +328,9 @@ fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
 // get, cat
 
 fn get(args: &RoxGetArgs) -> Result {
+    if let Some(done) = crate::remote::rox_get(args) {
+        return done;
+    }
     let dataset = open(&args.spec)?;
     let records = args
         .indexes
@@ -349,7 +355,7 @@ fn get(args: &RoxGetArgs) -> Result {
 
 /// Parses `A..B` (either end optional, negative counts from the end) against `len` records.
 /// A malformed range is a usage error; a range outside the dataset is about the data (exit 1, as for `get`).
-fn parse_range(spec: &str, text: &str, len: u64) -> Result<(u64, u64)> {
+pub(crate) fn parse_range(spec: &str, text: &str, len: u64) -> Result<(u64, u64)> {
     let bad = || {
         Error::usage(format!(
             "--range {text:?}: expected A..B, A.., ..B (integers)"
@@ -379,6 +385,9 @@ fn parse_range(spec: &str, text: &str, len: u64) -> Result<(u64, u64)> {
 }
 
 fn cat(args: &CatArgs) -> Result {
+    if let Some(done) = crate::remote::rox_cat(args) {
+        return done;
+    }
     let dataset = open(&args.spec)?;
     let (start, end) = match &args.range {
         Some(text) => parse_range(&args.spec, text, dataset.len())?,
@@ -418,6 +427,9 @@ fn cat(args: &CatArgs) -> Result {
 // verify, recover, unpack
 
 fn verify(args: &SpecArgs) -> Result {
+    if let Some(done) = crate::remote::rox_verify(args) {
+        return done;
+    }
     let dataset = Dataset::options()
         .skip_invalid(true)
         .open(args.spec.as_str())

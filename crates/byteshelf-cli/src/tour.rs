@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use byteshelf::mapbuffer::{MapBuffer, MapBufferBuilder};
 use byteshelf::roxxel::{self, Dataset, Footer, WriterOptions};
-use byteshelf::sparse_buffer::{BlockingRangeReader, FileSource};
+use byteshelf::sparse_buffer::{self, BlockingRangeReader, FileSource};
 use byteshelf::sparse_index::{Format, SparseIndexRef, SparseIndexWriter};
 use byteshelf::stream_buffer::StreamBuffer;
 
@@ -430,7 +430,7 @@ fn range_reader_part(out: &mut Stdout, shard: &Path) -> Result {
     out.line(
         "5. RangeReader (byteshelf::sparse_buffer): read only the byte ranges a reader touches, cached",
     )?;
-    let lib = |e: &byteshelf::sparse_buffer::Error| Error::from_lib(shard, e);
+    let lib = |e: &sparse_buffer::Error| Error::from_lib(shard, e);
     let source = FileSource::open(shard).map_err(|e| lib(&e))?;
     let reader = BlockingRangeReader::new(source).map_err(|e| lib(&e))?;
     let file_len = reader.size();
@@ -517,11 +517,11 @@ fn remote_part(out: &mut Stdout, first_shard: &Path, n: u64) -> Result {
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let key = ObjectPath::from(format!("datasets/tour/{name}"));
         // The in-memory store answers without I/O, so it needs no runtime: run it inline.
-        byteshelf::sparse_buffer::BlockingRuntime::inline()
+        sparse_buffer::BlockingRuntime::inline()
             .block_on(store.put(&key, bytes.into()))
             .map_err(|e| Error::from_lib(shard, &e))?
             .map_err(|e| {
-                let e = byteshelf::sparse_buffer::Error::Source {
+                let e = sparse_buffer::Error::Source {
                     name: key.to_string(),
                     source: Box::new(e),
                 };
@@ -532,7 +532,7 @@ fn remote_part(out: &mut Stdout, first_shard: &Path, n: u64) -> Result {
         // The blocking facade of the async remote dataset, run inline: the in-memory store needs no runtime (an
         // S3 or HTTP store would take `BlockingRuntime::handle` or `BlockingRuntime::current_thread`).
         BlockingRemoteDataset::open(
-            byteshelf::sparse_buffer::BlockingRuntime::inline(),
+            sparse_buffer::BlockingRuntime::inline(),
             Arc::clone(&store),
             RemoteSpec::Prefix(ObjectPath::from("datasets/tour")),
             &RemoteOptions::default(),
