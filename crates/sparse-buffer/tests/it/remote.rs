@@ -430,3 +430,107 @@ fn a_byte_at_a_time_reader_costs_one_request_per_min_request_block() {
     }
     assert_eq!(reader.stats().requests, 89);
 }
+
+/// A store that ignores the conditions of a read (`If-Match`, the version), as some HTTP servers do, but reports
+/// the object's ETag with its answer.
+#[derive(Debug)]
+struct IgnoresConditions(InMemory);
+
+impl std::fmt::Display for IgnoresConditions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IgnoresConditions")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for IgnoresConditions {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.0.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.0.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        let options = object_store::GetOptions {
+            if_match: None,
+            version: None,
+            ..options
+        };
+        self.0.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: futures_util::stream::BoxStream<'static, object_store::Result<Path>>,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<Path>> {
+        self.0.delete_stream(locations)
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&Path>,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+    {
+        self.0.list(prefix)
+    }
+
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.0.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.0.copy_opts(from, to, options).await
+    }
+}
+
+/// The second line of defence: a store that ignores `If-Match` but answers with the new version's ETag is still
+/// caught, by the check of the answer's ETag, and the new bytes are not returned.
+#[tokio::test(flavor = "current_thread")]
+async fn a_store_that_ignores_if_match_is_caught_by_the_answers_etag() {
+    let store: Arc<dyn ObjectStore> = Arc::new(IgnoresConditions(InMemory::new()));
+    let path = Path::from("v.bin");
+    let data = pattern(1 << 20);
+    store.put(&path, data.clone().into()).await.unwrap();
+    let options = ReaderOptions::default().read_ahead(0).tail_read(4096);
+    let reader = ObjectStoreSource::open_reader(Arc::clone(&store), path.clone(), options)
+        .await
+        .unwrap();
+    assert_eq!(reader.read_range(0..10).await.unwrap()[..], data[..10]);
+    let mut other = data.clone();
+    other[600_000] ^= 0xff;
+    store.put(&path, other.into()).await.unwrap();
+    let err = reader.read_range(600_000..600_001).await.unwrap_err();
+    match &err {
+        Error::ObjectChanged {
+            expected, found, ..
+        } => {
+            assert!(expected.contains(reader.source().e_tag().unwrap()), "{err}");
+            let found = found.as_deref().expect("the answer's version");
+            assert!(!found.contains(reader.source().e_tag().unwrap()), "{err}");
+        }
+        other => panic!("expected ObjectChanged, got {other}"),
+    }
+}
