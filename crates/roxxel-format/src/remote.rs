@@ -20,8 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::future::try_join_all;
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt as _, TryStreamExt as _};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetRange, ObjectStore};
 use sparse_buffer::{BlockingRuntime, ObjectStoreSource, RangeReader, ReaderOptions, Stats};
@@ -319,11 +318,13 @@ pub struct RemoteDataset {
     starts: Vec<u64>,
     len: u64,
     batch: u64,
+    /// At most this many shards are opened, planned or verified at once (the reader's `concurrency`).
+    concurrency: usize,
 }
 
 impl RemoteDataset {
-    /// Opens the shards `spec` names in `store` with `options`: one suffix request per shard, all at once (and
-    /// one listing for a prefix).
+    /// Opens the shards `spec` names in `store` with `options`: one suffix request per shard, up to the reader's
+    /// [`concurrency`](ReaderOptions::concurrency) at once (and one listing for a prefix).
     ///
     /// # Errors
     /// [`Error::NoShards`] for a prefix without shards, [`Error::Remote`] when a request fails, the corruption
@@ -337,13 +338,17 @@ impl RemoteDataset {
             RemoteSpec::Paths(paths) => paths,
             RemoteSpec::Prefix(prefix) => list_shards(&store, &prefix).await?,
         };
-        let shards = try_join_all(
-            paths
-                .into_iter()
-                .map(|path| RemoteShard::open(Arc::clone(&store), path, options)),
-        )
-        .await?;
-        Ok(Self::from_shards(shards).with_batch(options.batch))
+        let opens: Vec<_> = paths
+            .into_iter()
+            .map(|path| RemoteShard::open(Arc::clone(&store), path, options))
+            .collect();
+        let shards = stream::iter(opens)
+            .buffered(options.reader.concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok(Self::from_shards(shards)
+            .with_batch(options.batch)
+            .with_concurrency(options.reader.concurrency))
     }
 
     /// A dataset of these shards, in this order.
@@ -360,12 +365,28 @@ impl RemoteDataset {
             starts,
             len,
             batch: RemoteOptions::default().batch as u64,
+            concurrency: RemoteOptions::default().reader.concurrency,
         }
     }
 
     fn with_batch(mut self, batch: usize) -> Self {
         self.batch = u64::try_from(batch.max(1)).unwrap_or(u64::MAX);
         self
+    }
+
+    fn with_concurrency(mut self, shards: usize) -> Self {
+        self.concurrency = shards.max(1);
+        self
+    }
+
+    /// Awaits the work of several shards, at most `concurrency` at once on this task; the first error. (The
+    /// futures are made before the first await: a stream of closures over borrowed shards would not be `Send`.)
+    async fn each_shard(&self, work: Vec<impl Future<Output = Result<()>>>) -> Result<()> {
+        stream::iter(work)
+            .buffer_unordered(self.concurrency)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(drop)
     }
 
     /// The blocking facade over this dataset, running on `runtime`.
@@ -429,8 +450,8 @@ impl RemoteDataset {
     }
 
     /// Many records at once, in the order asked: every index entry they need is fetched in one plan per shard
-    /// (skipping what is cached, coalescing the rest), then every record likewise; the shards' plans run at
-    /// the same time.
+    /// (skipping what is cached, coalescing the rest), then every record likewise; the plans of up to the
+    /// reader's `concurrency` shards run at the same time.
     ///
     /// # Errors
     /// The first index out of range (before any request), then as [`get`](Self::get).
@@ -465,17 +486,16 @@ impl RemoteDataset {
         Ok(out)
     }
 
-    /// One plan per shard, all awaited together on this task.
+    /// One plan per shard, up to `concurrency` shards' plans at once on this task.
     async fn prefetch_all(&self, wanted: &[Vec<Range<u64>>]) -> Result<()> {
-        try_join_all(
-            self.shards
-                .iter()
-                .zip(wanted)
-                .filter(|(_, ranges)| !ranges.is_empty())
-                .map(|(shard, ranges)| shard.prefetch(ranges)),
-        )
-        .await
-        .map(drop)
+        let work: Vec<_> = self
+            .shards
+            .iter()
+            .zip(wanted)
+            .filter(|(_, ranges)| !ranges.is_empty())
+            .map(|(shard, ranges)| shard.prefetch(ranges))
+            .collect();
+        self.each_shard(work).await
     }
 
     /// The records in `range`, in order, as a stream fetched [`batch`](RemoteOptions::batch) records at a time
@@ -538,14 +558,13 @@ impl RemoteDataset {
     }
 
     /// Checks every shard's whole index, as the local [`Dataset::verify`](crate::Dataset::verify): the indexes
-    /// are fetched (all shards at once), the records are not.
+    /// are fetched (several shards at once), the records are not.
     ///
     /// # Errors
     /// The first problem found, as [`RemoteShard::verify`].
     pub async fn verify(&self) -> Result<()> {
-        try_join_all(self.shards.iter().map(RemoteShard::verify))
+        self.each_shard(self.shards.iter().map(RemoteShard::verify).collect())
             .await
-            .map(drop)
     }
 
     /// Fetches every shard's whole index, so that each [`get`](Self::get) after it costs one request at most.
@@ -553,9 +572,8 @@ impl RemoteDataset {
     /// # Errors
     /// [`Error::Remote`].
     pub async fn fetch_index(&self) -> Result<()> {
-        try_join_all(self.shards.iter().map(RemoteShard::fetch_index))
+        self.each_shard(self.shards.iter().map(RemoteShard::fetch_index).collect())
             .await
-            .map(drop)
     }
 
     /// The counters of all shards' readers, summed (the suffix requests of the open are not included: one per

@@ -381,3 +381,74 @@ fn a_shard_replaced_on_s3_is_refused_not_mixed() {
         put(&replacement, "v.rox", hundred_byte_shard(30_001));
     });
 }
+
+/// One read of the parity property.
+#[derive(Debug, Clone)]
+enum Read {
+    Get(i64),
+    GetMany(Vec<u64>),
+    Range(u64, u64),
+}
+
+/// Property: over random reads (in range or not, negative indices, repeated and unordered batches, ranges), the
+/// remote dataset (blocking facade, in-memory store) gives exactly what the local `Dataset` gives: the same
+/// bytes, or an error of the same kind.
+#[test]
+fn remote_reads_answer_like_local_reads() {
+    use proptest::prelude::*;
+
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(600, 300, 5);
+    write(
+        &dir.path().join("train"),
+        &WriterOptions::new().max_shard_bytes(20_000),
+        &recs,
+    );
+    let local = roxxel_format::Dataset::open(dir.path().to_str().unwrap()).unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        put(&store, &format!("ds/{name}"), std::fs::read(&path).unwrap());
+    }
+    let remote =
+        open_batched(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds")), 37).unwrap();
+    assert!(remote.shards().len() >= 3);
+    let len = local.len();
+    let read = prop_oneof![
+        (-700..700i64).prop_map(Read::Get),
+        prop::collection::vec(0..len + 3, 0..40).prop_map(Read::GetMany),
+        (0..len + 3, 0..len + 3).prop_map(|(a, b)| Read::Range(a, b)),
+    ];
+    let kind = |err: &Error| std::mem::discriminant(err);
+    proptest!(ProptestConfig::with_cases(64), |(reads in prop::collection::vec(read, 1..12))| {
+        for read in reads {
+            match read {
+                Read::Get(index) => match (local.get_signed(index), remote.get_signed(index)) {
+                    (Ok(a), Ok(b)) => prop_assert_eq!(a, &b[..]),
+                    (Err(a), Err(b)) => prop_assert_eq!(kind(&a), kind(&b)),
+                    (a, b) => prop_assert!(false, "{index}: local {a:?}, remote {b:?}"),
+                },
+                Read::GetMany(indices) => match (local.get_many(&indices), remote.get_many(&indices)) {
+                    (Ok(a), Ok(b)) => {
+                        prop_assert_eq!(a.len(), b.len());
+                        for (a, b) in a.iter().zip(&b) {
+                            prop_assert_eq!(*a, &b[..]);
+                        }
+                    }
+                    (Err(a), Err(b)) => prop_assert_eq!(kind(&a), kind(&b)),
+                    (a, b) => prop_assert!(false, "{indices:?}: local {:?}, remote {:?}", a.map(|v| v.len()), b.map(|v| v.len())),
+                },
+                Read::Range(start, end) => match (local.range(start..end), remote.range(start..end)) {
+                    (Ok(a), Ok(b)) => {
+                        let a: Vec<Vec<u8>> = a.map(|r| r.unwrap().to_vec()).collect();
+                        let b: Vec<Vec<u8>> = b.map(|r| r.unwrap().to_vec()).collect();
+                        prop_assert_eq!(a, b);
+                    }
+                    (Err(a), Err(b)) => prop_assert_eq!(kind(&a), kind(&b)),
+                    (a, b) => prop_assert!(false, "{start}..{end}: local ok {}, remote ok {}", a.is_ok(), b.is_ok()),
+                },
+            }
+        }
+    });
+}
