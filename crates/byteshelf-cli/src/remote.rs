@@ -7,7 +7,8 @@
 //!
 //! - `rox info/get/cat/verify` read a remote dataset through `BlockingRemoteDataset`: only the footers, the
 //!   index entries and the records they need. The spec is one object, a prefix ending in `/` (every `*.rox`
-//!   directly under it), or a glob in the last path segment (`s3://bucket/ds_*.rox`, by listing).
+//!   directly under it), or a glob in the last path segment (`s3://bucket/ds_*.rox`, by listing, in shard-number
+//!   order as locally).
 //! - `map get` reads through `BlockingRemoteMapBuffer` (header, index, the values asked for).
 //! - `map info/dump/verify` and `index info/lookup` read every byte anyway: they fetch the whole object (in
 //!   one request) and run the local code on it.
@@ -148,7 +149,38 @@ fn glob_segment(path: &str) -> Option<(&str, &str)> {
     name.contains(['*', '?', '[']).then_some((dir, name))
 }
 
-/// The objects directly under `dir` whose names match `pattern`, in name order.
+/// Names in the order a local dataset sorts its shards: runs of digits compare as numbers (`ds_9999.rox` before
+/// `ds_10000.rox`), the rest byte by byte.
+fn numeric_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn runs(name: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = name.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &name[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (a_runs, b_runs) = (runs(a), runs(b));
+    for (x, y) in a_runs.iter().zip(&b_runs) {
+        let order = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    a_runs.len().cmp(&b_runs.len()).then_with(|| a.cmp(b))
+}
+
+/// The objects directly under `dir` whose names match `pattern`, in shard-number order.
 fn list_glob(
     runtime: &BlockingRuntime,
     remote: &Remote,
@@ -172,7 +204,7 @@ fn list_glob(
                 .is_some_and(|name| matcher.matches(name))
         })
         .collect();
-    found.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    found.sort_by(|a, b| numeric_order(a.as_ref(), b.as_ref()));
     if found.is_empty() {
         return Err(Error::data(
             Path::new(&remote.spec),
@@ -485,5 +517,23 @@ mod tests {
         assert_eq!(glob_segment("ds_?.rox"), Some(("", "ds_?.rox")));
         assert_eq!(glob_segment("dir/ds.rox"), None);
         assert!(open_source("nosuchscheme://x/y").is_err());
+        let mut names = [
+            "ds_10000.rox",
+            "ds_9999.rox",
+            "ds_0002.rox",
+            "ds_a.rox",
+            "ds_1.rox",
+        ];
+        names.sort_by(|a, b| numeric_order(a, b));
+        assert_eq!(
+            names,
+            [
+                "ds_1.rox",
+                "ds_0002.rox",
+                "ds_9999.rox",
+                "ds_10000.rox",
+                "ds_a.rox"
+            ]
+        );
     }
 }
