@@ -112,9 +112,46 @@ pub(crate) fn run(quick: bool) -> Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
+    let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+
+    // The remote rows: byteshelf's remote readers next to object_store's get_ranges, on a loopback nginx.
+    crate::servers::ensure_nginx()?;
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "byteshelf",
+        "--features",
+        "object-store",
+        "--example",
+        "remote_side_by_side",
+    ]))?;
+    let mut remote = cmd::new(
+        target
+            .join("release")
+            .join("examples")
+            .join("remote_side_by_side"),
+        [] as [&str; 0],
+    );
+    if quick {
+        remote.arg("--quick");
+    }
+    eprintln!("$ {}", cmd::Shown(&remote));
+    let out = remote
+        .output()
+        .map_err(|err| format!("cannot run the remote_side_by_side example: {err}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "remote_side_by_side failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+
     let mut figures: BTreeMap<String, Figure> = BTreeMap::new();
     let mut order = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in stdout.lines() {
         let fields = parse_flat_json(line);
         let id = fields.get("id").cloned().unwrap_or_default();
         let number = |key: &str| fields.get(key).and_then(|v| v.parse::<f64>().ok());
@@ -238,6 +275,8 @@ fn format_value(unit: &str, value: f64) -> String {
         "ns/op" => format!("{value:.0} ns"),
         "MB/s" if value >= 1e3 => format!("{:.2} GB/s", value / 1e3),
         "MB/s" => format!("{value:.0} MB/s"),
+        "requests" => format!("{value:.0} requests"),
+        "MB" => format!("{value:.1} MB"),
         _ => format!("{value:.3} {unit}"),
     }
 }
@@ -438,7 +477,9 @@ fn render(
          write row compares a durable write with an unsynced one; the baseline is the same bytes through a plain \
          `BufWriter` followed by `sync_all`. Python's random `get` returns a view without touching the bytes; ours \
          reads the first byte of each record. `buffer` 0.2.1 runs with wrapt 1.16 (its own pin, wrapt 1.11.2, does \
-         not import on Python 3.11)."
+         not import on Python 3.11). The remote rows read from nginx on loopback, each repetition on a fresh \
+         open: requests and bytes are what nginx's access log records, and their baseline is the same reads written \
+         directly against object_store (a suffix or header GET, then `get_ranges`)."
             .into(),
     );
     if !unavailable.is_empty() {

@@ -46,7 +46,7 @@ pub(crate) fn apt(args: &[&str]) -> Result<()> {
     cmd::run(&mut command)
 }
 
-fn ensure_nginx() -> Result<()> {
+pub(crate) fn ensure_nginx() -> Result<()> {
     let nginx =
         std::env::var_os("BYTESHELF_NGINX").map_or_else(|| PathBuf::from(NGINX), PathBuf::from);
     if nginx.is_file() {

@@ -29,10 +29,30 @@ fn open<'a>(file: &Path, bytes: &'a [u8]) -> Result<(SparseIndexRef<Cow<'a, [u8]
     SparseIndexRef::from_any_bytes(bytes).map_err(|e| Error::from_lib(file, &e))
 }
 
-/// The bytes of an index file, memory-mapped: a large file costs no memory of its own, and anything but a regular
-/// file (a FIFO, `/dev/zero`, a directory) is refused without being read.
-fn read(file: &Path) -> Result<Mapped> {
-    fsutil::map_regular(file)
+/// The bytes of an index: fetched whole for a URL; for a path memory-mapped, so a large file costs no memory of
+/// its own, and anything but a regular file (a FIFO, `/dev/zero`, a directory) is refused without being read.
+fn read(file: &Path) -> Result<IndexBytes> {
+    if let Some(bytes) = crate::remote::read_all(file)? {
+        return Ok(IndexBytes::Fetched(bytes));
+    }
+    fsutil::map_regular(file).map(IndexBytes::Mapped)
+}
+
+/// The bytes [`read`] returns.
+enum IndexBytes {
+    Mapped(Mapped),
+    Fetched(bytes::Bytes),
+}
+
+impl std::ops::Deref for IndexBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Mapped(mapped) => mapped,
+            Self::Fetched(bytes) => bytes,
+        }
+    }
 }
 
 /// The short, stable name of a format in JSON output.

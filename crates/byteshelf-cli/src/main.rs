@@ -16,6 +16,7 @@ mod input;
 mod map;
 mod output;
 mod progress;
+mod remote;
 mod rox;
 mod tour;
 

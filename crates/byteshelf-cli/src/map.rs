@@ -30,9 +30,24 @@ fn map_error(file: &Path, err: &mapbuffer::Error) -> Error {
     Error::from_lib(file, err)
 }
 
-/// Opens (memory-maps) a MapBuffer: header and size checks only.
-pub(crate) fn open(file: &Path) -> Result<MapBuffer<impl AsRef<[u8]>>> {
-    MapBuffer::open(file).map_err(|e| map_error(file, &e))
+/// Opens (memory-maps) a MapBuffer, or fetches a remote one whole: header and size checks only.
+pub(crate) fn open(file: &Path) -> Result<MapBuffer<crate::remote::Data>> {
+    open_map(file)?.map_err(|e| map_error(file, &e))
+}
+
+/// The map at `file` (a path or a URL), or the library's error when the bytes are not one (the outer error is
+/// about reaching a remote object at all).
+fn open_map(
+    file: &Path,
+) -> Result<std::result::Result<MapBuffer<crate::remote::Data>, mapbuffer::Error>> {
+    let data = match crate::remote::read_all(file)? {
+        Some(bytes) => crate::remote::Data::Fetched(bytes),
+        None => match MapBuffer::open(file) {
+            Ok(map) => crate::remote::Data::Mapped(map.into_inner()),
+            Err(err) => return Ok(Err(err)),
+        },
+    };
+    Ok(MapBuffer::from_bytes(data))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -199,6 +214,9 @@ fn read_jsonl(path: &Path, limit: u64) -> Result<Vec<(u64, Vec<u8>)>> {
 // get
 
 fn get(args: &MapGetArgs) -> Result {
+    if let Some(done) = crate::remote::map_get(args) {
+        return done;
+    }
     let map = open(&args.file)?;
     let mut values = Vec::with_capacity(args.keys.len());
     for &key in &args.keys {
@@ -212,6 +230,11 @@ fn get(args: &MapGetArgs) -> Result {
             }
         }
     }
+    print_got(args, &values)
+}
+
+/// Prints what `map get` read (from a local or a remote map): JSON, hex dumps, or the values separated.
+pub(crate) fn print_got<V: AsRef<[u8]>>(args: &MapGetArgs, values: &[V]) -> Result {
     let mut stdout = Stdout::new();
     if args.json {
         let values: Vec<GetJson> = values
@@ -219,7 +242,7 @@ fn get(args: &MapGetArgs) -> Result {
             .zip(&args.keys)
             .map(|(value, &key)| GetJson {
                 key,
-                value: output::base64(value),
+                value: output::base64(value.as_ref()),
             })
             .collect();
         stdout.json(&values)?;
@@ -227,6 +250,7 @@ fn get(args: &MapGetArgs) -> Result {
     }
     let sep = output::default_separator(args.sep, values.len());
     for (value, key) in values.iter().zip(&args.keys) {
+        let value = value.as_ref();
         if args.hex {
             stdout.line(format!("key {key}: {} bytes", value.len()))?;
             stdout.hexdump(value)?;
@@ -426,7 +450,7 @@ fn error_offset(err: &mapbuffer::Error) -> Option<u64> {
 
 fn verify(args: &FileJsonArgs) -> Result {
     let file = args.file.as_path();
-    let opened = MapBuffer::open(file);
+    let opened = open_map(file)?;
     let checked = match &opened {
         Ok(map) => map.verify(),
         Err(_) => Ok(()),

@@ -188,9 +188,9 @@ fn refuse_existing(out: &Path, sharded: bool) -> Result {
 // ---------------------------------------------------------------------------------------------------------------
 // info
 
-/// `rox info --json`.
+/// `rox info --json` (of a local or a remote dataset).
 #[derive(Debug, Serialize)]
-struct DatasetInfo {
+pub(crate) struct DatasetInfo {
     spec: String,
     shards: Vec<ShardInfo>,
     records: u64,
@@ -201,48 +201,97 @@ struct DatasetInfo {
     record_size_sample: u64,
 }
 
+impl DatasetInfo {
+    /// The info of `shards`, whose records' sizes (of the runs [`size_sample_runs`] names) are `sizes`.
+    pub(crate) fn new(spec: &str, shards: Vec<ShardInfo>, mut sizes: Vec<u64>) -> Self {
+        Self {
+            spec: spec.to_owned(),
+            records: shards.iter().map(|s| s.records).sum(),
+            bytes: shards.iter().map(|s| s.bytes).sum(),
+            payload_bytes: shards.iter().map(|s| s.payload_bytes).sum(),
+            record_size_sample: sizes.len() as u64,
+            record_size: SizeSummary::of(&mut sizes),
+            shards,
+        }
+    }
+
+    /// Prints it as `rox info` does, as text or (`json`) as JSON.
+    pub(crate) fn print(&self, json: bool) -> Result {
+        let mut stdout = Stdout::new();
+        if json {
+            stdout.json(self)?;
+        } else {
+            print_info(&mut stdout, self)?;
+        }
+        stdout.flush()
+    }
+}
+
 /// The most records whose sizes `rox info` reads, in this many runs of consecutive records.
 const SIZE_SAMPLE: u64 = 1 << 20;
 const SAMPLE_RUNS: u64 = 256;
 
+/// The runs of records whose sizes `rox info` summarizes: every record up to [`SIZE_SAMPLE`] records, else
+/// [`SAMPLE_RUNS`] evenly spaced runs of consecutive records (runs read a few index pages each, where single
+/// records spread over a huge index would each fault in pages, or cost requests, of their own), so that `info`
+/// stays fast and small whatever the record count.
+pub(crate) fn size_sample_runs(len: u64) -> impl Iterator<Item = std::ops::Range<u64>> {
+    let sample = len.min(SIZE_SAMPLE);
+    let runs = if sample == len { 1 } else { SAMPLE_RUNS };
+    (0..runs).map(move |run| {
+        let start = (u128::from(run) * u128::from(len) / u128::from(runs)) as u64;
+        start..start + sample / runs
+    })
+}
+
 /// One shard in [`DatasetInfo`].
 #[derive(Debug, Serialize)]
-struct ShardInfo {
-    path: String,
-    footer: &'static str,
-    dtype: Option<String>,
-    records: u64,
-    bytes: u64,
-    payload_bytes: u64,
-    pending_recovery: bool,
-    /// The shard's `.crc` checksum sidecar: `null` without one.
-    sidecar: Option<SidecarInfo>,
+pub(crate) struct ShardInfo {
+    pub(crate) path: String,
+    pub(crate) footer: &'static str,
+    pub(crate) dtype: Option<String>,
+    pub(crate) records: u64,
+    pub(crate) bytes: u64,
+    pub(crate) payload_bytes: u64,
+    pub(crate) pending_recovery: bool,
+    /// The shard's `.crc` checksum sidecar: `null` without one (remote shards: never read).
+    pub(crate) sidecar: Option<SidecarInfo>,
+}
+
+impl ShardInfo {
+    /// What a footer says of a shard, without its sidecar or pending recovery.
+    pub(crate) fn of_footer(path: &Path, footer: &roxxel::Footer) -> Self {
+        Self {
+            path: path.display().to_string(),
+            footer: footer.kind.as_str(),
+            dtype: footer.dtype.map(|dtype| dtype.to_string()),
+            records: footer.records,
+            bytes: footer.file_len().unwrap_or(u64::MAX),
+            payload_bytes: footer.raw_data_size,
+            pending_recovery: false,
+            sidecar: None,
+        }
+    }
 }
 
 /// A shard's checksum sidecar in [`ShardInfo`]: `{"records": n}` (how many records it covers, from its header; may
 /// be fewer than the shard holds, or more), or `{"error": "..."}` for a damaged one.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum SidecarInfo {
+pub(crate) enum SidecarInfo {
     Records(u64),
     Error(String),
 }
 
 fn shard_info(shard: &Shard) -> ShardInfo {
-    let footer = shard.footer();
     ShardInfo {
-        path: shard.path().display().to_string(),
-        footer: footer.kind.as_str(),
-        dtype: footer.dtype.map(|dtype| dtype.to_string()),
-        records: footer.records,
-        bytes: footer.file_len().unwrap_or(u64::MAX),
-        payload_bytes: footer.raw_data_size,
         pending_recovery: shard.is_rolled_back_view(),
         sidecar: match shard.sidecar_records() {
             Ok(None) => None,
             Ok(Some(records)) => Some(SidecarInfo::Records(records)),
             Err(err) => Some(SidecarInfo::Error(err.to_string())),
         },
+        ..ShardInfo::of_footer(shard.path(), shard.footer())
     }
 }
 
@@ -257,40 +306,19 @@ fn sidecar_column(shard: &ShardInfo) -> String {
 }
 
 fn info(args: &SpecJsonArgs) -> Result {
+    if let Some(done) = crate::remote::rox_info(args) {
+        return done;
+    }
     let dataset = open(&args.spec)?;
     let shards: Vec<ShardInfo> = dataset.shards().iter().map(shard_info).collect();
-    // Record sizes of every record up to SIZE_SAMPLE records, else of SAMPLE_RUNS evenly spaced runs of
-    // consecutive records (runs read a few index pages each, where single records spread over a huge index
-    // would each fault in pages of their own): `info` stays fast and small whatever the record count.
-    let len = dataset.len();
-    let sample = len.min(SIZE_SAMPLE);
-    let mut sizes = Vec::with_capacity(sample as usize);
-    let runs = if sample == len { 1 } else { SAMPLE_RUNS };
-    for run in 0..runs {
-        let start = (u128::from(run) * u128::from(len) / u128::from(runs)) as u64;
-        let records = dataset
-            .range(start..start + sample / runs)
-            .map_err(|e| rox_error(&args.spec, &e))?;
+    let mut sizes = Vec::new();
+    for run in size_sample_runs(dataset.len()) {
+        let records = dataset.range(run).map_err(|e| rox_error(&args.spec, &e))?;
         for record in records {
             sizes.push(record.map_err(|e| rox_error(&args.spec, &e))?.len() as u64);
         }
     }
-    let info = DatasetInfo {
-        spec: args.spec.clone(),
-        records: len,
-        bytes: shards.iter().map(|s| s.bytes).sum(),
-        payload_bytes: shards.iter().map(|s| s.payload_bytes).sum(),
-        record_size: SizeSummary::of(&mut sizes),
-        record_size_sample: sample,
-        shards,
-    };
-    let mut stdout = Stdout::new();
-    if args.json {
-        stdout.json(&info)?;
-    } else {
-        print_info(&mut stdout, &info)?;
-    }
-    stdout.flush()
+    DatasetInfo::new(&args.spec, shards, sizes).print(args.json)
 }
 
 fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
@@ -356,6 +384,9 @@ fn print_info(stdout: &mut Stdout, info: &DatasetInfo) -> Result {
 // get, cat
 
 fn get(args: &RoxGetArgs) -> Result {
+    if let Some(done) = crate::remote::rox_get(args) {
+        return done;
+    }
     let dataset = open(&args.spec)?;
     let records = args
         .indexes
@@ -366,6 +397,11 @@ fn get(args: &RoxGetArgs) -> Result {
                 .map_err(|e| rox_error(&args.spec, &e))
         })
         .collect::<Result<Vec<&[u8]>>>()?;
+    print_got(args, &records)
+}
+
+/// Prints what `rox get` read (from a local or a remote dataset): JSON, hex dumps, or the values separated.
+pub(crate) fn print_got<R: AsRef<[u8]>>(args: &RoxGetArgs, records: &[R]) -> Result {
     let mut stdout = Stdout::new();
     if args.json {
         let values: Vec<GetJson> = records
@@ -373,7 +409,7 @@ fn get(args: &RoxGetArgs) -> Result {
             .zip(&args.indexes)
             .map(|(record, &index)| GetJson {
                 index,
-                value: base64(record),
+                value: base64(record.as_ref()),
             })
             .collect();
         stdout.json(&values)?;
@@ -381,6 +417,7 @@ fn get(args: &RoxGetArgs) -> Result {
     }
     let sep = default_separator(args.sep, records.len());
     for (record, &index) in records.iter().zip(&args.indexes) {
+        let record = record.as_ref();
         if args.hex {
             stdout.line(format!("record {index}: {} bytes", record.len()))?;
             stdout.hexdump(record)?;
@@ -402,7 +439,7 @@ struct GetJson {
 
 /// Parses `A..B` (either end optional, negative counts from the end) against `len` records.
 /// A malformed range is a usage error; a range outside the dataset is about the data (exit 1, as for `get`).
-fn parse_range(spec: &str, text: &str, len: u64) -> Result<(u64, u64)> {
+pub(crate) fn parse_range(spec: &str, text: &str, len: u64) -> Result<(u64, u64)> {
     let bad = || {
         Error::usage(format!(
             "--range {text:?}: expected A..B, A.., ..B (integers)"
@@ -432,6 +469,9 @@ fn parse_range(spec: &str, text: &str, len: u64) -> Result<(u64, u64)> {
 }
 
 fn cat(args: &CatArgs) -> Result {
+    if let Some(done) = crate::remote::rox_cat(args) {
+        return done;
+    }
     let dataset = open(&args.spec)?;
     let (start, end) = match &args.range {
         Some(text) => parse_range(&args.spec, text, dataset.len())?,
@@ -526,6 +566,9 @@ fn fail(mut bad: Vec<(Error, Problem)>) -> Result {
 }
 
 fn verify(args: &SpecJsonArgs) -> Result {
+    if let Some(done) = crate::remote::rox_verify(args) {
+        return done;
+    }
     let opened = Dataset::options()
         .skip_invalid(true)
         .open(args.spec.as_str());

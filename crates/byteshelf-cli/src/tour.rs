@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use byteshelf::mapbuffer::{MapBuffer, MapBufferBuilder};
 use byteshelf::roxxel::{self, Dataset, Footer, WriterOptions};
-use byteshelf::sparse_buffer::{FileSource, RangeReader};
+use byteshelf::sparse_buffer::{self, BlockingRangeReader, FileSource};
 use byteshelf::sparse_index::{Format, SparseIndexRef, SparseIndexWriter};
 use byteshelf::stream_buffer::StreamBuffer;
 
@@ -445,9 +445,9 @@ fn range_reader_part(out: &mut Stdout, shard: &Path) -> Result {
     out.line(
         "5. RangeReader (byteshelf::sparse_buffer): read only the byte ranges a reader touches, cached",
     )?;
-    let lib = |e: &byteshelf::sparse_buffer::Error| Error::from_lib(shard, e);
+    let lib = |e: &sparse_buffer::Error| Error::from_lib(shard, e);
     let source = FileSource::open(shard).map_err(|e| lib(&e))?;
-    let reader = RangeReader::new(source).map_err(|e| lib(&e))?;
+    let reader = BlockingRangeReader::new(source).map_err(|e| lib(&e))?;
     let file_len = reader.size();
     let ((footer, record_len, index_len), read_time) = timed(|| {
         let tail_len = file_len.min(roxxel::format::MAX_FOOTER_LEN as u64);
@@ -510,7 +510,7 @@ fn range_reader_part(out: &mut Stdout, shard: &Path) -> Result {
 fn remote_part(out: &mut Stdout, first_shard: &Path, n: u64) -> Result {
     use std::sync::Arc;
 
-    use byteshelf::roxxel::RemoteSpec;
+    use byteshelf::roxxel::{BlockingRemoteDataset, RemoteOptions, RemoteSpec};
     use byteshelf::sparse_buffer::object_store::memory::InMemory;
     use byteshelf::sparse_buffer::object_store::path::Path as ObjectPath;
     use byteshelf::sparse_buffer::object_store::{ObjectStore, ObjectStoreExt};
@@ -531,21 +531,26 @@ fn remote_part(out: &mut Stdout, first_shard: &Path, n: u64) -> Result {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let key = ObjectPath::from(format!("datasets/tour/{name}"));
-        let store = Arc::clone(&store);
-        byteshelf::sparse_buffer::block_on(None, async move {
-            store.put(&key, bytes.into()).await.map(drop).map_err(|e| {
-                byteshelf::sparse_buffer::Error::Source {
+        // The in-memory store answers without I/O, so it needs no runtime: run it inline.
+        sparse_buffer::BlockingRuntime::inline()
+            .block_on(store.put(&key, bytes.into()))
+            .map_err(|e| Error::from_lib(shard, &e))?
+            .map_err(|e| {
+                let e = sparse_buffer::Error::Source {
                     name: key.to_string(),
                     source: Box::new(e),
-                }
-            })
-        })
-        .map_err(|e| Error::from_lib(shard, &e))?;
+                };
+                Error::from_lib(shard, &e)
+            })?;
     }
     let (dataset, open_time) = timed(|| {
-        Dataset::open_remote(
+        // The blocking facade of the async remote dataset, run inline: the in-memory store needs no runtime (an
+        // S3 or HTTP store would take `BlockingRuntime::handle` or `BlockingRuntime::current_thread`).
+        BlockingRemoteDataset::open(
+            sparse_buffer::BlockingRuntime::inline(),
             Arc::clone(&store),
             RemoteSpec::Prefix(ObjectPath::from("datasets/tour")),
+            &RemoteOptions::default(),
         )
         .map_err(|e| Error::from_lib(rox_dir, &e))
     })?;

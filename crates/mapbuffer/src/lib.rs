@@ -9,8 +9,9 @@
 //! - [`format`](mod@format) has the layout constants and the Eytzinger helpers as pure functions over a "key of slot `i`"
 //!   closure, for readers that fetch the index piecewise.
 //! - `RemoteMapBuffer` (feature `object-store`) reads a map in object storage (S3, GCS, Azure, HTTP) through
-//!   `sparse_buffer::RangeReader`: a cold lookup in at most 3 requests, a warm one in 1, and an optional index
-//!   cache file checked against the object's size and ETag. See `docs/remote.md`.
+//!   an async `sparse_buffer::RangeReader`: a cold lookup in at most 3 requests, a warm one in 1, reads pinned
+//!   to the object's version at open, and an optional index cache file checked against the object's size and
+//!   ETag. `BlockingRemoteMapBuffer` is its blocking facade. See `docs/remote.md`.
 //!
 //! Codecs are cargo features, all on by default: `gzip` (flate2), `zstd`, `brotli` (pure Rust) and `lzma` (xz via
 //! liblzma). The format is specified, with every deliberate difference from the Python package, in
@@ -43,7 +44,9 @@ pub use format::{Codec, FormatVersion, Header};
 pub use intmap::{INTMAP_DTYPE_U64, INTMAP_HEADER_LEN, INTMAP_MAGIC, INTMAP_VERSION, IntMap};
 pub use reader::{Iter, Keys, MapBuffer, RawEntry, Values};
 #[cfg(feature = "object-store")]
-pub use remote::{IndexCacheUse, IndexMode, RemoteMapBuffer, RemoteOptions};
+pub use remote::{
+    BlockingRemoteMapBuffer, IndexCacheUse, IndexMode, RemoteMapBuffer, RemoteOptions,
+};
 pub use writer::MapBufferBuilder;
 
 /// The examples of the README, run as doctests.

@@ -1,5 +1,9 @@
-//! [`RemoteMapBuffer`]: a MapBuffer in object storage (S3, GCS, Azure, HTTP, ...), read through a
-//! [`RangeReader`] (feature `object-store`).
+//! [`RemoteMapBuffer`]: a MapBuffer in object storage (S3, GCS, Azure, HTTP, ...), read through an async
+//! [`RangeReader`] (feature `object-store`), and [`BlockingRemoteMapBuffer`], its blocking facade with the local
+//! [`MapBuffer`](crate::MapBuffer)'s method names (`len`, `get`, `get_many`, `contains`, `iter`, `verify`).
+//!
+//! Every read is conditional on the object's version seen at open: a map replaced since is [`Error::Remote`]
+//! holding [`sparse_buffer::Error::ObjectChanged`], never a value of the new map found through the old index.
 //!
 //! Opening reads the header (and the first 64 KiB with it) in one request. With the default
 //! [`IndexMode::Whole`], the first lookup fetches the whole index in one request and keeps it, so a cold lookup
@@ -9,15 +13,17 @@
 //! index on local disk between runs; unlike Python mapbuffer 1.2.0's, it records the remote object's size and
 //! ETag (and a CRC of itself) and is refused and rebuilt when they no longer match.
 
+use std::collections::VecDeque;
 use std::io::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use futures_util::stream::{self, Stream};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetRange, ObjectStore};
-use sparse_buffer::{ObjectStoreSource, RangeReader, RangeSource, ReaderOptions};
+use sparse_buffer::{BlockingRuntime, ObjectStoreSource, RangeReader, ReaderOptions};
 
 use crate::codec;
 use crate::error::{Error, Result};
@@ -25,7 +31,7 @@ use crate::format::{
     CRC_LEN, Codec, HEADER_LEN, Header, INDEX_ENTRY_LEN, eytzinger_find, eytzinger_find_in,
     read_u64,
 };
-use crate::reader::{RawEntry, offset_field_at};
+use crate::reader::{MapBuffer, RawEntry, offset_field_at};
 
 /// How a [`RemoteMapBuffer`] reads its index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -50,9 +56,13 @@ pub struct RemoteOptions {
     pub index_cache: Option<PathBuf>,
     /// Whether version 1 values are CRC-checked (default true).
     pub check_crc: bool,
-    /// Options of the [`RangeReader`]; the default has no read-ahead (a value is fetched exactly) and no
-    /// request-size limit (the index comes in one request).
+    /// Options of the [`RangeReader`]; the default has no read-ahead and no minimum request (a value is fetched
+    /// exactly: the map knows its byte range), merges values up to 1 MiB apart into one request (object_store's
+    /// choice: on a network a megabyte costs less than a round trip) and has no request-size limit (the index
+    /// comes in one request).
     pub reader: ReaderOptions,
+    /// Entries fetched per plan while iterating ([`RemoteMapBuffer::iter`]); default 1,024.
+    pub batch: usize,
 }
 
 impl Default for RemoteOptions {
@@ -63,8 +73,11 @@ impl Default for RemoteOptions {
             check_crc: true,
             reader: ReaderOptions::default()
                 .read_ahead(0)
+                .min_request(0)
                 .tail_read(0)
+                .coalesce_gap(1 << 20)
                 .max_request(0),
+            batch: 1024,
         }
     }
 }
@@ -97,6 +110,13 @@ impl RemoteOptions {
         self.reader = options;
         self
     }
+
+    /// Sets [`batch`](Self::batch) (0 counts as 1).
+    #[must_use]
+    pub fn batch(mut self, entries: usize) -> Self {
+        self.batch = entries.max(1);
+        self
+    }
 }
 
 /// What happened to the [index cache file](RemoteOptions::index_cache) when the map was opened.
@@ -119,26 +139,25 @@ pub enum IndexCacheUse {
 /// Bytes read with the header at open: the header and the first 4,095 index entries (the top 12 levels).
 const HEAD_READ: u64 = 64 * 1024;
 
-/// A MapBuffer read from object storage. Lookups are `&self` and thread-safe.
+/// A MapBuffer read from object storage, async. Lookups are `&self` and thread-safe;
+/// [`blocking`](Self::blocking) makes it a [`BlockingRemoteMapBuffer`].
 ///
 /// ```
 /// use std::sync::Arc;
 /// use mapbuffer::{MapBufferBuilder, RemoteMapBuffer, RemoteOptions};
 /// use object_store::{ObjectStoreExt, memory::InMemory, path::Path};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let bytes = MapBufferBuilder::new().to_vec((0..1000u64).map(|k| (k * 3, k.to_le_bytes())))?;
 /// let store = Arc::new(InMemory::new());
-/// sparse_buffer::block_on(None, async {
-///     store.put(&Path::from("maps/m.mb"), bytes.into()).await.map_err(|e| sparse_buffer::Error::Source {
-///         name: "maps/m.mb".into(),
-///         source: Box::new(e),
-///     })
-/// })?;
+/// store.put(&Path::from("maps/m.mb"), bytes.into()).await?;
 ///
-/// let map = RemoteMapBuffer::open(store, Path::from("maps/m.mb"), RemoteOptions::default())?;
-/// assert_eq!(map.get(30)?.as_deref(), Some(&10u64.to_le_bytes()[..]));
-/// assert_eq!(map.get(31)?, None);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// let map = RemoteMapBuffer::open(store, Path::from("maps/m.mb"), RemoteOptions::default()).await?;
+/// assert_eq!(map.get(30).await?.as_deref(), Some(&10u64.to_le_bytes()[..]));
+/// assert_eq!(map.get(31).await?, None);
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct RemoteMapBuffer {
@@ -149,6 +168,7 @@ pub struct RemoteMapBuffer {
     check_crc: bool,
     index: Mutex<Option<Bytes>>,
     cache_use: IndexCacheUse,
+    batch: usize,
 }
 
 fn remote(source: sparse_buffer::Error) -> Error {
@@ -157,21 +177,22 @@ fn remote(source: sparse_buffer::Error) -> Error {
 
 impl RemoteMapBuffer {
     /// Opens the MapBuffer at `path` in `store`: one request for the header (none more for the index when a
-    /// matching [index cache](RemoteOptions::index_cache) exists, one when it is built). Blocking; call it
-    /// outside async code.
+    /// matching [index cache](RemoteOptions::index_cache) exists, one when it is built; the cache file is read
+    /// and written with blocking file I/O).
     ///
     /// # Errors
     /// [`Error::Remote`] when a request fails; the header errors of [`Header::parse`]; [`Error::Truncated`]
     /// when the object cannot hold its index; [`Error::IndexCache`] when the cache file cannot be written.
-    pub fn open(
+    pub async fn open(
         store: Arc<dyn ObjectStore>,
         path: ObjectPath,
         options: RemoteOptions,
     ) -> Result<Self> {
         let (source, at, head) =
             ObjectStoreSource::open_reading(store, path, GetRange::Bounded(0..HEAD_READ))
+                .await
                 .map_err(remote)?;
-        let size = source.size().map_err(remote)?;
+        let size = source.size();
         let header = Header::parse(&head)?;
         let data_start = header.data_start();
         if size < data_start {
@@ -202,11 +223,21 @@ impl RemoteMapBuffer {
             check_crc: options.check_crc,
             index: Mutex::new(None),
             cache_use: IndexCacheUse::None,
+            batch: options.batch.max(1),
         };
         if let Some(cache) = &options.index_cache {
-            map.cache_use = map.use_index_cache(cache, e_tag.as_deref())?;
+            map.cache_use = map.use_index_cache(cache, e_tag.as_deref()).await?;
         }
         Ok(map)
+    }
+
+    /// The blocking facade over this map, running on `runtime`.
+    #[must_use]
+    pub fn blocking(self, runtime: BlockingRuntime) -> BlockingRemoteMapBuffer {
+        BlockingRemoteMapBuffer {
+            map: Arc::new(self),
+            runtime,
+        }
     }
 
     /// Number of keys.
@@ -250,14 +281,18 @@ impl RemoteMapBuffer {
     }
 
     /// The whole index, fetched (one request) unless already held; checked like a local map's at open.
-    fn whole_index(&self) -> Result<Bytes> {
-        let mut held = self.index.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(index) = &*held {
+    async fn whole_index(&self) -> Result<Bytes> {
+        if let Some(index) = &*self.index.lock().unwrap_or_else(PoisonError::into_inner) {
             return Ok(index.clone());
         }
-        let index = self.reader.read_range(self.index_range()).map_err(remote)?;
+        // Two first lookups at once fetch it once: the reader never fetches bytes already in flight.
+        let index = self
+            .reader
+            .read_range(self.index_range())
+            .await
+            .map_err(remote)?;
         self.check_index(&index)?;
-        *held = Some(index.clone());
+        *self.index.lock().unwrap_or_else(PoisonError::into_inner) = Some(index.clone());
         Ok(index)
     }
 
@@ -292,32 +327,61 @@ impl RemoteMapBuffer {
     ///
     /// # Errors
     /// [`Error::Remote`], [`Error::CorruptOffset`].
-    pub fn fetch_index(&self) -> Result<()> {
-        self.whole_index().map(drop)
+    pub async fn fetch_index(&self) -> Result<()> {
+        self.whole_index().await.map(drop)
     }
 
-    /// Reads the `(key, offset)` entry of `slot < len()` in on-demand mode.
-    fn entry_on_demand(&self, slot: usize) -> Result<(u64, u64)> {
+    fn entry_range(slot: usize) -> Range<u64> {
         let at = HEADER_LEN as u64 + slot as u64 * INDEX_ENTRY_LEN as u64;
+        at..at + INDEX_ENTRY_LEN as u64
+    }
+
+    fn decode_entry(entry: &[u8]) -> (u64, u64) {
+        (
+            read_u64(entry, 0).unwrap_or(0),
+            read_u64(entry, 8).unwrap_or(0),
+        )
+    }
+
+    /// Reads the `(key, offset)` entry of `slot < len()` in on-demand mode, fetching it unless cached.
+    async fn entry_on_demand(&self, slot: usize) -> Result<(u64, u64)> {
         let entry = self
             .reader
-            .read_range(at..at + INDEX_ENTRY_LEN as u64)
+            .read_range(Self::entry_range(slot))
+            .await
             .map_err(remote)?;
-        Ok((
-            read_u64(&entry, 0).unwrap_or(0),
-            read_u64(&entry, 8).unwrap_or(0),
-        ))
+        Ok(Self::decode_entry(&entry))
+    }
+
+    /// The slot of `key` in on-demand mode: the synchronous search of [`eytzinger_find`] over the cached entries,
+    /// fetching the entry it stops at and searching again (a fetch per uncached level, as a search that awaited
+    /// each level would cost; the repeated walks over cached levels cost nanoseconds).
+    async fn find_on_demand(&self, key: u64) -> Result<Option<usize>> {
+        loop {
+            let search = eytzinger_find(self.len(), key, |slot| {
+                self.reader
+                    .read_cached(Self::entry_range(slot))
+                    .map(|entry| Self::decode_entry(&entry).0)
+                    .ok_or(slot)
+            });
+            match search {
+                Ok(found) => return Ok(found),
+                Err(missing) => {
+                    self.entry_on_demand(missing).await?;
+                }
+            }
+        }
     }
 
     /// The slot of `key` and the `(key, offset)` entries of that slot and the next (if any).
-    fn locate(&self, key: u64) -> Result<Option<(usize, u64, Option<u64>)>> {
+    async fn locate(&self, key: u64) -> Result<Option<(usize, u64, Option<u64>)>> {
         let n = self.len();
         if n == 0 {
             return Ok(None);
         }
         match self.mode {
             IndexMode::Whole => {
-                let index = self.whole_index()?;
+                let index = self.whole_index().await?;
                 let Some(slot) = eytzinger_find_in(&index, INDEX_ENTRY_LEN, n, key) else {
                     return Ok(None);
                 };
@@ -327,15 +391,12 @@ impl RemoteMapBuffer {
                 Ok(Some((slot, offset(slot), next)))
             }
             IndexMode::OnDemand => {
-                let Some(slot) = eytzinger_find(n, key, |slot| {
-                    self.entry_on_demand(slot).map(|(key, _)| key)
-                })?
-                else {
+                let Some(slot) = self.find_on_demand(key).await? else {
                     return Ok(None);
                 };
-                let (_, start) = self.entry_on_demand(slot)?;
+                let (_, start) = self.entry_on_demand(slot).await?;
                 let next = if slot + 1 < n {
-                    Some(self.entry_on_demand(slot + 1)?.1)
+                    Some(self.entry_on_demand(slot + 1).await?.1)
                 } else {
                     None
                 };
@@ -420,12 +481,16 @@ impl RemoteMapBuffer {
     /// # Errors
     /// [`Error::Remote`] when a request fails; [`Error::CorruptOffset`], [`Error::MissingCrc`],
     /// [`Error::CrcMismatch`] or [`Error::Decompress`] for a corrupt value.
-    pub fn get(&self, key: u64) -> Result<Option<Bytes>> {
-        let Some((slot, start, next)) = self.locate(key)? else {
+    pub async fn get(&self, key: u64) -> Result<Option<Bytes>> {
+        let Some((slot, start, next)) = self.locate(key).await? else {
             return Ok(None);
         };
         let range = self.stored_range(key, slot, start, next)?;
-        let stored = self.reader.read_range(range.clone()).map_err(remote)?;
+        let stored = self
+            .reader
+            .read_range(range.clone())
+            .await
+            .map_err(remote)?;
         self.decode(key, slot, range.start, stored).map(Some)
     }
 
@@ -434,10 +499,10 @@ impl RemoteMapBuffer {
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub fn get_many(&self, keys: &[u64]) -> Result<Vec<Option<Bytes>>> {
+    pub async fn get_many(&self, keys: &[u64]) -> Result<Vec<Option<Bytes>>> {
         let mut found = Vec::with_capacity(keys.len());
         for &key in keys {
-            found.push(match self.locate(key)? {
+            found.push(match self.locate(key).await? {
                 Some((slot, start, next)) => {
                     Some((key, slot, self.stored_range(key, slot, start, next)?))
                 }
@@ -449,31 +514,111 @@ impl RemoteMapBuffer {
             .flatten()
             .map(|(_, _, range)| range.clone())
             .collect();
-        self.reader.prefetch(&ranges).map_err(remote)?;
-        found
-            .into_iter()
-            .map(|hit| match hit {
+        self.reader.prefetch(&ranges).await.map_err(remote)?;
+        let mut values = Vec::with_capacity(found.len());
+        for hit in found {
+            values.push(match hit {
                 Some((key, slot, range)) => {
-                    let stored = self.reader.read_range(range.clone()).map_err(remote)?;
-                    self.decode(key, slot, range.start, stored).map(Some)
+                    let stored = self
+                        .reader
+                        .read_range(range.clone())
+                        .await
+                        .map_err(remote)?;
+                    Some(self.decode(key, slot, range.start, stored)?)
                 }
-                None => Ok(None),
-            })
-            .collect()
+                None => None,
+            });
+        }
+        Ok(values)
     }
 
     /// Whether `key` is in the map (an index search; no value is read).
     ///
     /// # Errors
     /// [`Error::Remote`] when a request fails.
-    pub fn contains(&self, key: u64) -> Result<bool> {
-        Ok(self.locate(key)?.is_some())
+    pub async fn contains(&self, key: u64) -> Result<bool> {
+        Ok(self.locate(key).await?.is_some())
+    }
+
+    /// Entries `(key, value)` in ascending key order, as the local [`MapBuffer::iter`]: a stream that fetches the
+    /// whole index, then the values [`batch`](RemoteOptions::batch) entries at a time (each batch one plan). A
+    /// corrupt value is an error item and the stream goes on; a failed request ends it.
+    pub fn iter(&self) -> impl Stream<Item = Result<(u64, Bytes)>> + Send + '_ {
+        let state = (KeyOrder::new(self.len()), VecDeque::new(), false);
+        stream::unfold(state, move |(mut order, mut ready, mut done)| async move {
+            if ready.is_empty() && !done {
+                let slots: Vec<usize> = order.by_ref().take(self.batch).collect();
+                if !slots.is_empty() {
+                    match self.entries(&slots).await {
+                        Ok(entries) => ready.extend(entries),
+                        Err(err) => {
+                            done = true;
+                            ready.push_back(Err(err));
+                        }
+                    }
+                }
+            }
+            let item = ready.pop_front()?;
+            Some((item, (order, ready, done)))
+        })
+    }
+
+    /// The entries of `slots`: their value ranges fetched in one plan, then each value checked and decoded.
+    async fn entries(&self, slots: &[usize]) -> Result<Vec<Result<(u64, Bytes)>>> {
+        let index = self.whole_index().await?;
+        let entry = |slot: usize| {
+            let at = slot * INDEX_ENTRY_LEN;
+            (
+                read_u64(&index, at).unwrap_or(0),
+                read_u64(&index, at + 8).unwrap_or(0),
+            )
+        };
+        let n = self.len();
+        let located: Vec<_> = slots
+            .iter()
+            .map(|&slot| {
+                let (key, start) = entry(slot);
+                let next = (slot + 1 < n).then(|| entry(slot + 1).1);
+                (key, slot, self.stored_range(key, slot, start, next))
+            })
+            .collect();
+        let ranges: Vec<Range<u64>> = located
+            .iter()
+            .filter_map(|(_, _, range)| range.as_ref().ok().cloned())
+            .collect();
+        self.reader.prefetch(&ranges).await.map_err(remote)?;
+        let mut out = Vec::with_capacity(located.len());
+        for (key, slot, range) in located {
+            out.push(match range {
+                Ok(range) => {
+                    let stored = self
+                        .reader
+                        .read_range(range.clone())
+                        .await
+                        .map_err(remote)?;
+                    self.decode(key, slot, range.start, stored)
+                        .map(|value| (key, value))
+                }
+                Err(err) => Err(err),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks the whole map as the local [`MapBuffer::verify`] does (header, index order, every offset, every
+    /// value's CRC and codec): fetches the whole object (in requests of at most the reader's `max_request`).
+    ///
+    /// # Errors
+    /// The first problem found, as [`MapBuffer::verify`]; [`Error::Remote`] when a request fails.
+    pub async fn verify(&self) -> Result<()> {
+        let whole = self.reader.read_range(0..self.size).await.map_err(remote)?;
+        MapBuffer::from_bytes(whole)?.verify()
     }
 
     /// Loads the index from `cache` when it matches the object, else fetches it and (re)writes the file.
-    fn use_index_cache(&self, cache: &Path, e_tag: Option<&str>) -> Result<IndexCacheUse> {
+    async fn use_index_cache(&self, cache: &Path, e_tag: Option<&str>) -> Result<IndexCacheUse> {
         let Some(e_tag) = e_tag else {
-            self.fetch_index()?;
+            self.fetch_index().await?;
             return Ok(IndexCacheUse::Unverifiable);
         };
         let existing = match std::fs::read(cache) {
@@ -493,7 +638,7 @@ impl RemoteMapBuffer {
             *self.index.lock().unwrap_or_else(PoisonError::into_inner) = Some(index);
             return Ok(IndexCacheUse::Loaded);
         }
-        let index = self.whole_index()?;
+        let index = self.whole_index().await?;
         write_cache(cache, &self.cache_bytes(e_tag, &index)).map_err(|source| {
             Error::IndexCache {
                 file: cache.to_path_buf(),
@@ -538,6 +683,212 @@ impl RemoteMapBuffer {
             && header == self.header.to_bytes()
             && index.len() as u64 == self.index_range().end - self.index_range().start;
         matches.then(|| Bytes::copy_from_slice(index))
+    }
+}
+
+/// The blocking facade of a [`RemoteMapBuffer`]: the method names and arguments of the local
+/// [`MapBuffer`](crate::MapBuffer), each running the async method on an explicit [`BlockingRuntime`] (values
+/// are owned [`Bytes`]). Cheap to clone: clones share the map and its caches.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use mapbuffer::{BlockingRemoteMapBuffer, RemoteOptions};
+/// use object_store::{aws::AmazonS3Builder, path::Path};
+/// use sparse_buffer::BlockingRuntime;
+///
+/// let store = Arc::new(AmazonS3Builder::from_env().with_bucket_name("maps").build()?);
+/// let runtime = BlockingRuntime::current_thread()?; // or BlockingRuntime::handle(your_runtime_handle)
+/// let map = BlockingRemoteMapBuffer::open(runtime, store, Path::from("m.mb"), RemoteOptions::default())?;
+/// println!("{:?}", map.get(42)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlockingRemoteMapBuffer {
+    map: Arc<RemoteMapBuffer>,
+    runtime: BlockingRuntime,
+}
+
+impl BlockingRemoteMapBuffer {
+    /// [`RemoteMapBuffer::open`] on `runtime`, which the map keeps for its blocking methods.
+    ///
+    /// # Errors
+    /// As [`RemoteMapBuffer::open`]; [`Error::Remote`] holding [`sparse_buffer::Error::BlockingInRuntime`] on a
+    /// thread that runs async tasks.
+    pub fn open(
+        runtime: BlockingRuntime,
+        store: Arc<dyn ObjectStore>,
+        path: ObjectPath,
+        options: RemoteOptions,
+    ) -> Result<Self> {
+        let map = block(&runtime, RemoteMapBuffer::open(store, path, options))?;
+        Ok(map.blocking(runtime))
+    }
+
+    /// The async map.
+    #[must_use]
+    pub fn map(&self) -> &Arc<RemoteMapBuffer> {
+        &self.map
+    }
+
+    /// The runtime the blocking methods run on.
+    #[must_use]
+    pub fn runtime(&self) -> &BlockingRuntime {
+        &self.runtime
+    }
+
+    /// Number of keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the map has no keys.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The header.
+    #[must_use]
+    pub fn header(&self) -> Header {
+        self.map.header()
+    }
+
+    /// The size of the remote object.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.map.size()
+    }
+
+    /// What happened to the index cache file at open.
+    #[must_use]
+    pub fn index_cache_use(&self) -> IndexCacheUse {
+        self.map.index_cache_use()
+    }
+
+    /// The reader (for its [`stats`](RangeReader::stats) and source).
+    #[must_use]
+    pub fn reader(&self) -> &RangeReader<ObjectStoreSource> {
+        self.map.reader()
+    }
+
+    /// [`RemoteMapBuffer::get`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteMapBuffer::get`].
+    pub fn get(&self, key: u64) -> Result<Option<Bytes>> {
+        block(&self.runtime, self.map.get(key))
+    }
+
+    /// [`RemoteMapBuffer::get_many`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteMapBuffer::get_many`].
+    pub fn get_many(&self, keys: &[u64]) -> Result<Vec<Option<Bytes>>> {
+        block(&self.runtime, self.map.get_many(keys))
+    }
+
+    /// [`RemoteMapBuffer::contains`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteMapBuffer::contains`].
+    pub fn contains(&self, key: u64) -> Result<bool> {
+        block(&self.runtime, self.map.contains(key))
+    }
+
+    /// [`RemoteMapBuffer::fetch_index`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteMapBuffer::fetch_index`].
+    pub fn fetch_index(&self) -> Result<()> {
+        block(&self.runtime, self.map.fetch_index())
+    }
+
+    /// Entries `(key, value)` in ascending key order, as the local [`MapBuffer::iter`](crate::MapBuffer::iter),
+    /// fetched [`batch`](RemoteOptions::batch) entries at a time.
+    #[must_use]
+    pub fn iter(&self) -> RemoteIter<'_> {
+        RemoteIter {
+            map: self,
+            order: KeyOrder::new(self.len()),
+            ready: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// [`RemoteMapBuffer::verify`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteMapBuffer::verify`].
+    pub fn verify(&self) -> Result<()> {
+        block(&self.runtime, self.map.verify())
+    }
+}
+
+/// Runs `future` on `runtime`.
+fn block<T>(runtime: &BlockingRuntime, future: impl Future<Output = Result<T>>) -> Result<T> {
+    runtime.block_on(future).map_err(remote)?
+}
+
+/// The slots of an `n`-slot Eytzinger index in ascending key order: an in-order walk of the implicit tree
+/// (children of slot `i` at `2i + 1` and `2i + 2`), in O(log n) memory.
+#[derive(Debug)]
+struct KeyOrder {
+    n: usize,
+    stack: Vec<usize>,
+    next: Option<usize>,
+}
+
+impl KeyOrder {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            stack: Vec::new(),
+            next: Some(0),
+        }
+    }
+}
+
+impl Iterator for KeyOrder {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while let Some(node) = self.next.filter(|&node| node < self.n) {
+            self.stack.push(node);
+            self.next = node.checked_mul(2).and_then(|n| n.checked_add(1));
+        }
+        let node = self.stack.pop()?;
+        self.next = node.checked_mul(2).and_then(|n| n.checked_add(2));
+        Some(node)
+    }
+}
+
+/// The entries of a [`BlockingRemoteMapBuffer`] in ascending key order, fetched a batch at a time.
+#[derive(Debug)]
+pub struct RemoteIter<'a> {
+    map: &'a BlockingRemoteMapBuffer,
+    order: KeyOrder,
+    ready: VecDeque<Result<(u64, Bytes)>>,
+    done: bool,
+}
+
+impl Iterator for RemoteIter<'_> {
+    type Item = Result<(u64, Bytes)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ready.is_empty() && !self.done {
+            let slots: Vec<usize> = self.order.by_ref().take(self.map.map.batch).collect();
+            if !slots.is_empty() {
+                match block(&self.map.runtime, self.map.map.entries(&slots)) {
+                    Ok(entries) => self.ready.extend(entries),
+                    Err(err) => {
+                        self.done = true;
+                        self.ready.push_back(Err(err));
+                    }
+                }
+            }
+        }
+        self.ready.pop_front()
     }
 }
 

@@ -10,8 +10,10 @@
 //!   [`OpenOptions::verify_checksums`], on every read.
 //! - [`Sampler`]: a deterministic, resumable order of record indices for data-parallel training (epoch, seed,
 //!   rank, world size), for any dataset, local or remote.
-//! - `RemoteDataset` (feature `object-store`, from `Dataset::open_remote`): the shards in object storage (S3,
-//!   GCS, Azure, HTTP), read through a `sparse_buffer::RangeReader` per shard. See `docs/remote.md`.
+//! - `RemoteDataset` (feature `object-store`): the shards in object storage (S3, GCS, Azure, HTTP), read through
+//!   an async `sparse_buffer::RangeReader` per shard, with reads pinned to each shard's version at open;
+//!   `BlockingRemoteDataset` is its blocking facade with the local `Dataset`'s method names. See
+//!   `docs/remote.md`.
 //!
 //! The format and every deliberate difference from Python roxxel are described in `docs/formats/roxxel.md`.
 #![deny(missing_docs)]
@@ -39,7 +41,9 @@ pub use iter::Iter;
 pub use memmap2::Mmap;
 pub use recover::{Recovery, recover};
 #[cfg(feature = "object-store")]
-pub use remote::{RemoteDataset, RemoteIter, RemoteOptions, RemoteShard, RemoteSpec};
+pub use remote::{
+    BlockingRemoteDataset, RemoteDataset, RemoteIter, RemoteOptions, RemoteShard, RemoteSpec,
+};
 pub use sampler::{Sampler, SamplerIter, SamplerState};
 pub use shard::{COPY_INDEX_LIMIT, Shard};
 pub use writer::{ShardSummary, WriteSummary, Writer, WriterOptions};

@@ -1,21 +1,30 @@
-//! [`RemoteDataset`]: a dataset whose shards live in object storage (S3, GCS, Azure, HTTP, ...), read through a
-//! [`RangeReader`] per shard (feature `object-store`).
+//! [`RemoteDataset`]: a dataset whose shards live in object storage (S3, GCS, Azure, HTTP, ...), read through an
+//! async [`RangeReader`] per shard (feature `object-store`), and [`BlockingRemoteDataset`], its blocking facade
+//! with the reading API of the local [`Dataset`](crate::Dataset) (`len`, `get`, `get_signed`, `get_many`, `iter`,
+//! `range`, `verify`).
 //!
-//! Opening costs one suffix request per shard (footer, size and the end of the index come together). After
-//! that, index entries are fetched when needed and cached sparsely in the shard's reader, and
-//! [`get_many`](RemoteDataset::get_many) plans every index entry it needs, then every record, into coalesced
-//! requests. Records come back as owned [`Bytes`].
+//! A remote dataset is its own type, opened by its own constructor ([`RemoteDataset::open`], or
+//! [`BlockingRemoteDataset::open`] with an explicit runtime): its records are owned [`Bytes`] fetched on demand,
+//! where a local dataset lends `&[u8]` from a memory map, and its methods are async.
+//!
+//! Opening costs one suffix request per shard (footer, size and the end of the index come together; the shards
+//! are opened concurrently), plus one listing for a prefix. After that, index entries are fetched when needed
+//! and cached sparsely in the shard's reader, and [`get_many`](RemoteDataset::get_many) plans every index entry
+//! it needs, then every record, into coalesced requests, all shards at once. Every read is conditional on the
+//! shard's version seen at open: a shard replaced since is [`Error::Remote`] holding
+//! [`sparse_buffer::Error::ObjectChanged`].
 
-use std::ops::Range;
+use std::collections::VecDeque;
+use std::ops::{Bound, Range, RangeBounds};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::stream::{self, Stream, StreamExt as _, TryStreamExt as _};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetRange, ObjectStore};
-use sparse_buffer::{ObjectStoreSource, RangeReader, ReaderOptions, Stats};
+use sparse_buffer::{BlockingRuntime, ObjectStoreSource, RangeReader, ReaderOptions, Stats};
 
-use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::format::{Footer, INDEX_ENTRY_LEN, MAX_FOOTER_LEN, decode_index};
 use crate::naming;
@@ -43,15 +52,19 @@ impl From<Vec<ObjectPath>> for RemoteSpec {
     }
 }
 
-/// Options of a [`RemoteDataset`]: the [`ReaderOptions`] of each shard's reader.
+/// Options of a [`RemoteDataset`].
 ///
-/// The default coalesces gaps up to 1 MiB (object_store's choice: on a network, a megabyte costs less than a
-/// round trip) and sends requests of up to 8 MiB, 8 at once; the suffix read at open is
+/// The default reader coalesces gaps up to 1 MiB (object_store's choice: on a network, a megabyte costs less
+/// than a round trip) and sends requests of up to 8 MiB, 8 at once; the suffix read at open is
 /// [`tail_read`](ReaderOptions::tail_read) bytes (64 KiB: the footer and the last 8,000 index entries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RemoteOptions {
     /// Options of each shard's [`RangeReader`].
     pub reader: ReaderOptions,
+    /// Records fetched per [`get_many`](RemoteDataset::get_many) while iterating ([`RemoteDataset::iter`],
+    /// [`RemoteDataset::range`]); default 1,024.
+    pub batch: usize,
 }
 
 impl Default for RemoteOptions {
@@ -60,7 +73,24 @@ impl Default for RemoteOptions {
             reader: ReaderOptions::default()
                 .coalesce_gap(1 << 20)
                 .tail_read(64 << 10),
+            batch: 1024,
         }
+    }
+}
+
+impl RemoteOptions {
+    /// Sets [`reader`](Self::reader).
+    #[must_use]
+    pub fn reader(mut self, options: ReaderOptions) -> Self {
+        self.reader = options;
+        self
+    }
+
+    /// Sets [`batch`](Self::batch) (0 counts as 1).
+    #[must_use]
+    pub fn batch(mut self, records: usize) -> Self {
+        self.batch = records.max(1);
+        self
     }
 }
 
@@ -73,11 +103,12 @@ pub struct RemoteShard {
 }
 
 impl RemoteShard {
-    /// Opens the shard at `path` with one suffix request; checks the footer against the object's size.
+    /// Opens the shard at `path` with one suffix request; checks the footer against the object's size (which
+    /// comes from the same answer).
     ///
     /// # Errors
     /// [`Error::Remote`] when the request fails; the corruption variants of [`Footer::parse`].
-    pub fn open(
+    pub async fn open(
         store: Arc<dyn ObjectStore>,
         path: ObjectPath,
         options: &RemoteOptions,
@@ -86,6 +117,7 @@ impl RemoteShard {
         let tail_len = options.reader.tail_read.max(MAX_FOOTER_LEN as u64);
         let (source, at, tail) =
             ObjectStoreSource::open_reading(store, path, GetRange::Suffix(tail_len))
+                .await
                 .map_err(|source| Error::remote(&name, source))?;
         let size = at.end;
         let footer = Footer::parse(&tail, size, &name)?;
@@ -142,12 +174,21 @@ impl RemoteShard {
         }
     }
 
+    fn bad_entry(&self, local: u64, start: i64, end: i64) -> Error {
+        let raw = self.footer.raw_data_size;
+        Error::BadIndexEntry {
+            file: self.name.clone(),
+            record: local,
+            offset: raw + local * INDEX_ENTRY_LEN as u64,
+            start,
+            end,
+            raw_data_size: raw,
+        }
+    }
+
     /// The byte range of record `local` (`< len()`), from its index entries (fetched unless cached).
-    fn record_range(&self, local: u64) -> Result<Range<u64>> {
-        let entries = self
-            .reader
-            .read_range(self.entries_range(local))
-            .map_err(|source| Error::remote(&self.name, source))?;
+    async fn record_range(&self, local: u64) -> Result<Range<u64>> {
+        let entries = self.read(self.entries_range(local)).await?;
         let ends = decode_index(&entries);
         let end = ends.last().copied().unwrap_or(0);
         let start = if local == 0 {
@@ -155,42 +196,41 @@ impl RemoteShard {
         } else {
             ends.first().copied().unwrap_or(0)
         };
-        let raw = self.footer.raw_data_size;
         match (u64::try_from(start), u64::try_from(end)) {
-            (Ok(s), Ok(e)) if s <= e && e <= raw => Ok(s..e),
-            _ => Err(Error::BadIndexEntry {
-                file: self.name.clone(),
-                record: local,
-                offset: raw + local * INDEX_ENTRY_LEN as u64,
-                start,
-                end,
-                raw_data_size: raw,
-            }),
+            (Ok(s), Ok(e)) if s <= e && e <= self.footer.raw_data_size => Ok(s..e),
+            _ => Err(self.bad_entry(local, start, end)),
         }
     }
 
-    /// Record `local`, fetched unless cached.
+    /// Record `local`, fetched unless cached (zero-copy from the cached chunk).
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`], [`Error::BadIndexEntry`], [`Error::Remote`].
-    pub fn get(&self, local: u64) -> Result<Bytes> {
+    pub async fn get(&self, local: u64) -> Result<Bytes> {
         if local >= self.len() {
             return Err(out_of_range(i128::from(local), self.len()));
         }
-        let range = self.record_range(local)?;
-        self.read(range)
+        let range = self.record_range(local).await?;
+        self.read(range).await
     }
 
-    fn read(&self, range: Range<u64>) -> Result<Bytes> {
+    async fn read(&self, range: Range<u64>) -> Result<Bytes> {
         self.reader
             .read_range(range)
+            .await
             .map_err(|source| Error::remote(&self.name, source))
     }
 
-    fn prefetch(&self, ranges: &[Range<u64>]) -> Result<()> {
+    async fn prefetch(&self, ranges: &[Range<u64>]) -> Result<()> {
         self.reader
             .prefetch(ranges)
+            .await
             .map_err(|source| Error::remote(&self.name, source))
+    }
+
+    fn whole_index(&self) -> Range<u64> {
+        let index = self.footer.index_offset();
+        index..index + self.len() * INDEX_ENTRY_LEN as u64
     }
 
     /// Fetches the whole index (in as few requests as the reader's `max_request` allows), so that every
@@ -198,89 +238,117 @@ impl RemoteShard {
     ///
     /// # Errors
     /// [`Error::Remote`].
-    pub fn fetch_index(&self) -> Result<()> {
-        let index = self.footer.index_offset();
-        let whole = index..index + self.len() * INDEX_ENTRY_LEN as u64;
-        self.prefetch(std::slice::from_ref(&whole))
+    pub async fn fetch_index(&self) -> Result<()> {
+        self.prefetch(std::slice::from_ref(&self.whole_index()))
+            .await
+    }
+
+    /// Checks the whole index, as [`Shard::verify`](crate::Shard::verify) does: every end non-negative, not
+    /// before the previous one, and the last equal to the payload size. Fetches the index (not the records).
+    ///
+    /// # Errors
+    /// [`Error::BadIndexEntry`] for the first bad entry, [`Error::IndexEndMismatch`] for a last end short of the
+    /// payload, [`Error::Remote`].
+    pub async fn verify(&self) -> Result<()> {
+        let index = self.read(self.whole_index()).await?;
+        let raw = self.footer.raw_data_size;
+        let mut prev = 0i64;
+        for (i, end) in decode_index(&index).into_iter().enumerate() {
+            if end < prev || u64::try_from(end).map_or(true, |end| end > raw) {
+                return Err(self.bad_entry(i as u64, prev, end));
+            }
+            prev = end;
+        }
+        if u64::try_from(prev).ok() != Some(raw) {
+            let offset = match self.len() {
+                0 => raw,
+                n => raw + (n - 1) * INDEX_ENTRY_LEN as u64,
+            };
+            return Err(Error::IndexEndMismatch {
+                file: self.name.clone(),
+                offset,
+                last_end: u64::try_from(prev).unwrap_or(0),
+                raw_data_size: raw,
+            });
+        }
+        Ok(())
     }
 }
 
-/// A Roxxel dataset in object storage, from [`Dataset::open_remote`]: the reading API of [`Dataset`], with owned
-/// [`Bytes`] records.
+/// A Roxxel dataset in object storage: the reading API of
+/// [`Dataset`](crate::Dataset), async, with owned [`Bytes`] records. [`blocking`](Self::blocking) makes it a
+/// [`BlockingRemoteDataset`].
 ///
 /// Not supported remotely: append journals (a remote dataset is read as it is: shards being written must not
 /// be listed), typed views and the raw payload (fetch ranges through [`RemoteShard::reader`]).
+///
+/// ```
+/// use std::sync::Arc;
+/// use futures_util::TryStreamExt;
+/// use object_store::{ObjectStoreExt, memory::InMemory, path::Path};
+/// use roxxel_format::{RemoteDataset, RemoteOptions, RemoteSpec, WriterOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Write a dataset locally and upload its shard.
+/// let dir = tempfile::tempdir()?;
+/// let local = dir.path().join("data.rox");
+/// let mut writer = WriterOptions::new().open(&local)?;
+/// for i in 0..1000u32 {
+///     writer.push(format!("record {i}").as_bytes())?;
+/// }
+/// writer.finish()?;
+/// let store = Arc::new(InMemory::new());
+/// store.put(&Path::from("ds/data.rox"), std::fs::read(&local)?.into()).await?;
+///
+/// let spec = RemoteSpec::Prefix(Path::from("ds"));
+/// let dataset = RemoteDataset::open(store, spec, &RemoteOptions::default()).await?;
+/// assert_eq!(dataset.len(), 1000);
+/// assert_eq!(&dataset.get(7).await?[..], b"record 7");
+/// let batch = dataset.get_many(&[999, 3, 500]).await?;
+/// assert_eq!(&batch[0][..], b"record 999");
+/// let tail: Vec<_> = dataset.range(998..)?.try_collect().await?;
+/// assert_eq!(tail.len(), 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct RemoteDataset {
     shards: Vec<RemoteShard>,
     starts: Vec<u64>,
     len: u64,
+    batch: u64,
+    /// At most this many shards are opened, planned or verified at once (the reader's `concurrency`).
+    concurrency: usize,
 }
 
-impl Dataset {
-    /// Opens the shards `spec` names in `store` (one suffix request each, plus one listing for a prefix), with
-    /// the default [`RemoteOptions`]. Blocking; call it outside async code (e.g. in `spawn_blocking`).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use object_store::{ObjectStoreExt, memory::InMemory, path::Path};
-    /// use roxxel_format::{Dataset, RemoteSpec, WriterOptions};
-    ///
-    /// // Write a dataset locally and upload its shard.
-    /// let dir = tempfile::tempdir()?;
-    /// let local = dir.path().join("data.rox");
-    /// let mut writer = WriterOptions::new().open(&local)?;
-    /// for i in 0..1000u32 {
-    ///     writer.push(format!("record {i}").as_bytes())?;
-    /// }
-    /// writer.finish()?;
-    /// let store = Arc::new(InMemory::new());
-    /// let bytes = std::fs::read(&local)?;
-    /// sparse_buffer::block_on(None, async {
-    ///     store.put(&Path::from("ds/data.rox"), bytes.into()).await.map_err(|e| sparse_buffer::Error::Source {
-    ///         name: "ds/data.rox".into(),
-    ///         source: Box::new(e),
-    ///     })
-    /// })?;
-    ///
-    /// let dataset = Dataset::open_remote(store, RemoteSpec::Prefix(Path::from("ds")))?;
-    /// assert_eq!(dataset.len(), 1000);
-    /// assert_eq!(&dataset.get(7)?[..], b"record 7");
-    /// let batch = dataset.get_many(&[999, 3, 500])?;
-    /// assert_eq!(&batch[0][..], b"record 999");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+impl RemoteDataset {
+    /// Opens the shards `spec` names in `store` with `options`: one suffix request per shard, up to the reader's
+    /// [`concurrency`](ReaderOptions::concurrency) at once (and one listing for a prefix).
     ///
     /// # Errors
     /// [`Error::NoShards`] for a prefix without shards, [`Error::Remote`] when a request fails, the corruption
     /// variants of [`Footer::parse`] for a shard that is not one.
-    pub fn open_remote(
-        store: Arc<dyn ObjectStore>,
-        spec: impl Into<RemoteSpec>,
-    ) -> Result<RemoteDataset> {
-        RemoteDataset::open(store, spec, &RemoteOptions::default())
-    }
-}
-
-impl RemoteDataset {
-    /// Opens the shards `spec` names in `store` with `options`. Blocking.
-    ///
-    /// # Errors
-    /// As [`Dataset::open_remote`].
-    pub fn open(
+    pub async fn open(
         store: Arc<dyn ObjectStore>,
         spec: impl Into<RemoteSpec>,
         options: &RemoteOptions,
     ) -> Result<Self> {
         let paths = match spec.into() {
             RemoteSpec::Paths(paths) => paths,
-            RemoteSpec::Prefix(prefix) => list_shards(&store, &prefix)?,
+            RemoteSpec::Prefix(prefix) => list_shards(&store, &prefix).await?,
         };
-        let shards = paths
+        let opens: Vec<_> = paths
             .into_iter()
             .map(|path| RemoteShard::open(Arc::clone(&store), path, options))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self::from_shards(shards))
+            .collect();
+        let shards = stream::iter(opens)
+            .buffered(options.reader.concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok(Self::from_shards(shards)
+            .with_batch(options.batch)
+            .with_concurrency(options.reader.concurrency))
     }
 
     /// A dataset of these shards, in this order.
@@ -296,6 +364,37 @@ impl RemoteDataset {
             shards,
             starts,
             len,
+            batch: RemoteOptions::default().batch as u64,
+            concurrency: RemoteOptions::default().reader.concurrency,
+        }
+    }
+
+    fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = u64::try_from(batch.max(1)).unwrap_or(u64::MAX);
+        self
+    }
+
+    fn with_concurrency(mut self, shards: usize) -> Self {
+        self.concurrency = shards.max(1);
+        self
+    }
+
+    /// Awaits the work of several shards, at most `concurrency` at once on this task; the first error. (The
+    /// futures are made before the first await: a stream of closures over borrowed shards would not be `Send`.)
+    async fn each_shard(&self, work: Vec<impl Future<Output = Result<()>>>) -> Result<()> {
+        stream::iter(work)
+            .buffer_unordered(self.concurrency)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(drop)
+    }
+
+    /// The blocking facade over this dataset, running on `runtime`.
+    #[must_use]
+    pub fn blocking(self, runtime: BlockingRuntime) -> BlockingRemoteDataset {
+        BlockingRemoteDataset {
+            dataset: Arc::new(self),
+            runtime,
         }
     }
 
@@ -323,17 +422,6 @@ impl RemoteDataset {
         crate::dataset::locate(&self.starts, self.len, index)
     }
 
-    /// Record `index`: its index entries (unless cached), then the record; at most two requests.
-    ///
-    /// # Errors
-    /// [`Error::IndexOutOfRange`], [`Error::BadIndexEntry`], [`Error::Remote`].
-    pub fn get(&self, index: u64) -> Result<Bytes> {
-        match self.locate(index) {
-            Some((shard, local)) => self.shards[shard].get(local),
-            None => Err(out_of_range(i128::from(index), self.len)),
-        }
-    }
-
     /// Turns a Python-style index (negative counts from the end) into a position.
     ///
     /// # Errors
@@ -342,20 +430,32 @@ impl RemoteDataset {
         crate::dataset::resolve_index(self.len, index)
     }
 
+    /// Record `index`: its index entries (unless cached), then the record; at most two requests.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`], [`Error::BadIndexEntry`], [`Error::Remote`].
+    pub async fn get(&self, index: u64) -> Result<Bytes> {
+        match self.locate(index) {
+            Some((shard, local)) => self.shards[shard].get(local).await,
+            None => Err(out_of_range(i128::from(index), self.len)),
+        }
+    }
+
     /// Record `index` with Python's negative indexing.
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub fn get_signed(&self, index: i64) -> Result<Bytes> {
-        self.get(self.resolve_index(index)?)
+    pub async fn get_signed(&self, index: i64) -> Result<Bytes> {
+        self.get(self.resolve_index(index)?).await
     }
 
     /// Many records at once, in the order asked: every index entry they need is fetched in one plan per shard
-    /// (skipping what is cached, coalescing the rest), then every record likewise.
+    /// (skipping what is cached, coalescing the rest), then every record likewise; the plans of up to the
+    /// reader's `concurrency` shards run at the same time.
     ///
     /// # Errors
     /// The first index out of range (before any request), then as [`get`](Self::get).
-    pub fn get_many(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
+    pub async fn get_many(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
         let located = indices
             .iter()
             .map(|&index| {
@@ -367,93 +467,113 @@ impl RemoteDataset {
         for &(shard, local) in &located {
             wanted[shard].push(self.shards[shard].entries_range(local));
         }
-        self.prefetch_all(&wanted)?;
-        let records = located
-            .iter()
-            .map(|&(shard, local)| self.shards[shard].record_range(local))
-            .collect::<Result<Vec<_>>>()?;
+        self.prefetch_all(&wanted).await?;
+        let mut records = Vec::with_capacity(located.len());
+        for &(shard, local) in &located {
+            records.push(self.shards[shard].record_range(local).await?);
+        }
         for ranges in &mut wanted {
             ranges.clear();
         }
         for (&(shard, _), range) in located.iter().zip(&records) {
             wanted[shard].push(range.clone());
         }
-        self.prefetch_all(&wanted)?;
-        located
-            .iter()
-            .zip(records)
-            .map(|(&(shard, _), range)| self.shards[shard].read(range))
-            .collect()
+        self.prefetch_all(&wanted).await?;
+        let mut out = Vec::with_capacity(located.len());
+        for (&(shard, _), range) in located.iter().zip(records) {
+            out.push(self.shards[shard].read(range).await?);
+        }
+        Ok(out)
     }
 
-    /// One plan per shard; shards with something to fetch run at the same time.
-    fn prefetch_all(&self, wanted: &[Vec<Range<u64>>]) -> Result<()> {
-        let busy: Vec<_> = self
+    /// One plan per shard, up to `concurrency` shards' plans at once on this task.
+    async fn prefetch_all(&self, wanted: &[Vec<Range<u64>>]) -> Result<()> {
+        let work: Vec<_> = self
             .shards
             .iter()
             .zip(wanted)
             .filter(|(_, ranges)| !ranges.is_empty())
+            .map(|(shard, ranges)| shard.prefetch(ranges))
             .collect();
-        match busy[..] {
-            [] => Ok(()),
-            [(shard, ranges)] => shard.prefetch(ranges),
-            _ => std::thread::scope(|scope| {
-                let handles: Vec<_> = busy
-                    .iter()
-                    .map(|(shard, ranges)| scope.spawn(move || shard.prefetch(ranges)))
-                    .collect();
-                // Every thread is joined (a later error is dropped once one is found, as `get` would report
-                // only the first).
-                let results: Vec<Result<()>> = handles
-                    .into_iter()
-                    .map(|handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
-                    })
-                    .collect();
-                results.into_iter().collect()
-            }),
-        }
+        self.each_shard(work).await
     }
 
-    /// The records in `range`, in order, fetched in batches of `batch` records (each batch one
-    /// [`get_many`](Self::get_many)).
+    /// The records in `range`, in order, as a stream fetched [`batch`](RemoteOptions::batch) records at a time
+    /// (each batch one [`get_many`](Self::get_many)).
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`] when `range` does not lie within `0..len()`; each item as
     /// [`get_many`](Self::get_many).
-    pub fn range(&self, range: Range<u64>, batch: usize) -> Result<RemoteIter<'_>> {
-        if range.end > self.len || range.start > range.end {
-            return Err(out_of_range(i128::from(range.end) - 1, self.len));
-        }
-        Ok(RemoteIter {
-            dataset: self,
-            next: range.start,
-            end: range.end,
-            batch: u64::try_from(batch.max(1)).unwrap_or(u64::MAX),
-            ready: std::collections::VecDeque::new(),
+    pub fn range(
+        &self,
+        range: impl RangeBounds<u64>,
+    ) -> Result<impl Stream<Item = Result<Bytes>> + Send + '_> {
+        let range = self.bounds(range)?;
+        Ok(self.stream(range))
+    }
+
+    /// All records in order, as a stream fetched [`batch`](RemoteOptions::batch) records at a time.
+    pub fn iter(&self) -> impl Stream<Item = Result<Bytes>> + Send + '_ {
+        self.stream(0..self.len)
+    }
+
+    fn stream(&self, range: Range<u64>) -> impl Stream<Item = Result<Bytes>> + Send + '_ {
+        let batch = self.batch;
+        let state = (range.start, range.end, VecDeque::<Bytes>::new());
+        stream::try_unfold(state, move |(next, end, mut ready)| async move {
+            if let Some(record) = ready.pop_front() {
+                return Ok(Some((record, (next, end, ready))));
+            }
+            if next >= end {
+                return Ok(None);
+            }
+            let until = end.min(next.saturating_add(batch));
+            let indices: Vec<u64> = (next..until).collect();
+            ready.extend(self.get_many(&indices).await?);
+            Ok(ready
+                .pop_front()
+                .map(|record| (record, (until, end, ready))))
         })
     }
 
-    /// All records in order, in batches of `batch` records.
-    #[must_use]
-    pub fn iter(&self, batch: usize) -> RemoteIter<'_> {
-        RemoteIter {
-            dataset: self,
-            next: 0,
-            end: self.len,
-            batch: u64::try_from(batch.max(1)).unwrap_or(u64::MAX),
-            ready: std::collections::VecDeque::new(),
+    /// `range` as `start..end`, checked against the dataset, as the local `Dataset::range` does.
+    fn bounds(&self, range: impl RangeBounds<u64>) -> Result<Range<u64>> {
+        let start = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&e) => e.saturating_add(1),
+            Bound::Excluded(&e) => e,
+            Bound::Unbounded => self.len,
+        };
+        if end > self.len {
+            return Err(out_of_range(i128::from(end) - 1, self.len));
         }
+        if start > end {
+            return Err(out_of_range(i128::from(start), self.len));
+        }
+        Ok(start..end)
+    }
+
+    /// Checks every shard's whole index, as the local [`Dataset::verify`](crate::Dataset::verify): the indexes
+    /// are fetched (several shards at once), the records are not.
+    ///
+    /// # Errors
+    /// The first problem found, as [`RemoteShard::verify`].
+    pub async fn verify(&self) -> Result<()> {
+        self.each_shard(self.shards.iter().map(RemoteShard::verify).collect())
+            .await
     }
 
     /// Fetches every shard's whole index, so that each [`get`](Self::get) after it costs one request at most.
     ///
     /// # Errors
     /// [`Error::Remote`].
-    pub fn fetch_index(&self) -> Result<()> {
-        self.shards.iter().try_for_each(RemoteShard::fetch_index)
+    pub async fn fetch_index(&self) -> Result<()> {
+        self.each_shard(self.shards.iter().map(RemoteShard::fetch_index).collect())
+            .await
     }
 
     /// The counters of all shards' readers, summed (the suffix requests of the open are not included: one per
@@ -474,14 +594,214 @@ impl RemoteDataset {
     }
 }
 
-/// The records of a [`RemoteDataset`] in order, fetched a batch at a time.
+/// The blocking facade of a [`RemoteDataset`]: the method names and arguments of the local
+/// [`Dataset`](crate::Dataset), each running the async method on an explicit [`BlockingRuntime`] (records are
+/// owned [`Bytes`]). Cheap to clone: clones share the dataset and its caches.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use object_store::{aws::AmazonS3Builder, path::Path};
+/// use roxxel_format::{BlockingRemoteDataset, RemoteOptions, RemoteSpec};
+/// use sparse_buffer::BlockingRuntime;
+///
+/// let store = Arc::new(AmazonS3Builder::from_env().with_bucket_name("datasets").build()?);
+/// let runtime = BlockingRuntime::current_thread()?; // or BlockingRuntime::handle(your_runtime_handle)
+/// let spec = RemoteSpec::Prefix(Path::from("train"));
+/// let dataset = BlockingRemoteDataset::open(runtime, store, spec, &RemoteOptions::default())?;
+/// for record in dataset.range(0..100)? {
+///     println!("{} bytes", record?.len());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlockingRemoteDataset {
+    dataset: Arc<RemoteDataset>,
+    runtime: BlockingRuntime,
+}
+
+impl BlockingRemoteDataset {
+    /// [`RemoteDataset::open`] on `runtime`, which the dataset keeps for its blocking methods.
+    ///
+    /// # Errors
+    /// As [`RemoteDataset::open`]; [`Error::Remote`] holding
+    /// [`sparse_buffer::Error::BlockingInRuntime`] on a thread that runs async tasks.
+    pub fn open(
+        runtime: BlockingRuntime,
+        store: Arc<dyn ObjectStore>,
+        spec: impl Into<RemoteSpec>,
+        options: &RemoteOptions,
+    ) -> Result<Self> {
+        let spec = spec.into();
+        let name = spec.name();
+        let dataset = block(&runtime, &name, RemoteDataset::open(store, spec, options))?;
+        Ok(dataset.blocking(runtime))
+    }
+
+    /// The async dataset.
+    #[must_use]
+    pub fn dataset(&self) -> &Arc<RemoteDataset> {
+        &self.dataset
+    }
+
+    /// The runtime the blocking methods run on.
+    #[must_use]
+    pub fn runtime(&self) -> &BlockingRuntime {
+        &self.runtime
+    }
+
+    fn block<T>(&self, future: impl Future<Output = Result<T>>) -> Result<T> {
+        let name = self
+            .dataset
+            .shards
+            .first()
+            .map(|shard| shard.name.clone())
+            .unwrap_or_default();
+        block(&self.runtime, &name, future)
+    }
+
+    /// Total number of records.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.dataset.len()
+    }
+
+    /// Whether the dataset holds no records.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.dataset.is_empty()
+    }
+
+    /// The shards, in dataset order.
+    #[must_use]
+    pub fn shards(&self) -> &[RemoteShard] {
+        self.dataset.shards()
+    }
+
+    /// Which shard holds record `index`, and its index within that shard.
+    #[must_use]
+    pub fn locate(&self, index: u64) -> Option<(usize, u64)> {
+        self.dataset.locate(index)
+    }
+
+    /// Turns a Python-style index into a position.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`].
+    pub fn resolve_index(&self, index: i64) -> Result<u64> {
+        self.dataset.resolve_index(index)
+    }
+
+    /// [`RemoteDataset::get`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteDataset::get`].
+    pub fn get(&self, index: u64) -> Result<Bytes> {
+        self.block(self.dataset.get(index))
+    }
+
+    /// [`RemoteDataset::get_signed`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteDataset::get`].
+    pub fn get_signed(&self, index: i64) -> Result<Bytes> {
+        self.block(self.dataset.get_signed(index))
+    }
+
+    /// [`RemoteDataset::get_many`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteDataset::get_many`].
+    pub fn get_many(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
+        self.block(self.dataset.get_many(indices))
+    }
+
+    /// All records in order, fetched [`batch`](RemoteOptions::batch) records at a time.
+    #[must_use]
+    pub fn iter(&self) -> RemoteIter<'_> {
+        RemoteIter::new(self, 0..self.len())
+    }
+
+    /// The records in `range`, in order, fetched [`batch`](RemoteOptions::batch) records at a time.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when `range` does not lie within `0..len()`.
+    pub fn range(&self, range: impl RangeBounds<u64>) -> Result<RemoteIter<'_>> {
+        Ok(RemoteIter::new(self, self.dataset.bounds(range)?))
+    }
+
+    /// [`RemoteDataset::verify`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteDataset::verify`].
+    pub fn verify(&self) -> Result<()> {
+        self.block(self.dataset.verify())
+    }
+
+    /// [`RemoteDataset::fetch_index`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteDataset::fetch_index`].
+    pub fn fetch_index(&self) -> Result<()> {
+        self.block(self.dataset.fetch_index())
+    }
+
+    /// [`RemoteDataset::stats`].
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.dataset.stats()
+    }
+}
+
+impl<'a> IntoIterator for &'a BlockingRemoteDataset {
+    type Item = Result<Bytes>;
+    type IntoIter = RemoteIter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Runs `future` on `runtime`; a refusal to block names `name`.
+fn block<T>(
+    runtime: &BlockingRuntime,
+    name: &std::path::Path,
+    future: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    runtime
+        .block_on(future)
+        .map_err(|source| Error::remote(name, source))?
+}
+
+impl RemoteSpec {
+    /// What errors about the whole spec name: the prefix, or the first path.
+    fn name(&self) -> PathBuf {
+        match self {
+            Self::Paths(paths) => paths
+                .first()
+                .map(|path| PathBuf::from(path.as_ref()))
+                .unwrap_or_default(),
+            Self::Prefix(prefix) => PathBuf::from(prefix.as_ref()),
+        }
+    }
+}
+
+/// The records of a [`BlockingRemoteDataset`] in order, fetched a batch at a time.
 #[derive(Debug)]
 pub struct RemoteIter<'a> {
-    dataset: &'a RemoteDataset,
+    dataset: &'a BlockingRemoteDataset,
     next: u64,
     end: u64,
-    batch: u64,
-    ready: std::collections::VecDeque<Bytes>,
+    ready: VecDeque<Bytes>,
+}
+
+impl<'a> RemoteIter<'a> {
+    fn new(dataset: &'a BlockingRemoteDataset, range: Range<u64>) -> Self {
+        Self {
+            dataset,
+            next: range.start,
+            end: range.end,
+            ready: VecDeque::new(),
+        }
+    }
 }
 
 impl Iterator for RemoteIter<'_> {
@@ -494,7 +814,9 @@ impl Iterator for RemoteIter<'_> {
         if self.next >= self.end {
             return None;
         }
-        let until = self.end.min(self.next.saturating_add(self.batch));
+        let until = self
+            .end
+            .min(self.next.saturating_add(self.dataset.dataset.batch));
         let indices: Vec<u64> = (self.next..until).collect();
         self.next = until;
         match self.dataset.get_many(&indices) {
@@ -511,17 +833,15 @@ impl Iterator for RemoteIter<'_> {
 }
 
 /// The `*.rox` objects directly under `prefix`, not hidden, in shard-number order.
-fn list_shards(store: &Arc<dyn ObjectStore>, prefix: &ObjectPath) -> Result<Vec<ObjectPath>> {
-    let listing = sparse_buffer::block_on(None, async {
-        store
-            .list_with_delimiter(Some(prefix))
-            .await
-            .map_err(|err| sparse_buffer::Error::Source {
-                name: format!("{store}/{prefix}"),
-                source: Box::new(err),
-            })
-    })
-    .map_err(|source| Error::remote(&PathBuf::from(prefix.as_ref()), source))?;
+async fn list_shards(store: &Arc<dyn ObjectStore>, prefix: &ObjectPath) -> Result<Vec<ObjectPath>> {
+    let listing = store
+        .list_with_delimiter(Some(prefix))
+        .await
+        .map_err(|err| sparse_buffer::Error::Source {
+            name: format!("{store}/{prefix}"),
+            source: Box::new(err),
+        })
+        .map_err(|source| Error::remote(&PathBuf::from(prefix.as_ref()), source))?;
     let mut found: Vec<(PathBuf, ObjectPath)> = listing
         .objects
         .into_iter()

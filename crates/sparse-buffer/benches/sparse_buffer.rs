@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use sparse_buffer::{MemorySource, RangeReader, ReadAt, ReaderOptions, SparseBuffer};
+use sparse_buffer::{BlockingRangeReader, MemorySource, ReadAt, ReaderOptions, SparseBuffer};
 
 const REGIONS: u64 = 100_000;
 const REGION_LEN: u64 = 8 * 1024;
@@ -159,7 +159,7 @@ fn reader_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("range_reader_64MiB");
     let size = 64 * 1024 * 1024u64;
     let data = Bytes::from(vec![3u8; size as usize]);
-    let reader = RangeReader::new(MemorySource::new(data.clone())).expect("in memory");
+    let reader = BlockingRangeReader::new(MemorySource::new(data.clone())).expect("in memory");
     let whole = 0..size;
     reader
         .prefetch(std::slice::from_ref(&whole))
@@ -181,8 +181,11 @@ fn reader_benches(c: &mut Criterion) {
     group.bench_function("prefetch_1000_scattered_cold", |b| {
         b.iter_batched(
             || {
-                RangeReader::with_options(MemorySource::new(data.clone()), ReaderOptions::default())
-                    .expect("in memory")
+                BlockingRangeReader::with_options(
+                    MemorySource::new(data.clone()),
+                    ReaderOptions::default(),
+                )
+                .expect("in memory")
             },
             |reader| {
                 reader.prefetch(&ranges).expect("in memory");

@@ -78,6 +78,34 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The object changed after it was opened: a ranged read conditional on the version seen at open (its ETag
+    /// or object version) was refused, or the store answered with another version. No byte of the new version
+    /// is ever returned mixed with bytes of the old one; open the object again to read the new version.
+    #[error(
+        "{name} changed since it was opened: reading bytes {start}..{end}, expected {expected}, found {}",
+        .found.as_deref().unwrap_or("another version (the store refused the read's condition)")
+    )]
+    ObjectChanged {
+        /// The object (store and path).
+        name: String,
+        /// First byte of the read that found the change.
+        start: u64,
+        /// End of that read (exclusive).
+        end: u64,
+        /// The version pinned at open: `etag "..."`, `version ...`, and the size.
+        expected: String,
+        /// The version the store reported instead, when it said (a refused condition does not say which).
+        found: Option<String>,
+    },
+
+    /// A blocking method was called on a thread that runs async tasks (a tokio worker, or the thread inside a
+    /// runtime's `block_on`), where blocking would stall the other tasks or deadlock. Await the async API there,
+    /// or move the blocking call into `tokio::task::spawn_blocking`.
+    #[error(
+        "a blocking read was called on a thread that runs async tasks: await the async API, or call it inside spawn_blocking"
+    )]
+    BlockingInRuntime,
+
     /// Any other error of a source (e.g. an object store's client error).
     #[error("{name}: {source}")]
     Source {
@@ -108,7 +136,10 @@ impl Error {
     #[must_use]
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {
-            Self::NotCached { .. } | Self::Source { .. } => io::ErrorKind::Other,
+            Self::NotCached { .. }
+            | Self::Source { .. }
+            | Self::ObjectChanged { .. }
+            | Self::BlockingInRuntime => io::ErrorKind::Other,
             Self::OutOfBounds { .. } | Self::InvalidRange { .. } => io::ErrorKind::InvalidInput,
             Self::ShortFetch { .. } | Self::FetchCount { .. } => io::ErrorKind::UnexpectedEof,
             Self::Io { source, .. } => source.kind(),

@@ -10,12 +10,27 @@
 //!   file ([`std::io::Read`] + [`std::io::Seek`], with the cursor semantics of roboto's `SparseBuffer`) and
 //!   by position ([`SparseBuffer::read_at`] on `&self`, so many threads share one buffer). A gap is never mistaken for the
 //!   end of the file.
-//! - [`RangeReader`]: reads a [`RangeSource`] ([`MemorySource`], [`FileSource`], `ObjectStoreSource` over any
-//!   `object_store` store with the `object-store` feature, or your own)
-//!   through a `SparseBuffer`, fetching on a miss with read-ahead, planning whole sets of ranges with
-//!   [`prefetch`](RangeReader::prefetch) (skip what is cached, merge small gaps, split large spans, run
-//!   requests concurrently), never fetching bytes that are already in flight, optionally within a cache budget,
-//!   and counting what it did ([`Stats`]).
+//! - [`RangeReader`]: the async core. It reads an [`AsyncRangeSource`] (`ObjectStoreSource` over any
+//!   `object_store` store with the `object-store` feature, your own, or any synchronous [`RangeSource`]:
+//!   [`MemorySource`], [`FileSource`]) through a `SparseBuffer`, fetching on a miss with read-ahead, planning
+//!   whole sets of ranges with [`prefetch`](RangeReader::prefetch) (skip what is cached, merge small gaps, split
+//!   large spans, run requests concurrently on the caller's task), never fetching bytes that are already in
+//!   flight, optionally within a cache budget, and counting what it did ([`Stats`]).
+//!   [`read_range`](RangeReader::read_range) returns [`bytes::Bytes`], a slice of the cached chunk (no copy)
+//!   when one fetched chunk holds the range. Every method takes `&self`: share it in an `Arc`.
+//! - [`BlockingRangeReader`]: the blocking facade, with the same method names, and a `Read + Seek + Clone`
+//!   cursor (each clone has its own position over the shared reader). It runs the async methods on an explicit
+//!   [`BlockingRuntime`]: inline for synchronous sources, a tokio handle you own, or a current-thread runtime it
+//!   owns; on a thread that runs async tasks it returns [`Error::BlockingInRuntime`] instead of blocking it.
+//!
+//! # Async and blocking
+//!
+//! | you have | use |
+//! |---|---|
+//! | async code (an object store, or many reads at once) | `RangeReader::new(source).await`, `ObjectStoreSource::open_reader(store, path, options).await`, then `read_range(..).await` |
+//! | synchronous code over memory or a local file | `BlockingRangeReader::new(source)` (runs inline, no runtime needed) |
+//! | synchronous code over an object store | `reader.blocking(BlockingRuntime::handle(handle))` with your multi-thread runtime, or `BlockingRuntime::current_thread()?` |
+//! | several cursors over one cache | clone the `BlockingRangeReader`, or share the `Arc<RangeReader>` |
 //!
 //! # Reading a footer and an index through a `RangeReader`
 //!
@@ -26,7 +41,7 @@
 //!
 //! ```
 //! use std::io::{Read, Seek, SeekFrom};
-//! use sparse_buffer::{FileSource, RangeReader};
+//! use sparse_buffer::{BlockingRangeReader, FileSource};
 //!
 //! // Write the file.
 //! const BLOCK: u64 = 64 * 1024;
@@ -47,7 +62,7 @@
 //! std::fs::write(&path, &file)?;
 //!
 //! // Read the footer: the miss falls in the last 128 KiB (`tail_read`), which come in one request.
-//! let mut reader = RangeReader::new(FileSource::open(&path)?)?;
+//! let mut reader = BlockingRangeReader::new(FileSource::open(&path)?)?;
 //! let mut footer = [0; 24];
 //! reader.seek(SeekFrom::End(-24))?;
 //! reader.read_exact(&mut footer)?;
@@ -116,7 +131,8 @@
 //!
 //! [`RangeReader`] differs from roboto's `HttpRangeReader` on purpose too:
 //!
-//! - Opening it fetches no bytes; it only asks the size (not even that with [`RangeReader::with_size`]). A miss
+//! - Opening it fetches no bytes; it only asks the size (not even that with [`RangeReader::with_size`]); over an
+//!   object store, `ObjectStoreSource::open_reader` learns the size from one suffix GET of the tail. A miss
 //!   in the last [`tail_read`](ReaderOptions::tail_read) bytes (128 KiB) fetches all of them. roboto fetches
 //!   the first 8 bytes and the last 128 KiB when it opens, and a whole file of up to 2 MiB.
 //! - Its [`read_ahead`](ReaderOptions::read_ahead) defaults to 1 MiB (roboto: 8 MiB).
@@ -124,15 +140,18 @@
 //!   [`coalesce_gap`](ReaderOptions::coalesce_gap) are fetched over); roboto downloads them again.
 //! - [`prefetch`](RangeReader::prefetch) plans all its ranges together and coalesces across them; roboto plans
 //!   each `prefetch_range` call alone, so per-chunk calls cost a round trip each.
-//! - At most [`concurrency`](ReaderOptions::concurrency) requests run at once (roboto starts a thread per
-//!   piece), and bytes in flight are never requested twice.
+//! - At most [`concurrency`](ReaderOptions::concurrency) requests run at once, as futures of the caller's task
+//!   (roboto starts a thread per piece), and bytes in flight are never requested twice.
+//! - Object reads are conditional on the ETag (and version) seen at open: a replaced object is
+//!   [`Error::ObjectChanged`], never a mix of two versions (roboto reads whatever is there).
 //! - An optional [`cache_budget`](ReaderOptions::cache_budget) evicts the least recently used spans; roboto
 //!   never evicts.
-//! - It is thread-safe, and a source's short answer is [`Error::ShortFetch`] (roboto raises on a wrong HTTP
+//! - It is thread-safe and async, and a source's short answer is [`Error::ShortFetch`] (roboto raises on a wrong HTTP
 //!   status or `Content-Range` start, and on a read still short after its fetch).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod blocking;
 mod buffer;
 mod error;
 mod io;
@@ -140,8 +159,10 @@ mod plan;
 mod reader;
 #[cfg(feature = "object-store")]
 mod remote;
+pub mod runtime;
 mod source;
 
+pub use blocking::BlockingRangeReader;
 pub use buffer::{ReadAt, Regions, SparseBuffer};
 pub use error::{Error, Result};
 /// The `object_store` crate this crate's [`ObjectStoreSource`] is built on (feature `object-store`).
@@ -149,8 +170,12 @@ pub use error::{Error, Result};
 pub use object_store;
 pub use reader::{RangeReader, ReaderOptions, Stats};
 #[cfg(feature = "object-store")]
-pub use remote::{DEFAULT_COALESCE_GAP, ObjectStoreSource, block_on};
-pub use source::{FileSource, MemorySource, RangeSource};
+pub use remote::{DEFAULT_COALESCE_GAP, ObjectStoreSource};
+pub use runtime::BlockingRuntime;
+pub use source::{AsyncRangeSource, FileSource, MemorySource, RangeSource};
+/// The tokio crate behind [`BlockingRuntime::handle`] and [`BlockingRuntime::current_thread`] (feature `tokio`).
+#[cfg(feature = "tokio")]
+pub use tokio;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

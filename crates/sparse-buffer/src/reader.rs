@@ -1,25 +1,27 @@
-//! [`RangeReader`]: reads a [`RangeSource`] like a file, fetching only the byte ranges it needs and caching them
-//! in a [`SparseBuffer`].
+//! [`RangeReader`]: reads an [`AsyncRangeSource`] by position, fetching only the byte ranges it needs and
+//! caching them in a [`SparseBuffer`].
 //!
-//! All state sits behind one mutex that is never held while a source is fetching. A thread that needs bytes
-//! plans requests for what is neither cached nor in flight, marks them in flight, fetches them (several at once
-//! on scoped threads), then stores them and wakes the threads that wait for bytes it brought.
+//! All state sits behind one mutex that is never held across an `.await`. A task that needs bytes plans requests
+//! for what is neither cached nor in flight (a pure function, [`crate::plan`]), marks them in flight, awaits
+//! them (several at once, polled by that task), then stores them and wakes the tasks that wait for bytes it
+//! brought.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 
-use crate::buffer::{ReadAt, SparseBuffer, len_u64};
+use crate::blocking::BlockingRangeReader;
+use crate::buffer::{SparseBuffer, len_u64};
 use crate::error::{Error, Result};
-use crate::io::seek_target;
 use crate::plan::{InFlight, normalize, plan};
-use crate::source::RangeSource;
+use crate::runtime::BlockingRuntime;
+use crate::source::AsyncRangeSource;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -40,6 +42,13 @@ const MIB: u64 = 1024 * KIB;
 pub struct ReaderOptions {
     /// On a miss, fetch at least this many bytes from the first missing byte on (default 1 MiB).
     pub read_ahead: u64,
+    /// On a miss, fetch whole aligned blocks of this many bytes: the request runs from the start of the block
+    /// holding the first missing byte to the end of the block holding the last byte wanted (default 64 KiB; 0
+    /// turns it off). Whatever `read_ahead` is, and in whatever order bytes are read (forwards, backwards, at
+    /// random), a reader then sends at most one request per block it touches: a byte-at-a-time reader of `n`
+    /// bytes costs `n / min_request` requests, not `n`. [`prefetch`](RangeReader::prefetch) fetches what it is
+    /// given, unrounded.
+    pub min_request: u64,
     /// A miss in the last `tail_read` bytes fetches all of them, footer and index together (default 128 KiB,
     /// roboto's read-behind; 0 turns it off).
     pub tail_read: u64,
@@ -50,9 +59,9 @@ pub struct ReaderOptions {
     /// Every request costs a round trip and a cached buffer of its own, so a limit far below what the source
     /// delivers in one round trip only multiplies requests (a few bytes turn one miss into thousands).
     pub max_request: u64,
-    /// At most this many requests run at once (default 8; at least 1). A plan of several requests runs them on
-    /// scoped threads started for that plan: nothing next to a network round trip, but more than the fetch itself
-    /// for a [`MemorySource`](crate::MemorySource) or a file in the page cache, where 1 is faster.
+    /// At most this many requests run at once (default 8; at least 1), polled concurrently by the task that
+    /// needs them (no task or thread is spawned). A synchronous [`RangeSource`](crate::RangeSource) (memory, a
+    /// local file) answers each request as it is made, so for it requests run one after another whatever this is.
     pub concurrency: usize,
     /// Keep at most this many cached bytes, evicting the least recently used fetched spans first
     /// (default `None`: keep everything, as roboto does). The budget counts cached bytes; a fetched buffer
@@ -64,6 +73,7 @@ impl Default for ReaderOptions {
     fn default() -> Self {
         Self {
             read_ahead: MIB,
+            min_request: 64 * KIB,
             tail_read: 128 * KIB,
             coalesce_gap: 64 * KIB,
             max_request: 8 * MIB,
@@ -78,6 +88,13 @@ impl ReaderOptions {
     #[must_use]
     pub fn read_ahead(mut self, bytes: u64) -> Self {
         self.read_ahead = bytes;
+        self
+    }
+
+    /// Sets [`min_request`](Self::min_request).
+    #[must_use]
+    pub fn min_request(mut self, bytes: u64) -> Self {
+        self.min_request = bytes;
         self
     }
 
@@ -196,46 +213,59 @@ impl Lru {
     }
 }
 
-/// What the threads of one reader share.
-#[derive(Debug)]
+/// What the tasks of one reader share, behind one mutex that is never held across an `.await`.
+#[derive(Debug, Default)]
 struct Shared {
     buffer: SparseBuffer,
     in_flight: InFlight,
     lru: Lru,
+    /// Bumped whenever fetched bytes land (or a fetch ends without landing): a waiter waits for a change.
+    generation: u64,
+    /// The tasks waiting for the generation to change.
+    waiters: Vec<Waker>,
 }
 
-/// Reads a [`RangeSource`] like a file, caching what it fetched in a [`SparseBuffer`].
+/// Reads an [`AsyncRangeSource`] by position, fetching only the byte ranges it needs and caching them in a
+/// [`SparseBuffer`]; every method takes `&self`, so one reader (in an `Arc`) serves any number of tasks.
 ///
-/// - [`read_at`](Self::read_at) (`&self`, any number of threads) and [`io::Read`] + [`io::Seek`] (`&mut self`,
-///   with a cursor) fill the whole buffer unless the file ends first: a gap is fetched, never returned short.
+/// - [`read_range`](Self::read_range) returns [`Bytes`]: a slice of the cached chunk, without a copy, when one
+///   fetched chunk holds the range; [`read_at`](Self::read_at) fills a buffer. A gap is fetched, never returned
+///   short.
 /// - On a miss it fetches from the first missing byte on, at least [`read_ahead`](ReaderOptions::read_ahead)
-///   bytes (all of the [`tail_read`](ReaderOptions::tail_read) when the miss falls in it), skipping what is
-///   cached.
+///   bytes, rounded out to whole [`min_request`](ReaderOptions::min_request) blocks (all of the
+///   [`tail_read`](ReaderOptions::tail_read) when the miss falls in it), skipping what is cached.
 /// - [`prefetch`](Self::prefetch) fetches a whole set of ranges with one plan: what is cached is skipped, gaps
 ///   up to [`coalesce_gap`](ReaderOptions::coalesce_gap) are merged, spans over
 ///   [`max_request`](ReaderOptions::max_request) are split, and up to
-///   [`concurrency`](ReaderOptions::concurrency) requests run at once.
-/// - Bytes that one thread is fetching are never fetched by another: it waits for them instead.
+///   [`concurrency`](ReaderOptions::concurrency) requests run at once, polled by the caller's task (no task or
+///   thread is spawned).
+/// - Bytes that one task is fetching are never fetched by another: it waits for them instead. A read whose
+///   future is dropped mid-fetch (cancelled) releases what it had in flight.
 /// - With a [`cache_budget`](ReaderOptions::cache_budget), the least recently used fetched spans are dropped.
 /// - Every answer of the source is checked: a short one is [`Error::ShortFetch`].
 ///
-/// ```
-/// use sparse_buffer::{MemorySource, RangeReader, ReaderOptions};
+/// For synchronous code, [`BlockingRangeReader`](crate::BlockingRangeReader) is a `Read + Seek + Clone` cursor
+/// over a shared reader, driven by an explicit [`BlockingRuntime`](crate::BlockingRuntime).
 ///
+/// ```
+/// use sparse_buffer::{BlockingRuntime, MemorySource, RangeReader, ReaderOptions};
+///
+/// # BlockingRuntime::inline().block_on(async {
 /// let file: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
 /// let options = ReaderOptions::default().read_ahead(0).coalesce_gap(64 * 1024);
-/// let reader = RangeReader::with_options(MemorySource::new(file.clone()), options)?;
+/// let reader = RangeReader::with_options(MemorySource::new(file.clone()), options).await?;
 ///
 /// // 100 scattered 1 KiB reads within 64 KiB of each other: one request after a prefetch.
 /// let ranges: Vec<_> = (0..100u64).map(|i| 10_000 + i * 5_000..10_000 + i * 5_000 + 1024).collect();
-/// reader.prefetch(&ranges)?;
-/// let mut out = [0; 1024];
+/// reader.prefetch(&ranges).await?;
 /// for range in &ranges {
-///     reader.read_exact_at(range.start, &mut out)?;
-///     assert_eq!(out[..], file[range.start as usize..range.end as usize]);
+///     let bytes = reader.read_range(range.clone()).await?; // a slice of the cached chunk, not a copy
+///     assert_eq!(bytes[..], file[range.start as usize..range.end as usize]);
 /// }
 /// assert_eq!(reader.stats().requests, 1);
 /// assert_eq!(reader.stats().hits, 100);
+/// # Ok::<(), sparse_buffer::Error>(())
+/// # })??;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct RangeReader<S> {
@@ -243,31 +273,73 @@ pub struct RangeReader<S> {
     size: u64,
     options: ReaderOptions,
     shared: Mutex<Shared>,
-    landed: Condvar,
     counters: Counters,
-    position: u64,
 }
 
-impl<S: RangeSource> fmt::Debug for RangeReader<S> {
+impl<S: AsyncRangeSource> fmt::Debug for RangeReader<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RangeReader")
             .field("source", &self.source.name())
             .field("size", &self.size)
-            .field("position", &self.position)
             .field("options", &self.options)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
 
-impl<S: RangeSource> RangeReader<S> {
+/// Requests that were fetched, with what came back for each, not stored yet.
+type Fetched = (Vec<Range<u64>>, Vec<Result<Bytes>>);
+
+/// What a read does next, decided under the lock.
+enum Step<T> {
+    Done(T),
+    Wait(u64),
+    Fetch(Vec<Range<u64>>),
+}
+
+/// Releases requests marked in flight when the future that fetches them is dropped before they land (a
+/// cancelled read), so that no other task waits for them forever.
+struct InFlightGuard<'a, S> {
+    reader: &'a RangeReader<S>,
+    requests: Option<Vec<Range<u64>>>,
+}
+
+impl<S> Drop for InFlightGuard<'_, S> {
+    fn drop(&mut self) {
+        if let Some(requests) = self.requests.take() {
+            let mut shared = self.reader.lock();
+            for request in &requests {
+                shared.in_flight.remove(request);
+            }
+            notify(shared);
+        }
+    }
+}
+
+/// Bumps the generation and wakes every waiter (after releasing the lock).
+fn notify(mut shared: MutexGuard<'_, Shared>) {
+    shared.generation += 1;
+    let waiters = std::mem::take(&mut shared.waiters);
+    drop(shared);
+    for waker in waiters {
+        waker.wake();
+    }
+}
+
+impl<S> RangeReader<S> {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<S: AsyncRangeSource> RangeReader<S> {
     /// A reader over `source` with the default options; asks the source for its size.
     ///
     /// # Errors
     ///
     /// When the source cannot tell its size.
-    pub fn new(source: S) -> Result<Self> {
-        Self::with_options(source, ReaderOptions::default())
+    pub async fn new(source: S) -> Result<Self> {
+        Self::with_options(source, ReaderOptions::default()).await
     }
 
     /// A reader over `source` with `options`; asks the source for its size.
@@ -275,8 +347,8 @@ impl<S: RangeSource> RangeReader<S> {
     /// # Errors
     ///
     /// When the source cannot tell its size.
-    pub fn with_options(source: S, options: ReaderOptions) -> Result<Self> {
-        let size = source.size()?;
+    pub async fn with_options(source: S, options: ReaderOptions) -> Result<Self> {
+        let size = source.size().await?;
         Ok(Self::with_size(source, size, options))
     }
 
@@ -288,13 +360,15 @@ impl<S: RangeSource> RangeReader<S> {
             options: options.concurrency(options.concurrency),
             shared: Mutex::new(Shared {
                 buffer: SparseBuffer::new(size),
-                in_flight: InFlight::default(),
-                lru: Lru::default(),
+                ..Shared::default()
             }),
-            landed: Condvar::new(),
             counters: Counters::default(),
-            position: 0,
         }
+    }
+
+    /// A blocking `Read + Seek + Clone` cursor over this reader, driven by `runtime`.
+    pub fn blocking(self, runtime: BlockingRuntime) -> BlockingRangeReader<S> {
+        BlockingRangeReader::from_reader(Arc::new(self), runtime)
     }
 
     /// The size of the file.
@@ -313,12 +387,6 @@ impl<S: RangeSource> RangeReader<S> {
     #[must_use]
     pub fn source(&self) -> &S {
         &self.source
-    }
-
-    /// The cursor of the [`io::Read`] and [`io::Seek`] implementations.
-    #[must_use]
-    pub fn position(&self) -> u64 {
-        self.position
     }
 
     /// The counters so far.
@@ -363,15 +431,88 @@ impl<S: RangeSource> RangeReader<S> {
         (self.source, shared.buffer)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Shared> {
-        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The bytes of `range`, fetched as needed: a slice of the cached chunk (no copy) when one fetched chunk
+    /// holds the whole range, else one copy joining the chunks.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRange`] or [`Error::OutOfBounds`] for a range that is not inside the file (nothing is
+    /// fetched then); when the source fails or returns the wrong number of bytes.
+    pub async fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        let len = range
+            .end
+            .checked_sub(range.start)
+            .ok_or(Error::InvalidRange {
+                start: range.start,
+                end: range.end,
+            })?;
+        if usize::try_from(len).is_err() {
+            return Err(Error::InvalidRange {
+                start: range.start,
+                end: range.end,
+            });
+        }
+        if range.end > self.size {
+            return Err(Error::OutOfBounds {
+                name: self.source.name(),
+                start: range.start,
+                end: range.end,
+                size: self.size,
+            });
+        }
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        let mut missed = false;
+        let mut landed: Option<Fetched> = None;
+        loop {
+            let step = {
+                let mut shared = self.lock();
+                if let Some((requests, results)) = landed.take() {
+                    self.land(&mut shared, &requests, results)?;
+                }
+                if let Some(bytes) = shared.buffer.find_region(range.start, len) {
+                    if self.options.cache_budget.is_some() {
+                        shared.lru.touch(range.clone());
+                    }
+                    self.evict(&mut shared);
+                    Step::Done(bytes)
+                } else {
+                    missed = true;
+                    let at = shared
+                        .buffer
+                        .missing(range.clone())
+                        .first()
+                        .map_or(range.start, |gap| gap.start);
+                    self.plan_miss(&mut shared, at, range.end)
+                }
+            };
+            match step {
+                Step::Done(bytes) => {
+                    self.count_read(missed);
+                    return Ok(bytes);
+                }
+                Step::Wait(generation) => self.wait(generation).await,
+                Step::Fetch(requests) => landed = Some(self.fetch_guarded(requests).await),
+            }
+        }
     }
 
-    fn wait<'a>(&'a self, shared: MutexGuard<'a, Shared>) -> MutexGuard<'a, Shared> {
-        bump(&self.counters.waits, 1);
-        self.landed
-            .wait(shared)
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The bytes of `range` if they are all cached, without fetching or waiting (`None` otherwise, and for a
+    /// range outside the file). Zero-copy within one cached chunk. Lets a synchronous search over cached bytes
+    /// (an index walk) stop at the first missing piece, fetch it, and run again.
+    #[must_use]
+    pub fn read_cached(&self, range: Range<u64>) -> Option<Bytes> {
+        let len = range.end.checked_sub(range.start)?;
+        if range.end > self.size {
+            return None;
+        }
+        let mut shared = self.lock();
+        let bytes = shared.buffer.find_region(range.start, len)?;
+        if self.options.cache_budget.is_some() {
+            shared.lru.touch(range);
+        }
+        Some(bytes)
     }
 
     /// Fills `buf` with the bytes at `offset`, fetching what is not cached; fewer bytes only at the end of the
@@ -379,50 +520,15 @@ impl<S: RangeSource> RangeReader<S> {
     ///
     /// # Errors
     ///
-    /// When the source fails or returns the wrong number of bytes; `buf` may hold some of the bytes then.
-    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    /// When the source fails or returns the wrong number of bytes.
+    pub async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         if offset >= self.size || buf.is_empty() {
             return Ok(0);
         }
-        let want = usize::try_from(len_u64(buf.len()).min(self.size - offset)).unwrap_or(buf.len());
-        let buf = &mut buf[..want];
-        let end = offset + len_u64(want);
-        let mut filled = 0;
-        let mut missed = false;
-        let mut shared = self.lock();
-        loop {
-            filled += self.copy_cached(&mut shared, offset + len_u64(filled), &mut buf[filled..]);
-            self.evict(&mut shared);
-            if filled == want {
-                break;
-            }
-            missed = true;
-            let at = offset + len_u64(filled);
-            let wanted = self.wanted_on_miss(at, end);
-            let requests = plan(
-                &[wanted],
-                &shared.buffer,
-                &shared.in_flight,
-                self.options.coalesce_gap,
-                self.options.max_request,
-            );
-            shared = if requests.is_empty() {
-                // Every missing byte of the read is in flight: wait for it rather than fetch it twice.
-                self.wait(shared)
-            } else {
-                self.fetch_and_store(shared, &requests)?
-            };
-        }
-        drop(shared);
-        bump(
-            if missed {
-                &self.counters.misses
-            } else {
-                &self.counters.hits
-            },
-            1,
-        );
-        Ok(want)
+        let want = len_u64(buf.len()).min(self.size - offset);
+        let bytes = self.read_range(offset..offset + want).await?;
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
     }
 
     /// Fills `buf` with the bytes at `offset`.
@@ -431,7 +537,7 @@ impl<S: RangeSource> RangeReader<S> {
     ///
     /// [`Error::OutOfBounds`] when the file ends before `buf` is full (nothing is fetched then); as
     /// [`read_at`](Self::read_at) otherwise.
-    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+    pub async fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let end = offset.saturating_add(len_u64(buf.len()));
         if end > self.size {
             return Err(Error::OutOfBounds {
@@ -441,37 +547,7 @@ impl<S: RangeSource> RangeReader<S> {
                 size: self.size,
             });
         }
-        self.read_at(offset, buf).map(drop)
-    }
-
-    /// The bytes of `range`, fetched as needed.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidRange`] or [`Error::OutOfBounds`] for a range that is not inside the file; as
-    /// [`read_at`](Self::read_at) otherwise.
-    pub fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
-        let len = usize::try_from(range.end.checked_sub(range.start).ok_or(
-            Error::InvalidRange {
-                start: range.start,
-                end: range.end,
-            },
-        )?)
-        .map_err(|_| Error::InvalidRange {
-            start: range.start,
-            end: range.end,
-        })?;
-        if range.end > self.size {
-            return Err(Error::OutOfBounds {
-                name: self.source.name(),
-                start: range.start,
-                end: range.end,
-                size: self.size,
-            });
-        }
-        let mut out = vec![0; len];
-        self.read_at(range.start, &mut out)?;
-        Ok(Bytes::from(out))
+        self.read_at(offset, buf).await.map(drop)
     }
 
     /// Caches `bytes` as the file's bytes at `offset`, obtained without this reader: e.g. the tail that came
@@ -492,32 +568,40 @@ impl<S: RangeSource> RangeReader<S> {
     }
 
     /// Fetches every byte of `ranges` (clipped to the file) that is not cached yet, with one plan; returns once
-    /// they are all cached, including those other threads were fetching.
+    /// they are all cached, including those other tasks were fetching.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidRange`] for a range whose start is after its end; when the source fails.
-    pub fn prefetch(&self, ranges: &[Range<u64>]) -> Result<()> {
+    pub async fn prefetch(&self, ranges: &[Range<u64>]) -> Result<()> {
         let wanted = normalize(ranges, self.size)?;
-        let mut shared = self.lock();
-        let requests = plan(
-            &wanted,
-            &shared.buffer,
-            &shared.in_flight,
-            self.options.coalesce_gap,
-            self.options.max_request,
-        );
+        let requests = {
+            let mut shared = self.lock();
+            let requests = self.plan_locked(&shared, &wanted);
+            for request in &requests {
+                shared.in_flight.insert(request);
+            }
+            requests
+        };
         if !requests.is_empty() {
-            shared = self.fetch_and_store(shared, &requests)?;
+            let (requests, results) = self.fetch_guarded(requests).await;
+            let mut shared = self.lock();
+            self.land(&mut shared, &requests, results)?;
             self.evict(&mut shared);
         }
-        while wanted
-            .iter()
-            .any(|range| shared.in_flight.overlaps(range.clone()))
-        {
-            shared = self.wait(shared);
+        loop {
+            let generation = {
+                let shared = self.lock();
+                if !wanted
+                    .iter()
+                    .any(|range| shared.in_flight.overlaps(range.clone()))
+                {
+                    return Ok(());
+                }
+                shared.generation
+            };
+            self.wait(generation).await;
         }
-        Ok(())
     }
 
     /// The requests [`prefetch`](Self::prefetch) would send for `ranges` now (without sending them).
@@ -528,37 +612,76 @@ impl<S: RangeSource> RangeReader<S> {
     pub fn plan(&self, ranges: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
         let wanted = normalize(ranges, self.size)?;
         let shared = self.lock();
-        Ok(plan(
-            &wanted,
+        Ok(self.plan_locked(&shared, &wanted))
+    }
+
+    fn plan_locked(&self, shared: &Shared, wanted: &[Range<u64>]) -> Vec<Range<u64>> {
+        plan(
+            wanted,
             &shared.buffer,
             &shared.in_flight,
             self.options.coalesce_gap,
             self.options.max_request,
-        ))
+        )
     }
 
-    /// What to fetch when byte `at` of a read ending at `end` is missing.
+    /// The step of a read whose byte `at` (before `end`) is missing: fetch what is neither cached nor in flight
+    /// (marking it in flight), or wait for bytes in flight.
+    fn plan_miss<T>(&self, shared: &mut Shared, at: u64, end: u64) -> Step<T> {
+        let wanted = self.wanted_on_miss(at, end);
+        let requests = self.plan_locked(shared, std::slice::from_ref(&wanted));
+        if requests.is_empty() {
+            // Every missing byte of the read is in flight: wait for it rather than fetch it twice.
+            return Step::Wait(shared.generation);
+        }
+        for request in &requests {
+            shared.in_flight.insert(request);
+        }
+        Step::Fetch(requests)
+    }
+
+    /// What to fetch when byte `at` of a read ending at `end` is missing: the tail, or `read_ahead` bytes from
+    /// `at` (at least up to `end`) rounded out to whole `min_request` blocks.
     fn wanted_on_miss(&self, at: u64, end: u64) -> Range<u64> {
         let tail_start = self.size.saturating_sub(self.options.tail_read);
         if self.options.tail_read > 0 && at >= tail_start {
             return tail_start..self.size;
         }
-        at..at
-            .saturating_add(self.options.read_ahead)
-            .max(end)
-            .min(self.size)
+        let stop = at.saturating_add(self.options.read_ahead).max(end);
+        let block = self.options.min_request;
+        if block == 0 {
+            return at..stop.min(self.size);
+        }
+        let start = at - at % block;
+        let stop = stop.div_ceil(block).saturating_mul(block);
+        start..stop.min(self.size)
     }
 
-    /// Copies the cached bytes at `offset` into `buf` (up to the first gap) and marks them used.
-    fn copy_cached(&self, shared: &mut Shared, offset: u64, buf: &mut [u8]) -> usize {
-        let copied = match shared.buffer.read_at(offset, buf) {
-            ReadAt::Data(n) => n,
-            ReadAt::Gap { .. } | ReadAt::End => 0,
-        };
-        if copied > 0 && self.options.cache_budget.is_some() {
-            shared.lru.touch(offset..offset + len_u64(copied));
-        }
-        copied
+    fn count_read(&self, missed: bool) {
+        bump(
+            if missed {
+                &self.counters.misses
+            } else {
+                &self.counters.hits
+            },
+            1,
+        );
+    }
+
+    /// Waits until the generation moves past `generation` (bytes landed, or a fetch ended).
+    async fn wait(&self, generation: u64) {
+        bump(&self.counters.waits, 1);
+        std::future::poll_fn(|cx| {
+            let mut shared = self.lock();
+            if shared.generation != generation {
+                return Poll::Ready(());
+            }
+            if !shared.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                shared.waiters.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await;
     }
 
     fn evict(&self, shared: &mut Shared) {
@@ -574,32 +697,30 @@ impl<S: RangeSource> RangeReader<S> {
         }
     }
 
-    /// Marks `requests` in flight, fetches them without holding the lock, stores what came back and wakes the
-    /// waiting threads.
-    fn fetch_and_store<'a>(
-        &'a self,
-        mut shared: MutexGuard<'a, Shared>,
-        requests: &[Range<u64>],
-    ) -> Result<MutexGuard<'a, Shared>> {
-        for request in requests {
-            shared.in_flight.insert(request);
-        }
-        drop(shared);
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| self.fetch_all(requests)));
-        let mut shared = self.lock();
-        for request in requests {
-            shared.in_flight.remove(request);
-        }
-        let results = match outcome {
-            Ok(results) => results,
-            Err(payload) => {
-                drop(shared);
-                self.landed.notify_all();
-                panic::resume_unwind(payload);
-            }
+    /// Fetches `requests` (already marked in flight); if this future is dropped first, they are released.
+    async fn fetch_guarded(&self, requests: Vec<Range<u64>>) -> Fetched {
+        let mut guard = InFlightGuard {
+            reader: self,
+            requests: Some(requests),
         };
+        let results = self
+            .fetch_all(guard.requests.as_deref().unwrap_or_default())
+            .await;
+        let requests = guard.requests.take().unwrap_or_default();
+        (requests, results)
+    }
+
+    /// Stores what came back for `requests`, releases them from in flight and wakes the waiters; the first
+    /// error, after storing everything else.
+    fn land(
+        &self,
+        shared: &mut MutexGuard<'_, Shared>,
+        requests: &[Range<u64>],
+        results: Vec<Result<Bytes>>,
+    ) -> Result<()> {
         let mut first_error = None;
         for (request, result) in requests.iter().zip(results) {
+            shared.in_flight.remove(request);
             let stored = result.and_then(|bytes| shared.buffer.add_region(request.start, bytes));
             match stored {
                 Ok(()) if self.options.cache_budget.is_some() => shared.lru.record(request),
@@ -609,51 +730,36 @@ impl<S: RangeSource> RangeReader<S> {
                 }
             }
         }
-        self.landed.notify_all();
+        shared.generation += 1;
+        for waker in std::mem::take(&mut shared.waiters) {
+            waker.wake();
+        }
         match first_error {
             Some(err) => Err(err),
-            None => Ok(shared),
+            None => Ok(()),
         }
     }
 
-    /// Runs `requests`, up to `concurrency` at once; the results are in the order of `requests`.
-    fn fetch_all(&self, requests: &[Range<u64>]) -> Vec<Result<Bytes>> {
-        let workers = self.options.concurrency.min(requests.len());
-        if workers <= 1 {
-            return requests.iter().map(|r| self.fetch_checked(r)).collect();
+    /// Runs `requests`, up to `concurrency` at once on this task; the results are in the order of `requests`.
+    async fn fetch_all(&self, requests: &[Range<u64>]) -> Vec<Result<Bytes>> {
+        if self.options.concurrency <= 1 || requests.len() <= 1 {
+            let mut results = Vec::with_capacity(requests.len());
+            for request in requests {
+                results.push(self.fetch_checked(request.clone()).await);
+            }
+            return results;
         }
-        // Each worker takes the next request until none is left; sorting by index restores the order.
-        let next = AtomicUsize::new(0);
-        let work = || {
-            let mut done = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(request) = requests.get(index) else {
-                    break;
-                };
-                done.push((index, self.fetch_checked(request)));
-            }
-            done
-        };
-        let mut all = std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-            let mut all = work();
-            for helper in helpers {
-                match helper.join() {
-                    Ok(done) => all.extend(done),
-                    Err(payload) => panic::resume_unwind(payload),
-                }
-            }
-            all
-        });
-        all.sort_unstable_by_key(|&(index, _)| index);
-        all.into_iter().map(|(_, result)| result).collect()
+        futures_util::stream::iter(requests.iter().cloned())
+            .map(|request| self.fetch_checked(request))
+            .buffered(self.options.concurrency)
+            .collect()
+            .await
     }
 
     /// Fetches one request and checks the answer.
-    fn fetch_checked(&self, request: &Range<u64>) -> Result<Bytes> {
+    async fn fetch_checked(&self, request: Range<u64>) -> Result<Bytes> {
         bump(&self.counters.requests, 1);
-        let mut answer = self.source.fetch(std::slice::from_ref(request))?;
+        let mut answer = self.source.fetch(std::slice::from_ref(&request)).await?;
         if answer.len() != 1 {
             return Err(Error::FetchCount {
                 name: self.source.name(),
@@ -673,26 +779,5 @@ impl<S: RangeSource> RangeReader<S> {
         }
         bump(&self.counters.bytes_fetched, got);
         Ok(bytes)
-    }
-}
-
-/// Reads from the cursor, fetching what is missing; `Ok(0)` only at the end of the file.
-impl<S: RangeSource> Read for RangeReader<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.read_at(self.position, buf)?;
-        self.position += len_u64(n);
-        Ok(n)
-    }
-}
-
-/// Moves the cursor; before 0 is an [`io::ErrorKind::InvalidInput`] error, past the end is allowed.
-impl<S: RangeSource> Seek for RangeReader<S> {
-    fn seek(&mut self, from: SeekFrom) -> io::Result<u64> {
-        self.position = seek_target(from, self.position, self.size)?;
-        Ok(self.position)
-    }
-
-    fn stream_position(&mut self) -> io::Result<u64> {
-        Ok(self.position)
     }
 }

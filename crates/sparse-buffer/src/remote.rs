@@ -1,113 +1,70 @@
-//! [`ObjectStoreSource`]: a [`RangeSource`] over one object of any [`object_store::ObjectStore`] (S3, GCS,
-//! Azure, HTTP, memory, local files), with a blocking API for synchronous callers and an async one.
+//! [`ObjectStoreSource`]: an [`AsyncRangeSource`] over one object of any [`object_store::ObjectStore`] (S3, GCS,
+//! Azure, HTTP, memory, local files).
 //!
-//! The blocking methods run the store's futures on a runtime: a shared one this crate starts on first use (two
-//! worker threads), or yours ([`ObjectStoreSource::with_runtime`]). They are for synchronous callers: async code
-//! awaits the `*_async` methods, or moves blocking readers into `tokio::task::spawn_blocking` (where the
-//! blocking methods work), so that no executor thread waits on the network.
+//! Its futures run on the caller's tokio runtime (object_store's clients need one). Synchronous callers read it
+//! through a [`BlockingRangeReader`](crate::BlockingRangeReader) with an explicit
+//! [`BlockingRuntime`](crate::BlockingRuntime).
 
 use std::fmt;
-use std::future::Future;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt};
-use tokio::runtime::{Handle, Runtime};
 
+use crate::buffer::len_u64;
 use crate::error::{Error, Result};
-use crate::source::RangeSource;
+use crate::reader::{RangeReader, ReaderOptions};
+use crate::source::AsyncRangeSource;
 
-/// Ranges of one [`ObjectStoreSource::fetch`] at most this far apart are fetched as one request (1 MiB, as
+/// Ranges of one [`ObjectStoreSource`] fetch at most this far apart are fetched as one request (1 MiB, as
 /// `object_store::ObjectStore::get_ranges`).
 pub const DEFAULT_COALESCE_GAP: u64 = object_store::OBJECT_STORE_COALESCE_DEFAULT;
 
-/// The runtime the blocking methods use unless given another.
-fn shared_runtime() -> Result<&'static Runtime> {
-    static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("sparse-buffer-io")
-                .enable_all()
-                .build()
-                .map_err(|err| err.to_string())
-        })
-        .as_ref()
-        .map_err(|message| Error::Source {
-            name: "object store runtime".to_owned(),
-            source: message.clone().into(),
-        })
-}
-
-/// Runs `future` to completion on `handle` (the shared runtime when `None`), from synchronous code.
+/// An [`AsyncRangeSource`] over the object at `path` in `store`, pinned to the version seen when it was opened.
 ///
-/// On a thread that belongs to a tokio runtime (e.g. inside `tokio::task::spawn_blocking`), where tokio refuses
-/// to start another `block_on`, the future runs on a short-lived helper thread instead, so this never panics.
-/// It still blocks the calling thread until the future is done: from async code, await the future instead.
+/// Opening learns the object's size, ETag and version (if the store keeps versions) from one request: a `HEAD`
+/// ([`open`](Self::open)), or a `GET` that brings bytes too ([`open_reading`](Self::open_reading);
+/// [`open_reader`](Self::open_reader) reads the tail of the object that way and caches it in a new
+/// [`RangeReader`]). Every later `GET` is conditional on that version (`If-Match: <ETag>`, and the version id
+/// when there is one), and its answer's ETag and size are checked again: an object replaced since the open is
+/// [`Error::ObjectChanged`], never bytes of two versions mixed. A store that reports neither ETag nor version
+/// can only be checked by size.
 ///
-/// # Errors
-///
-/// [`Error::Source`] when the shared runtime cannot start; otherwise whatever `future` returns.
-pub fn block_on<T: Send>(
-    handle: Option<&Handle>,
-    future: impl Future<Output = Result<T>> + Send,
-) -> Result<T> {
-    let handle = match handle {
-        Some(handle) => handle.clone(),
-        None => shared_runtime()?.handle().clone(),
-    };
-    if Handle::try_current().is_err() {
-        return handle.block_on(future);
-    }
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| handle.block_on(future))
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
-    })
-}
-
-/// A [`RangeSource`] over the object at `path` in `store`.
-///
-/// Opening asks the object's size and ETag once (one `HEAD`, or with
-/// [`open_reading`](Self::open_reading) the first `GET`, which brings bytes too); [`size`](RangeSource::size)
-/// never asks again. Each [`fetch`](RangeSource::fetch) of one range is one ranged `GET`; a fetch of several
-/// ranges merges those at most [`coalesce_gap`](Self::with_coalesce_gap) apart and runs the requests
-/// concurrently (at most 10 at once, object_store's `coalesce_ranges`). [`requests`](Self::requests) counts every
-/// request sent, `HEAD` included.
+/// Each fetch of one range is one ranged `GET`; a fetch of several ranges merges those at most
+/// [`coalesce_gap`](Self::with_coalesce_gap) apart and runs the requests concurrently (at most 10 at once,
+/// object_store's `coalesce_ranges`). [`requests`](Self::requests) counts every request sent, `HEAD` included.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use object_store::{ObjectStoreExt, memory::InMemory, path::Path};
-/// use sparse_buffer::{ObjectStoreSource, RangeReader, RangeSource, ReaderOptions};
+/// use sparse_buffer::{ObjectStoreSource, ReaderOptions};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = Arc::new(InMemory::new());
 /// let path = Path::from("data/blob.bin");
-/// let bytes: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
-/// sparse_buffer::block_on(None, async {
-///     store.put(&path, bytes.clone().into()).await.map_err(|e| sparse_buffer::Error::Source {
-///         name: path.to_string(),
-///         source: Box::new(e),
-///     })
-/// })?;
+/// let bytes: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
+/// store.put(&path, bytes.clone().into()).await?;
 ///
-/// let source = ObjectStoreSource::open(store, path)?; // one HEAD
-/// assert_eq!(source.size()?, 100_000);
-/// let reader = RangeReader::with_size(source, 100_000, ReaderOptions::default().read_ahead(0).tail_read(0));
-/// assert_eq!(reader.read_range(1000..1004)?[..], bytes[1000..1004]);
-/// assert_eq!(reader.source().requests(), 2); // the HEAD and one GET
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// // One suffix GET: the size, the ETag and the last 128 KiB (the default tail_read), cached.
+/// let reader = ObjectStoreSource::open_reader(store, path, ReaderOptions::default()).await?;
+/// assert_eq!(reader.size(), 1_000_000);
+/// assert_eq!(reader.read_range(999_000..999_004).await?[..], bytes[999_000..999_004]);
+/// assert_eq!(reader.source().requests(), 1);
+/// assert_eq!(reader.read_range(1000..1004).await?[..], bytes[1000..1004]);
+/// assert_eq!(reader.source().requests(), 2); // a GET with If-Match: the ETag of the open
+/// # Ok(())
+/// # }
 /// ```
 pub struct ObjectStoreSource {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
     e_tag: Option<String>,
-    runtime: Option<Handle>,
+    version: Option<String>,
     coalesce_gap: u64,
     requests: AtomicU64,
     name: String,
@@ -119,6 +76,7 @@ impl fmt::Debug for ObjectStoreSource {
             .field("name", &self.name)
             .field("size", &self.size)
             .field("e_tag", &self.e_tag)
+            .field("version", &self.version)
             .field("coalesce_gap", &self.coalesce_gap)
             .field("requests", &self.requests())
             .finish_non_exhaustive()
@@ -126,42 +84,33 @@ impl fmt::Debug for ObjectStoreSource {
 }
 
 impl ObjectStoreSource {
-    /// A source over an object whose size (and ETag, if known) the caller already has: sends no request.
-    pub fn from_meta(
-        store: Arc<dyn ObjectStore>,
-        path: Path,
-        size: u64,
-        e_tag: Option<String>,
-    ) -> Self {
+    /// A source over the object `meta` describes (e.g. from a listing), pinned to its ETag and version: sends
+    /// no request.
+    pub fn from_meta(store: Arc<dyn ObjectStore>, meta: &ObjectMeta) -> Self {
+        Self::unopened(store, meta.location.clone()).with_object_meta(meta)
+    }
+
+    fn unopened(store: Arc<dyn ObjectStore>, path: Path) -> Self {
         let name = format!("{store}/{path}");
         Self {
             store,
             path,
-            size,
-            e_tag,
-            runtime: None,
+            size: 0,
+            e_tag: None,
+            version: None,
             coalesce_gap: DEFAULT_COALESCE_GAP,
             requests: AtomicU64::new(0),
             name,
         }
     }
 
-    /// Opens the object at `path` with one `HEAD` request, blocking.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Source`] when the request fails (e.g. no such object).
-    pub fn open(store: Arc<dyn ObjectStore>, path: Path) -> Result<Self> {
-        block_on(None, Self::open_async(store, path))
-    }
-
     /// Opens the object at `path` with one `HEAD` request.
     ///
     /// # Errors
     ///
-    /// [`Error::Source`] when the request fails.
-    pub async fn open_async(store: Arc<dyn ObjectStore>, path: Path) -> Result<Self> {
-        let source = Self::from_meta(store, path, 0, None);
+    /// [`Error::Source`] when the request fails (e.g. no such object).
+    pub async fn open(store: Arc<dyn ObjectStore>, path: Path) -> Result<Self> {
+        let source = Self::unopened(store, path);
         source.requests.fetch_add(1, Ordering::Relaxed);
         let meta = source
             .store
@@ -172,32 +121,19 @@ impl ObjectStoreSource {
     }
 
     /// Opens the object at `path` with one `GET` of `range` (e.g. [`GetRange::Suffix`] for a footer, or
-    /// [`GetRange::Bounded`]`(0..n)` for a header), blocking: the source and the bytes, with the file range they
-    /// hold (a suffix longer than the object gives the whole object).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Source`] when the request fails.
-    pub fn open_reading(
-        store: Arc<dyn ObjectStore>,
-        path: Path,
-        range: GetRange,
-    ) -> Result<(Self, Range<u64>, Bytes)> {
-        block_on(None, Self::open_reading_async(store, path, range))
-    }
-
-    /// The async form of [`open_reading`](Self::open_reading).
+    /// [`GetRange::Bounded`]`(0..n)` for a header): the source and the bytes, with the file range they hold (a
+    /// suffix longer than the object gives the whole object). The size comes from the answer's range.
     ///
     /// # Errors
     ///
     /// [`Error::Source`] when the request fails; [`Error::ShortFetch`] when the answer is not as long as the
     /// range it claims.
-    pub async fn open_reading_async(
+    pub async fn open_reading(
         store: Arc<dyn ObjectStore>,
         path: Path,
         range: GetRange,
     ) -> Result<(Self, Range<u64>, Bytes)> {
-        let source = Self::from_meta(store, path, 0, None);
+        let source = Self::unopened(store, path);
         source.requests.fetch_add(1, Ordering::Relaxed);
         let options = GetOptions {
             range: Some(range),
@@ -212,28 +148,46 @@ impl ObjectStoreSource {
         let got = result.range.clone();
         let bytes = result.bytes().await.map_err(|err| source.error(err))?;
         let source = source.with_object_meta(&meta);
-        if got.end > source.size || got.end - got.start != crate::buffer::len_u64(bytes.len()) {
+        if got.end > source.size || got.end - got.start != len_u64(bytes.len()) {
             return Err(Error::ShortFetch {
                 name: source.name.clone(),
                 start: got.start,
                 end: got.end,
-                got: crate::buffer::len_u64(bytes.len()),
+                got: len_u64(bytes.len()),
             });
         }
         Ok((source, got, bytes))
     }
 
+    /// Opens the object at `path` and a [`RangeReader`] over it with one suffix `GET` of
+    /// [`tail_read`](ReaderOptions::tail_read) bytes (a `HEAD` when that is 0): the size, ETag and version come
+    /// with the tail, which is cached, so a footer read costs no further request.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_reading`](Self::open_reading).
+    pub async fn open_reader(
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        options: ReaderOptions,
+    ) -> Result<RangeReader<Self>> {
+        if options.tail_read == 0 {
+            let source = Self::open(store, path).await?;
+            let size = source.size;
+            return Ok(RangeReader::with_size(source, size, options));
+        }
+        let (source, at, tail) =
+            Self::open_reading(store, path, GetRange::Suffix(options.tail_read)).await?;
+        let size = source.size;
+        let reader = RangeReader::with_size(source, size, options);
+        reader.add_region(at.start, tail)?;
+        Ok(reader)
+    }
+
     fn with_object_meta(mut self, meta: &ObjectMeta) -> Self {
         self.size = meta.size;
         self.e_tag.clone_from(&meta.e_tag);
-        self
-    }
-
-    /// Runs the blocking methods on `runtime` instead of the shared one: a multi-thread runtime (a current-thread
-    /// one drives its I/O only inside its own `Runtime::block_on`).
-    #[must_use]
-    pub fn with_runtime(mut self, runtime: Handle) -> Self {
-        self.runtime = Some(runtime);
+        self.version.clone_from(&meta.version);
         self
     }
 
@@ -257,10 +211,22 @@ impl ObjectStoreSource {
         &self.path
     }
 
-    /// The object's ETag when it was opened, if the store reports one.
+    /// The object's size when it was opened (every read is checked against it).
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The object's ETag when it was opened, if the store reports one: every read is conditional on it.
     #[must_use]
     pub fn e_tag(&self) -> Option<&str> {
         self.e_tag.as_deref()
+    }
+
+    /// The object's version when it was opened, if the store keeps versions: every read asks for it.
+    #[must_use]
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     /// Requests sent so far (`HEAD` and `GET`, failed ones included).
@@ -273,6 +239,21 @@ impl ObjectStoreSource {
         Error::Source {
             name: self.name.clone(),
             source: Box::new(err),
+        }
+    }
+
+    /// The version pinned at open, for [`Error::ObjectChanged`].
+    fn pinned(&self) -> String {
+        describe(self.e_tag.as_deref(), self.version.as_deref(), self.size)
+    }
+
+    fn changed(&self, range: &Range<u64>, found: Option<String>) -> Error {
+        Error::ObjectChanged {
+            name: self.name.clone(),
+            start: range.start,
+            end: range.end,
+            expected: self.pinned(),
+            found,
         }
     }
 
@@ -294,40 +275,119 @@ impl ObjectStoreSource {
         Ok(())
     }
 
+    /// One ranged `GET` conditional on the pinned version; the answer's version and size checked again.
+    async fn get_pinned(&self, range: Range<u64>) -> Result<Bytes> {
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(range.clone())),
+            if_match: self.e_tag.clone(),
+            version: self.version.clone(),
+            ..GetOptions::default()
+        };
+        let result = match self.store.get_opts(&self.path, options).await {
+            Ok(result) => result,
+            Err(object_store::Error::Precondition { .. }) => {
+                return Err(self.changed(&range, None));
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(self.changed(&range, Some("no object (deleted)".to_owned())));
+            }
+            Err(err) => return Err(self.error(err)),
+        };
+        let meta = &result.meta;
+        let tag_differs = matches!((&self.e_tag, &meta.e_tag), (Some(a), Some(b)) if a != b);
+        let version_differs =
+            matches!((&self.version, &meta.version), (Some(a), Some(b)) if a != b);
+        if tag_differs || version_differs || meta.size != self.size {
+            return Err(self.changed(
+                &range,
+                Some(describe(
+                    meta.e_tag.as_deref(),
+                    meta.version.as_deref(),
+                    meta.size,
+                )),
+            ));
+        }
+        if result.range != range {
+            return Err(Error::ShortFetch {
+                name: self.name.clone(),
+                start: range.start,
+                end: range.end,
+                got: result.range.end.saturating_sub(result.range.start),
+            });
+        }
+        result.bytes().await.map_err(|err| self.error(err))
+    }
+
     /// The bytes of each range, in the order asked: one request for a single range, coalesced concurrent
-    /// requests for several.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidRange`] or [`Error::OutOfBounds`] for a range outside the object (no request is sent);
-    /// [`Error::Source`] when a request fails.
-    pub async fn fetch_async(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+    /// requests for several; each conditional on the version pinned at open.
+    async fn fetch_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         for range in ranges {
             self.check(range)?;
         }
-        let get = |range: Range<u64>| async move {
-            if range.is_empty() {
-                return Ok(Bytes::new());
-            }
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            self.store.get_range(&self.path, range).await
-        };
-        let fetched = match ranges {
+        match ranges {
             [] => Ok(Vec::new()),
-            [range] => get(range.clone()).await.map(|bytes| vec![bytes]),
-            _ => object_store::coalesce_ranges(ranges, get, self.coalesce_gap).await,
-        };
-        fetched.map_err(|err| self.error(err))
+            [range] => self
+                .get_pinned(range.clone())
+                .await
+                .map(|bytes| vec![bytes]),
+            _ => {
+                // coalesce_ranges wants object_store errors: carry ours through one and take it back out.
+                let get = |range: Range<u64>| async move {
+                    self.get_pinned(range)
+                        .await
+                        .map_err(|err| object_store::Error::Generic {
+                            store: "sparse-buffer",
+                            source: Box::new(err),
+                        })
+                };
+                object_store::coalesce_ranges(ranges, get, self.coalesce_gap)
+                    .await
+                    .map_err(|err| match err {
+                        object_store::Error::Generic { source, .. } => {
+                            match source.downcast::<Error>() {
+                                Ok(ours) => *ours,
+                                Err(other) => Error::Source {
+                                    name: self.name.clone(),
+                                    source: other,
+                                },
+                            }
+                        }
+                        other => self.error(other),
+                    })
+            }
+        }
     }
 }
 
-impl RangeSource for ObjectStoreSource {
-    fn size(&self) -> Result<u64> {
+/// `etag "…", version …, N bytes`, as much as is known.
+fn describe(e_tag: Option<&str>, version: Option<&str>, size: u64) -> String {
+    let mut out = String::new();
+    if let Some(tag) = e_tag {
+        out.push_str("etag ");
+        out.push_str(tag);
+        out.push_str(", ");
+    }
+    if let Some(version) = version {
+        out.push_str("version ");
+        out.push_str(version);
+        out.push_str(", ");
+    }
+    out.push_str(&size.to_string());
+    out.push_str(" bytes");
+    out
+}
+
+impl AsyncRangeSource for ObjectStoreSource {
+    async fn size(&self) -> Result<u64> {
         Ok(self.size)
     }
 
-    fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        block_on(self.runtime.as_ref(), self.fetch_async(ranges))
+    async fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.fetch_ranges(ranges).await
     }
 
     fn name(&self) -> String {

@@ -1,8 +1,10 @@
-//! [`RangeSource`]: where a [`RangeReader`](crate::RangeReader) fetches byte ranges from, with an in-memory
-//! source and a local-file source that uses positional reads.
+//! Where a [`RangeReader`](crate::RangeReader) fetches byte ranges from: [`AsyncRangeSource`] (what the reader
+//! needs), [`RangeSource`] (the synchronous form, for sources that answer at once), an in-memory source and a
+//! local-file source that uses positional reads.
 
 use std::fmt;
 use std::fs::File;
+use std::future::Future;
 use std::io;
 use std::ops::Range;
 use std::path::Path;
@@ -13,13 +15,17 @@ use bytes::Bytes;
 use crate::buffer::len_u64;
 use crate::error::{Error, Result};
 
-/// Something of known size that answers requests for byte ranges: memory, a local file, an object store.
+/// Something of known size that answers requests for byte ranges at once, without waiting on a network:
+/// memory, a local file, a test double.
 ///
-/// Both methods take `&self` and the trait requires `Send + Sync`, so one source serves many threads at once:
-/// a [`RangeReader`](crate::RangeReader) calls [`fetch`](Self::fetch) from several threads to run requests
-/// concurrently. An object-store client implements it by blocking on its runtime for each call (or by issuing
-/// the ranges of one call as concurrent requests), and returns its own errors as [`Error::Source`] (I/O errors
-/// as [`Error::Io`]).
+/// Every `RangeSource` is an [`AsyncRangeSource`] too (a blanket implementation whose futures are ready at once),
+/// so a [`RangeReader`](crate::RangeReader) reads it directly: the fetch runs synchronously inside the reader's
+/// future, which is the fast path for memory and the page cache. A source that waits on a network implements
+/// [`AsyncRangeSource`] instead (as `ObjectStoreSource` does with the `object-store`
+/// feature), so that no thread is blocked while it waits.
+///
+/// Both methods take `&self` and the trait requires `Send + Sync`, so one source serves many tasks and threads
+/// at once. Errors of the source itself are [`Error::Source`] (I/O errors [`Error::Io`]).
 ///
 /// ```
 /// use std::ops::Range;
@@ -85,6 +91,78 @@ macro_rules! forward_range_source {
 
 forward_range_source!(&S, Box<S>, Arc<S>);
 
+/// Something of known size that answers requests for byte ranges asynchronously: what a
+/// [`RangeReader`](crate::RangeReader) reads.
+///
+/// The futures are `Send` and run on the caller's executor (the reader never spawns): an object-store client
+/// awaits its requests there. Every synchronous [`RangeSource`] implements this trait through a blanket
+/// implementation whose futures are ready as soon as they are created, so implement [`RangeSource`] for a source
+/// that answers at once, and this trait for one that waits (the two cannot both be implemented for one type).
+///
+/// ```
+/// use std::ops::Range;
+/// use bytes::Bytes;
+/// use sparse_buffer::{AsyncRangeSource, RangeReader, ReaderOptions, Result};
+///
+/// /// A file of `size` bytes where byte `i` is `i % 251`, served after a yield to the executor.
+/// struct Pattern { size: u64 }
+///
+/// impl AsyncRangeSource for Pattern {
+///     async fn size(&self) -> Result<u64> {
+///         Ok(self.size)
+///     }
+///     async fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+///         Ok(ranges.iter().map(|r| r.clone().map(|i| (i % 251) as u8).collect()).collect())
+///     }
+///     fn name(&self) -> String {
+///         "pattern".to_owned()
+///     }
+/// }
+///
+/// # sparse_buffer::BlockingRuntime::inline().block_on(async {
+/// let reader = RangeReader::new(Pattern { size: 1000 }).await?;
+/// assert_eq!(reader.read_range(250..253).await?[..], [250, 0, 1]);
+/// # Ok::<(), sparse_buffer::Error>(())
+/// # })??;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait AsyncRangeSource: Send + Sync {
+    /// The size of the whole file in bytes.
+    ///
+    /// # Errors
+    ///
+    /// When the source cannot tell (e.g. the file is gone).
+    fn size(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The bytes of each range, in the order asked. Every range lies inside `0..size()` and is not empty.
+    ///
+    /// A [`RangeReader`](crate::RangeReader) checks the answer: a wrong number of buffers is
+    /// [`Error::FetchCount`], a buffer of the wrong length [`Error::ShortFetch`].
+    ///
+    /// # Errors
+    ///
+    /// When the source fails; out-of-bounds ranges are [`Error::OutOfBounds`].
+    fn fetch(&self, ranges: &[Range<u64>]) -> impl Future<Output = Result<Vec<Bytes>>> + Send;
+
+    /// A name for error messages: a path, a URL, an object key.
+    fn name(&self) -> String;
+}
+
+/// The adapter from a synchronous source: each future is ready when created (the work is done by the call).
+impl<S: RangeSource + ?Sized> AsyncRangeSource for S {
+    fn size(&self) -> impl Future<Output = Result<u64>> + Send {
+        std::future::ready(RangeSource::size(self))
+    }
+
+    fn fetch(&self, ranges: &[Range<u64>]) -> impl Future<Output = Result<Vec<Bytes>>> + Send {
+        std::future::ready(RangeSource::fetch(self, ranges))
+    }
+
+    fn name(&self) -> String {
+        RangeSource::name(self)
+    }
+}
+
 /// Checks that `range` is well-formed and inside a file of `size` bytes.
 fn check_range(name: impl FnOnce() -> String, range: &Range<u64>, size: u64) -> Result<()> {
     if range.start > range.end {
@@ -133,7 +211,7 @@ impl RangeSource for MemorySource {
         ranges
             .iter()
             .map(|range| {
-                check_range(|| self.name(), range, size)?;
+                check_range(|| RangeSource::name(self), range, size)?;
                 // Both ends are at most `data.len()`, so they fit in usize.
                 let start = usize::try_from(range.start).unwrap_or(usize::MAX);
                 let end = usize::try_from(range.end).unwrap_or(usize::MAX);
@@ -228,7 +306,7 @@ impl RangeSource for FileSource {
     }
 
     fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        let size = self.size()?;
+        let size = RangeSource::size(self)?;
         for range in ranges {
             check_range(|| self.name.clone(), range, size)?;
         }

@@ -5,7 +5,10 @@ mod index;
 #[cfg(target_os = "linux")]
 mod killpoints;
 mod map;
+mod remote;
 mod rox;
+#[path = "../../../sparse-buffer/tests/it/servers.rs"]
+mod servers;
 mod tour;
 mod usage;
 

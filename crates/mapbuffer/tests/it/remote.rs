@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use mapbuffer::{
-    Codec, Error, FormatVersion, IndexCacheUse, IndexMode, MapBuffer, MapBufferBuilder,
-    RemoteMapBuffer, RemoteOptions,
+    BlockingRemoteMapBuffer, Codec, Error, FormatVersion, IndexCacheUse, IndexMode, MapBuffer,
+    MapBufferBuilder, RemoteMapBuffer, RemoteOptions,
 };
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 
-use crate::servers::{Moto, Nginx, put};
+use crate::servers::{Moto, Nginx, put, runtime};
 
 fn entries(n: u64) -> Vec<(u64, Vec<u8>)> {
     (0..n)
@@ -27,8 +27,13 @@ fn entries(n: u64) -> Vec<(u64, Vec<u8>)> {
         .collect()
 }
 
-fn open(store: &Arc<dyn ObjectStore>, path: &str, options: RemoteOptions) -> RemoteMapBuffer {
-    RemoteMapBuffer::open(Arc::clone(store), Path::from(path), options).expect("open remote map")
+fn open(
+    store: &Arc<dyn ObjectStore>,
+    path: &str,
+    options: RemoteOptions,
+) -> BlockingRemoteMapBuffer {
+    BlockingRemoteMapBuffer::open(runtime(), Arc::clone(store), Path::from(path), options)
+        .expect("open remote map")
 }
 
 #[test]
@@ -123,7 +128,8 @@ fn corrupt_remote_maps_are_typed_errors() {
     // Truncated: the object cannot hold its index.
     put(&store, "short.mb", bytes[..100].to_vec());
     assert!(matches!(
-        RemoteMapBuffer::open(
+        BlockingRemoteMapBuffer::open(
+            runtime(),
             Arc::clone(&store),
             Path::from("short.mb"),
             RemoteOptions::default()
@@ -132,15 +138,21 @@ fn corrupt_remote_maps_are_typed_errors() {
     ));
     put(&store, "magic.mb", b"notamapbuffer!!!".to_vec());
     assert!(matches!(
-        RemoteMapBuffer::open(
+        BlockingRemoteMapBuffer::open(
+            runtime(),
             Arc::clone(&store),
             Path::from("magic.mb"),
             RemoteOptions::default()
         ),
         Err(Error::BadMagic { .. })
     ));
-    let missing = RemoteMapBuffer::open(store, Path::from("missing.mb"), RemoteOptions::default())
-        .unwrap_err();
+    let missing = BlockingRemoteMapBuffer::open(
+        runtime(),
+        store,
+        Path::from("missing.mb"),
+        RemoteOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(missing, Error::Remote(_)), "{missing}");
     assert!(missing.to_string().contains("missing.mb"), "{missing}");
 }
@@ -321,4 +333,139 @@ fn s3_store_through_moto() {
     for (key, value) in all.iter().step_by(101) {
         assert_eq!(map.get(*key).unwrap().as_deref(), Some(&value[..]));
     }
+}
+
+/// The async API on the caller's runtime, both index modes, and the blocking facade's refusal on a worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_map_on_the_callers_runtime() {
+    use futures_util::{StreamExt as _, TryStreamExt as _};
+    use object_store::ObjectStoreExt as _;
+
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let all = entries(5000);
+    let bytes = MapBufferBuilder::new().to_vec(all.clone()).unwrap();
+    store.put(&Path::from("a.mb"), bytes.into()).await.unwrap();
+    for mode in [IndexMode::Whole, IndexMode::OnDemand] {
+        let map = Arc::new(
+            RemoteMapBuffer::open(
+                Arc::clone(&store),
+                Path::from("a.mb"),
+                RemoteOptions::default().index(mode),
+            )
+            .await
+            .unwrap(),
+        );
+        assert_eq!(map.len(), 5000);
+        let (key, value) = &all[4321];
+        assert_eq!(map.get(*key).await.unwrap().as_deref(), Some(&value[..]));
+        assert!(!map.contains(u64::MAX).await.unwrap());
+        let keys: Vec<u64> = all.iter().step_by(97).map(|(k, _)| *k).collect();
+        let task = tokio::spawn({
+            let map = Arc::clone(&map);
+            let keys = keys.clone();
+            async move { map.get_many(&keys).await }
+        });
+        let got = task.await.unwrap().unwrap();
+        for (value, (_, expected)) in got.iter().zip(all.iter().step_by(97)) {
+            assert_eq!(value.as_deref(), Some(&expected[..]));
+        }
+        map.verify().await.unwrap();
+        // iter: every entry in ascending key order, like the local map's.
+        let local =
+            MapBuffer::from_bytes(MapBufferBuilder::new().to_vec(all.clone()).unwrap()).unwrap();
+        let remote: Vec<(u64, Vec<u8>)> = map
+            .iter()
+            .map(|entry| entry.map(|(k, v)| (k, v.to_vec())))
+            .try_collect()
+            .await
+            .unwrap();
+        let expected: Vec<(u64, Vec<u8>)> = local
+            .iter()
+            .map(|e| e.map(|(k, v)| (k, v.to_vec())).unwrap())
+            .collect();
+        assert_eq!(remote, expected);
+    }
+    let err = BlockingRemoteMapBuffer::open(
+        runtime(),
+        Arc::clone(&store),
+        Path::from("a.mb"),
+        RemoteOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Remote(sparse_buffer::Error::BlockingInRuntime)),
+        "{err}"
+    );
+}
+
+/// Checks that a map replaced by `replace` after the open refuses to read a value of the new version through
+/// the old index.
+/// The blocking iterator in batches: every entry in key order, in `ceil(n / batch)` value plans after the index.
+#[test]
+fn blocking_iter_matches_the_local_map_in_batches() {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let all = entries(3000);
+    let bytes = MapBufferBuilder::new().to_vec(all.clone()).unwrap();
+    let local = MapBuffer::from_bytes(bytes.clone()).unwrap();
+    put(&store, "it.mb", bytes);
+    let map = open(&store, "it.mb", RemoteOptions::default().batch(500));
+    let remote: Vec<(u64, Vec<u8>)> = map
+        .iter()
+        .map(|e| e.map(|(k, v)| (k, v.to_vec())).unwrap())
+        .collect();
+    let expected: Vec<(u64, Vec<u8>)> = local
+        .iter()
+        .map(|e| e.map(|(k, v)| (k, v.to_vec())).unwrap())
+        .collect();
+    assert_eq!(remote, expected);
+    // The index, then six batches of values, each one plan (the values of a batch are within 64 KiB of each
+    // other here, so each plan is one request).
+    assert!(
+        map.reader().stats().requests <= 1 + 6 * 500,
+        "{:?}",
+        map.reader().stats()
+    );
+    map.verify().unwrap();
+}
+
+fn map_replaced_mid_read(store: &Arc<dyn ObjectStore>, replace: impl FnOnce()) {
+    let map = open(store, "v.mb", RemoteOptions::default());
+    let value = |i: u64| Some(i.to_le_bytes().to_vec());
+    assert_eq!(map.get(3 * 10).unwrap().map(|v| v.to_vec()), value(10));
+    replace();
+    let err = map.get(3 * 49_000).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Remote(sparse_buffer::Error::ObjectChanged { name, .. }) if name.ends_with("v.mb")
+        ),
+        "{err}"
+    );
+    eprintln!("{err}");
+    // A new open reads the new version.
+    let reopened = open(store, "v.mb", RemoteOptions::default());
+    assert_eq!(reopened.len(), 50_001);
+    assert_eq!(
+        reopened.get(3 * 49_000).unwrap().map(|v| v.to_vec()),
+        value(49_000)
+    );
+}
+
+#[test]
+fn a_map_replaced_on_nginx_is_refused_not_mixed() {
+    let nginx = Nginx::start();
+    std::fs::write(nginx.root().join("v.mb"), big_map(50_000)).unwrap();
+    let root = nginx.root();
+    map_replaced_mid_read(&nginx.store(), || {
+        std::fs::write(root.join("v.mb"), big_map(50_001)).unwrap();
+    });
+}
+
+#[test]
+fn a_map_replaced_on_s3_is_refused_not_mixed() {
+    let moto = Moto::start();
+    let store = moto.store();
+    put(&store, "v.mb", big_map(50_000));
+    let replacement = Arc::clone(&store);
+    map_replaced_mid_read(&store, move || put(&replacement, "v.mb", big_map(50_001)));
 }

@@ -1,4 +1,4 @@
-//! `Dataset::open_remote` over object_store's in-memory store (against the local reader), over nginx through
+//! `RemoteDataset` (through its blocking facade, and async) over object_store's in-memory store (against the local reader), over nginx through
 //! the HTTP store (request counts of the targets, from the counters and from nginx's access log), and
 //! over moto through the S3 store.
 
@@ -8,10 +8,34 @@ use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use roxxel_format::format::{Footer, FooterKind, encode_index};
-use roxxel_format::{Dataset, Error, RemoteSpec, WriterOptions};
+use roxxel_format::{
+    BlockingRemoteDataset, Error, RemoteDataset, RemoteOptions, RemoteSpec, WriterOptions,
+};
 
 use crate::common::{records, write};
-use crate::servers::{Moto, Nginx, put};
+use crate::servers::{Moto, Nginx, put, runtime};
+
+/// The blocking facade with the default options, on the test binary's runtime.
+fn open_remote(
+    store: Arc<dyn ObjectStore>,
+    spec: impl Into<RemoteSpec>,
+) -> roxxel_format::Result<BlockingRemoteDataset> {
+    open_batched(store, spec, RemoteOptions::default().batch)
+}
+
+/// As [`open_remote`], iterating `batch` records at a time.
+fn open_batched(
+    store: Arc<dyn ObjectStore>,
+    spec: impl Into<RemoteSpec>,
+    batch: usize,
+) -> roxxel_format::Result<BlockingRemoteDataset> {
+    BlockingRemoteDataset::open(
+        runtime(),
+        store,
+        spec,
+        &RemoteOptions::default().batch(batch),
+    )
+}
 
 /// Shard files: (name, bytes).
 type Files = Vec<(String, Vec<u8>)>;
@@ -51,8 +75,7 @@ fn in_memory_store_reads_like_the_local_dataset() {
     put(&store, "ds/.train_0009.rox.tmp", b"not a shard".to_vec());
     put(&store, "ds/notes.txt", b"not a shard".to_vec());
 
-    let dataset =
-        Dataset::open_remote(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds"))).unwrap();
+    let dataset = open_remote(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds"))).unwrap();
     assert_eq!(dataset.shards().len(), files.len());
     assert_eq!(dataset.len(), recs.len() as u64);
     for index in [0, 1, 17, 299, 599] {
@@ -64,14 +87,27 @@ fn in_memory_store_reads_like_the_local_dataset() {
     for (index, record) in wanted.iter().zip(&got) {
         assert_eq!(record[..], recs[*index as usize][..]);
     }
-    let all: Vec<_> = dataset.iter(64).map(|r| r.unwrap().to_vec()).collect();
+    let all: Vec<_> = dataset.iter().map(|r| r.unwrap().to_vec()).collect();
     assert_eq!(all, recs);
-    let some: Vec<_> = dataset
-        .range(100..130, 7)
+    let batched =
+        open_batched(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds")), 7).unwrap();
+    let some: Vec<_> = batched
+        .range(100..130)
         .unwrap()
         .map(|r| r.unwrap().to_vec())
         .collect();
     assert_eq!(some, recs[100..130]);
+    let tail: Vec<_> = batched
+        .range(590..)
+        .unwrap()
+        .map(|r| r.unwrap().to_vec())
+        .collect();
+    assert_eq!(tail, recs[590..]);
+    assert!(matches!(
+        batched.range(590..601),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+    dataset.verify().unwrap();
     assert!(matches!(
         dataset.get(600),
         Err(Error::IndexOutOfRange { .. })
@@ -87,11 +123,11 @@ fn in_memory_store_reads_like_the_local_dataset() {
         .rev()
         .map(|(name, _)| Path::from(format!("ds/{name}")))
         .collect();
-    let reversed = Dataset::open_remote(Arc::clone(&store), paths).unwrap();
+    let reversed = open_remote(Arc::clone(&store), paths).unwrap();
     assert_eq!(reversed.len(), 600);
 
     assert!(matches!(
-        Dataset::open_remote(Arc::clone(&store), RemoteSpec::Prefix(Path::from("empty"))),
+        open_remote(Arc::clone(&store), RemoteSpec::Prefix(Path::from("empty"))),
         Err(Error::NoShards { .. })
     ));
 }
@@ -107,7 +143,7 @@ fn corrupt_remote_shards_are_typed_errors() {
     let at = (footer.raw_data_size + 5 * 8) as usize;
     bytes[at..at + 8].copy_from_slice(&(footer.raw_data_size + 1).to_le_bytes());
     put(&store, "bad.rox", bytes.clone());
-    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("bad.rox")).unwrap();
+    let dataset = open_remote(Arc::clone(&store), Path::from("bad.rox")).unwrap();
     let err = dataset.get(5).unwrap_err();
     assert!(
         matches!(err, Error::BadIndexEntry { record: 5, offset, .. } if offset == at as u64),
@@ -124,10 +160,10 @@ fn corrupt_remote_shards_are_typed_errors() {
     bytes[last] ^= 0xff;
     put(&store, "badmagic.rox", bytes);
     assert!(matches!(
-        Dataset::open_remote(Arc::clone(&store), Path::from("badmagic.rox")),
+        open_remote(Arc::clone(&store), Path::from("badmagic.rox")),
         Err(Error::BadMagic { .. })
     ));
-    let missing = Dataset::open_remote(store, Path::from("missing.rox")).unwrap_err();
+    let missing = open_remote(store, Path::from("missing.rox")).unwrap_err();
     assert!(matches!(missing, Error::Remote { .. }), "{missing}");
     assert!(missing.to_string().contains("missing.rox"), "{missing}");
 }
@@ -165,7 +201,7 @@ fn million_record_dataset_over_http_meets_the_request_targets() {
     let store = nginx.store();
 
     // Cold get: the footer's suffix request, the index entries, the record.
-    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
+    let dataset = open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
     assert_eq!(dataset.len(), N);
     expect_record(&dataset.get(123_456).unwrap(), 123_456);
     assert_eq!(dataset.stats().requests, 2);
@@ -179,7 +215,7 @@ fn million_record_dataset_over_http_meets_the_request_targets() {
 
     // get_many of 1,000 random records on a fresh open: the index entries in one plan, the records in another.
     let before = nginx.request_count();
-    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
+    let dataset = open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let indices: Vec<u64> = (0..1000)
         .map(|_| {
@@ -206,7 +242,7 @@ fn million_record_dataset_over_http_meets_the_request_targets() {
     );
 
     // Warm: with the index cached, a get anywhere is one request.
-    let dataset = Dataset::open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
+    let dataset = open_remote(Arc::clone(&store), Path::from("big.rox")).unwrap();
     dataset.fetch_index().unwrap();
     let before = nginx.request_count();
     for index in [7, 500_000, 999_999] {
@@ -228,7 +264,7 @@ fn sharded_dataset_from_s3() {
     for (name, bytes) in &files {
         put(&store, &format!("datasets/train/{name}"), bytes.clone());
     }
-    let dataset = Dataset::open_remote(
+    let dataset = open_remote(
         Arc::clone(&store),
         RemoteSpec::Prefix(Path::from("datasets/train")),
     )
@@ -240,6 +276,179 @@ fn sharded_dataset_from_s3() {
         [&got[0][..], &got[1][..], &got[2][..]],
         [&recs[599][..], &recs[0][..], &recs[300][..]]
     );
-    let all: Vec<_> = dataset.iter(100).map(|r| r.unwrap().to_vec()).collect();
+    let all: Vec<_> = dataset.iter().map(|r| r.unwrap().to_vec()).collect();
     assert_eq!(all, recs);
+}
+
+/// The async API on the caller's runtime: the same answers as the blocking facade, from a multi-thread test
+/// runtime, with the record stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_dataset_on_the_callers_runtime() {
+    use futures_util::TryStreamExt as _;
+    use object_store::ObjectStoreExt as _;
+
+    let (files, recs) = sharded(600);
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for (name, bytes) in &files {
+        store
+            .put(&Path::from(format!("ds/{name}")), bytes.clone().into())
+            .await
+            .unwrap();
+    }
+    let options = RemoteOptions::default().batch(50);
+    let dataset = RemoteDataset::open(
+        Arc::clone(&store),
+        RemoteSpec::Prefix(Path::from("ds")),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(dataset.len(), 600);
+    assert_eq!(dataset.get(17).await.unwrap()[..], recs[17][..]);
+    assert_eq!(dataset.get_signed(-1).await.unwrap()[..], recs[599][..]);
+    let all: Vec<_> = dataset.iter().try_collect().await.unwrap();
+    assert_eq!(all.len(), 600);
+    assert!(all.iter().zip(&recs).all(|(a, b)| a[..] == b[..]));
+    let some: Vec<_> = dataset.range(10..=20).unwrap().try_collect().await.unwrap();
+    assert_eq!(some.len(), 11);
+    dataset.verify().await.unwrap();
+    // The futures are Send: the dataset can be shared with spawned tasks.
+    let dataset = Arc::new(dataset);
+    let task = tokio::spawn({
+        let dataset = Arc::clone(&dataset);
+        async move { dataset.get_many(&[599, 0]).await }
+    });
+    let got = task.await.unwrap().unwrap();
+    assert_eq!((&got[0][..], &got[1][..]), (&recs[599][..], &recs[0][..]));
+    // The blocking facade refuses to block a worker thread.
+    let err =
+        open_remote(Arc::clone(&store), Path::from(format!("ds/{}", files[0].0))).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Remote {
+                source: sparse_buffer::Error::BlockingInRuntime,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// Checks that a dataset whose shard is replaced by `replace` after the open refuses to read the new version.
+fn shard_replaced_mid_read(store: Arc<dyn ObjectStore>, replace: impl FnOnce()) {
+    let dataset = open_remote(Arc::clone(&store), Path::from("v.rox")).unwrap();
+    // Record 5 and 1 MiB of read-ahead: records 25,000 on are 2.5 MB further.
+    expect_record(&dataset.get(5).unwrap(), 5);
+    replace();
+    let err = dataset.get(25_000).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Remote {
+                source: sparse_buffer::Error::ObjectChanged { .. },
+                file,
+            } if file.ends_with("v.rox")
+        ),
+        "{err}"
+    );
+    eprintln!("{err}");
+    // The records read before are still served, from the cache of the old version.
+    expect_record(&dataset.get(5).unwrap(), 5);
+    // A new open reads the new version.
+    let reopened = open_remote(store, Path::from("v.rox")).unwrap();
+    assert_eq!(reopened.len(), 30_001);
+    expect_record(&reopened.get(25_000).unwrap(), 25_000);
+}
+
+#[test]
+fn a_shard_replaced_on_nginx_is_refused_not_mixed() {
+    let nginx = Nginx::start();
+    std::fs::write(nginx.root().join("v.rox"), hundred_byte_shard(30_000)).unwrap();
+    let root = nginx.root();
+    shard_replaced_mid_read(nginx.store(), || {
+        std::fs::write(root.join("v.rox"), hundred_byte_shard(30_001)).unwrap();
+    });
+}
+
+#[test]
+fn a_shard_replaced_on_s3_is_refused_not_mixed() {
+    let moto = Moto::start();
+    let store = moto.store();
+    put(&store, "v.rox", hundred_byte_shard(30_000));
+    let replacement = Arc::clone(&store);
+    shard_replaced_mid_read(store, move || {
+        put(&replacement, "v.rox", hundred_byte_shard(30_001));
+    });
+}
+
+/// One read of the parity property.
+#[derive(Debug, Clone)]
+enum Read {
+    Get(i64),
+    GetMany(Vec<u64>),
+    Range(u64, u64),
+}
+
+/// Property: over random reads (in range or not, negative indices, repeated and unordered batches, ranges), the
+/// remote dataset (blocking facade, in-memory store) gives exactly what the local `Dataset` gives: the same
+/// bytes, or an error of the same kind.
+#[test]
+fn remote_reads_answer_like_local_reads() {
+    use proptest::prelude::*;
+
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(600, 300, 5);
+    write(
+        &dir.path().join("train"),
+        &WriterOptions::new().max_shard_bytes(20_000),
+        &recs,
+    );
+    let local = roxxel_format::Dataset::open(dir.path().to_str().unwrap()).unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        put(&store, &format!("ds/{name}"), std::fs::read(&path).unwrap());
+    }
+    let remote =
+        open_batched(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds")), 37).unwrap();
+    assert!(remote.shards().len() >= 3);
+    let len = local.len();
+    let read = prop_oneof![
+        (-700..700i64).prop_map(Read::Get),
+        prop::collection::vec(0..len + 3, 0..40).prop_map(Read::GetMany),
+        (0..len + 3, 0..len + 3).prop_map(|(a, b)| Read::Range(a, b)),
+    ];
+    let kind = |err: &Error| std::mem::discriminant(err);
+    proptest!(ProptestConfig::with_cases(64), |(reads in prop::collection::vec(read, 1..12))| {
+        for read in reads {
+            match read {
+                Read::Get(index) => match (local.get_signed(index), remote.get_signed(index)) {
+                    (Ok(a), Ok(b)) => prop_assert_eq!(a, &b[..]),
+                    (Err(a), Err(b)) => prop_assert_eq!(kind(&a), kind(&b)),
+                    (a, b) => prop_assert!(false, "{index}: local {a:?}, remote {b:?}"),
+                },
+                Read::GetMany(indices) => match (local.get_many(&indices), remote.get_many(&indices)) {
+                    (Ok(a), Ok(b)) => {
+                        prop_assert_eq!(a.len(), b.len());
+                        for (a, b) in a.iter().zip(&b) {
+                            prop_assert_eq!(*a, &b[..]);
+                        }
+                    }
+                    (Err(a), Err(b)) => prop_assert_eq!(kind(&a), kind(&b)),
+                    (a, b) => prop_assert!(false, "{indices:?}: local {:?}, remote {:?}", a.map(|v| v.len()), b.map(|v| v.len())),
+                },
+                Read::Range(start, end) => match (local.range(start..end), remote.range(start..end)) {
+                    (Ok(a), Ok(b)) => {
+                        let a: Vec<Vec<u8>> = a.map(|r| r.unwrap().to_vec()).collect();
+                        let b: Vec<Vec<u8>> = b.map(|r| r.unwrap().to_vec()).collect();
+                        prop_assert_eq!(a, b);
+                    }
+                    (Err(a), Err(b)) => prop_assert_eq!(kind(&a), kind(&b)),
+                    (a, b) => prop_assert!(false, "{start}..{end}: local ok {}, remote ok {}", a.is_ok(), b.is_ok()),
+                },
+            }
+        }
+    });
 }

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use fault_injection::{FaultySource, SourceFault};
-use sparse_buffer::{Error, MemorySource, RangeReader, ReaderOptions};
+use sparse_buffer::{BlockingRangeReader, Error, MemorySource, ReaderOptions};
 
 use crate::reader::file_bytes;
 
@@ -29,7 +29,7 @@ fn options() -> ReaderOptions {
         .concurrency(3)
 }
 
-fn assert_cache_is_the_file<S: sparse_buffer::RangeSource>(reader: &RangeReader<S>) {
+fn assert_cache_is_the_file<S: sparse_buffer::RangeSource>(reader: &BlockingRangeReader<S>) {
     let file = file_bytes(SIZE);
     for region in reader.regions() {
         let mut out = vec![0; (region.end - region.start) as usize];
@@ -48,7 +48,7 @@ fn each_fault_fails_its_read_and_the_retry_succeeds() {
     for fault in DATA_FAULTS {
         for call in 0..3 {
             let source = FaultySource::new(MemorySource::new(file.clone())).on_call(call, fault);
-            let reader = RangeReader::with_size(source, SIZE, options());
+            let reader = BlockingRangeReader::with_size(source, SIZE, options());
             // Each read needs several requests (max_request 10 000); the fault lands in one of the first reads.
             let mut failures = 0;
             for i in 0..5u64 {
@@ -84,7 +84,7 @@ fn periodic_faults_never_give_wrong_bytes() {
     let file = file_bytes(SIZE);
     for fault in DATA_FAULTS {
         let source = FaultySource::new(MemorySource::new(file.clone())).every(3, fault);
-        let reader = Arc::new(RangeReader::with_size(
+        let reader = Arc::new(BlockingRangeReader::with_size(
             source,
             SIZE,
             options().cache_budget(Some(60_000)),
@@ -133,7 +133,7 @@ fn a_stalled_fetch_holds_back_only_the_reads_of_its_bytes() {
     let file = file_bytes(SIZE);
     let source = FaultySource::new(MemorySource::new(file.clone()))
         .on_call(0, SourceFault::Stall(Duration::from_secs(2)));
-    let reader = Arc::new(RangeReader::with_size(source, SIZE, options()));
+    let reader = Arc::new(BlockingRangeReader::with_size(source, SIZE, options()));
     let stalled_done = Arc::new(AtomicBool::new(false));
     let stalled = {
         let (reader, done) = (Arc::clone(&reader), Arc::clone(&stalled_done));
@@ -161,5 +161,8 @@ fn a_stalled_fetch_holds_back_only_the_reads_of_its_bytes() {
 #[test]
 fn a_source_that_cannot_tell_its_size_fails_to_open() {
     let source = FaultySource::new(MemorySource::new(file_bytes(10))).fail_size();
-    assert!(matches!(RangeReader::new(source), Err(Error::Io { .. })));
+    assert!(matches!(
+        BlockingRangeReader::new(source),
+        Err(Error::Io { .. })
+    ));
 }

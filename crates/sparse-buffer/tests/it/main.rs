@@ -4,6 +4,7 @@
 // Lists of one range (`[0..10]`) are what many of these tests pass and expect, not mistaken `(0..10)`.
 #![allow(clippy::single_range_in_vec_init)]
 
+mod async_reader;
 mod buffer_cases;
 mod buffer_model;
 mod faults;

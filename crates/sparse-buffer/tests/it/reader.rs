@@ -1,4 +1,4 @@
-//! `RangeReader`: request counts for scripted patterns, validation of the source's answers, in-flight
+//! `RangeReader` (through its blocking facade): request counts for scripted patterns, validation of the source's answers, in-flight
 //! deduplication, bounded concurrency, the cache budget, and the file-like interface.
 
 use std::io::{self, Read, Seek, SeekFrom};
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sparse_buffer::{
-    Error, FileSource, MemorySource, RangeReader, RangeSource, ReaderOptions, Result,
+    BlockingRangeReader, Error, FileSource, MemorySource, RangeSource, ReaderOptions, Result,
 };
 
 const KIB: u64 = 1024;
@@ -80,6 +80,7 @@ impl RangeSource for Recorder {
 fn exact() -> ReaderOptions {
     ReaderOptions::default()
         .read_ahead(0)
+        .min_request(0)
         .tail_read(0)
         .coalesce_gap(0)
         .max_request(0)
@@ -95,8 +96,10 @@ fn scattered_reads_cost_one_request_after_prefetch() -> Result<()> {
             start..start + KIB
         })
         .collect();
-    let reader =
-        RangeReader::with_options(Recorder::new(data.clone()), exact().coalesce_gap(64 * KIB))?;
+    let reader = BlockingRangeReader::with_options(
+        Recorder::new(data.clone()),
+        exact().coalesce_gap(64 * KIB),
+    )?;
     assert_eq!(reader.plan(&ranges)?, [ranges[0].start..ranges[99].end]);
     reader.prefetch(&ranges)?;
     let mut out = vec![0; KIB as usize];
@@ -109,14 +112,15 @@ fn scattered_reads_cost_one_request_after_prefetch() -> Result<()> {
     assert_eq!(stats.bytes_fetched, ranges[99].end - ranges[0].start);
 
     // Without the plan and without read-ahead, every read is a request of its own.
-    let reader = RangeReader::with_options(Recorder::new(data.clone()), exact())?;
+    let reader = BlockingRangeReader::with_options(Recorder::new(data.clone()), exact())?;
     for r in &ranges {
         reader.read_exact_at(r.start, &mut out)?;
     }
     assert_eq!((reader.stats().requests, reader.stats().misses), (100, 100));
 
     // With 5 MiB of read-ahead, the first miss brings them all.
-    let reader = RangeReader::with_options(Recorder::new(data), exact().read_ahead(5 * MIB))?;
+    let reader =
+        BlockingRangeReader::with_options(Recorder::new(data), exact().read_ahead(5 * MIB))?;
     for r in &ranges {
         reader.read_exact_at(r.start, &mut out)?;
     }
@@ -138,7 +142,7 @@ fn prefetch_sends_exactly_the_plan() -> Result<()> {
         .coalesce_gap(64 * KIB)
         .max_request(MIB)
         .concurrency(4);
-    let reader = RangeReader::with_options(Recorder::new(data), options)?;
+    let reader = BlockingRangeReader::with_options(Recorder::new(data), options)?;
     // Already cached: skipped; gaps over 64 KiB: separate; 20 MiB: 20 requests of 1 MiB.
     reader.prefetch(&[10 * MIB..10 * MIB + 100])?;
     let wanted = [
@@ -175,7 +179,7 @@ fn prefetch_sends_exactly_the_plan() -> Result<()> {
 fn a_read_skips_the_cached_regions_inside_its_read_ahead() -> Result<()> {
     let data = file_bytes(16 * MIB);
     let options = exact().read_ahead(8 * MIB).coalesce_gap(64 * KIB);
-    let reader = RangeReader::with_options(Recorder::new(data.clone()), options)?;
+    let reader = BlockingRangeReader::with_options(Recorder::new(data.clone()), options)?;
     reader.prefetch(&[2 * MIB..3 * MIB, 5 * MIB..5 * MIB + 10])?;
     let mut out = [0; 100];
     reader.read_exact_at(MIB, &mut out)?;
@@ -198,7 +202,7 @@ fn a_read_skips_the_cached_regions_inside_its_read_ahead() -> Result<()> {
 #[test]
 fn a_miss_in_the_tail_fetches_the_whole_tail() -> Result<()> {
     let data = file_bytes(10 * MIB);
-    let reader = RangeReader::with_options(
+    let reader = BlockingRangeReader::with_options(
         Recorder::new(data),
         ReaderOptions::default().tail_read(100 * KIB),
     )?;
@@ -236,7 +240,7 @@ impl RangeSource for Liar {
 
 #[test]
 fn wrong_answers_are_typed_errors_not_short_data() {
-    let reader = RangeReader::with_options(Liar { short: true }, exact()).expect("size");
+    let reader = BlockingRangeReader::with_options(Liar { short: true }, exact()).expect("size");
     let mut out = [0; 10];
     match reader.read_at(100, &mut out) {
         Err(Error::ShortFetch {
@@ -255,7 +259,8 @@ fn wrong_answers_are_typed_errors_not_short_data() {
     ));
     assert_eq!(reader.stats().requests, 3);
 
-    let mut reader = RangeReader::with_options(Liar { short: false }, exact()).expect("size");
+    let mut reader =
+        BlockingRangeReader::with_options(Liar { short: false }, exact()).expect("size");
     assert!(matches!(
         reader.read_at(0, &mut out),
         Err(Error::FetchCount {
@@ -277,7 +282,7 @@ fn concurrent_readers_never_fetch_the_same_bytes_twice() -> Result<()> {
         .read_ahead(256 * KIB)
         .max_request(128 * KIB)
         .concurrency(2);
-    let reader = RangeReader::with_options(source, options)?;
+    let reader = BlockingRangeReader::with_options(source, options)?;
     std::thread::scope(|scope| {
         for t in 0..8u64 {
             let (reader, data) = (&reader, &data);
@@ -335,7 +340,7 @@ fn a_reader_waits_for_bytes_in_flight_instead_of_fetching_them() -> Result<()> {
         asked: asked_tx,
         go: Mutex::new(go_rx),
     };
-    let reader = RangeReader::with_options(source, exact())?;
+    let reader = BlockingRangeReader::with_options(source, exact())?;
     std::thread::scope(|scope| {
         let first = scope.spawn(|| reader.read_range(0..100));
         assert_eq!(asked.recv().expect("first fetch"), 0..100);
@@ -371,7 +376,7 @@ fn a_reader_waits_for_bytes_in_flight_instead_of_fetching_them() -> Result<()> {
 fn the_cache_budget_evicts_the_least_recently_used() -> Result<()> {
     let data = file_bytes(MIB);
     let options = exact().cache_budget(Some(250 * KIB));
-    let reader = RangeReader::with_options(Recorder::new(data), options)?;
+    let reader = BlockingRangeReader::with_options(Recorder::new(data), options)?;
     let span = |i: u64| i * 200 * KIB..i * 200 * KIB + 100 * KIB;
     reader.prefetch(&[span(0)])?;
     reader.prefetch(&[span(1)])?;
@@ -390,7 +395,7 @@ fn the_cache_budget_evicts_the_least_recently_used() -> Result<()> {
 #[test]
 fn read_and_seek_like_a_file() -> Result<(), Box<dyn std::error::Error>> {
     let data = file_bytes(3 * MIB + 17);
-    let mut reader = RangeReader::new(MemorySource::new(data.clone()))?;
+    let mut reader = BlockingRangeReader::new(MemorySource::new(data.clone()))?;
     let mut all = Vec::new();
     reader.read_to_end(&mut all)?;
     assert_eq!(all, data);
@@ -413,7 +418,7 @@ fn read_and_seek_like_a_file() -> Result<(), Box<dyn std::error::Error>> {
 
 #[test]
 fn bounds_are_checked_before_fetching() -> Result<()> {
-    let reader = RangeReader::with_options(Recorder::new(file_bytes(1000)), exact())?;
+    let reader = BlockingRangeReader::with_options(Recorder::new(file_bytes(1000)), exact())?;
     assert!(matches!(
         reader.read_exact_at(995, &mut [0; 10]),
         Err(Error::OutOfBounds {
@@ -468,7 +473,7 @@ fn a_panicking_source_leaves_nothing_in_flight() {
         inner: MemorySource::new(file_bytes(1000)),
         panicked: AtomicUsize::new(0),
     };
-    let reader = Arc::new(RangeReader::with_options(source, exact()).expect("size"));
+    let reader = Arc::new(BlockingRangeReader::with_options(source, exact()).expect("size"));
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         reader.read_at(0, &mut [0; 10])
     }));
@@ -484,7 +489,7 @@ fn a_file_source_behind_a_reader() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("data.bin");
     std::fs::write(&path, &data)?;
-    let reader = RangeReader::with_options(
+    let reader = BlockingRangeReader::with_options(
         FileSource::open(&path)?,
         ReaderOptions::default().concurrency(3),
     )?;
@@ -495,14 +500,14 @@ fn a_file_source_behind_a_reader() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(reader.stats().requests, 1);
     assert!(format!("{reader:?}").contains("data.bin"));
-    let (_, buffer) = reader.into_parts();
+    let (_, buffer) = reader.into_parts().expect("the only cursor");
     assert_eq!(buffer.regions().collect::<Vec<_>>(), [0..2 * MIB]);
     Ok(())
 }
 
 #[test]
 fn clear_cache_forgets_everything() -> Result<()> {
-    let reader = RangeReader::with_options(Recorder::new(file_bytes(1000)), exact())?;
+    let reader = BlockingRangeReader::with_options(Recorder::new(file_bytes(1000)), exact())?;
     reader.prefetch(&[0..1000])?;
     assert_eq!(reader.cached_bytes(), 1000);
     reader.clear_cache();
@@ -518,9 +523,9 @@ fn clear_cache_forgets_everything() -> Result<()> {
 fn buffers_and_readers_are_shared_across_threads() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<sparse_buffer::SparseBuffer>();
-    send_sync::<RangeReader<FileSource>>();
-    send_sync::<RangeReader<MemorySource>>();
-    send_sync::<RangeReader<Box<dyn RangeSource>>>();
+    send_sync::<BlockingRangeReader<FileSource>>();
+    send_sync::<BlockingRangeReader<MemorySource>>();
+    send_sync::<BlockingRangeReader<Box<dyn RangeSource>>>();
     send_sync::<Error>();
 }
 
@@ -541,11 +546,104 @@ impl RangeSource for Unreachable {
 
 #[test]
 fn a_source_error_reaches_the_caller_unchanged() {
-    let mut reader = RangeReader::new(Unreachable).expect("size");
+    let mut reader = BlockingRangeReader::new(Unreachable).expect("size");
     let err = reader.read_range(0..10).expect_err("fails");
     assert_eq!(err.to_string(), "s3://bucket/key: connection refused");
     let io_err = reader.read(&mut [0; 4]).expect_err("fails");
     assert_eq!(io_err.kind(), io::ErrorKind::Other);
     assert!(matches!(Error::from_io(io_err), Ok(Error::Source { .. })));
     assert_eq!(reader.stats().bytes_fetched, 0);
+}
+
+#[test]
+fn min_request_bounds_the_requests_of_any_byte_at_a_time_pattern() -> Result<()> {
+    let data = file_bytes(MIB);
+    let options = exact().min_request(64 * KIB);
+    // Forwards, backwards and in a scattered order: one request per 64 KiB block touched, whatever the order.
+    let orders: [Vec<u64>; 3] = [
+        (0..MIB).collect(),
+        (0..MIB).rev().collect(),
+        (0..MIB).map(|i| (i * 7919) % MIB).collect(),
+    ];
+    for order in orders {
+        let reader = BlockingRangeReader::with_options(Recorder::new(data.clone()), options)?;
+        let mut byte = [0; 1];
+        for &i in order.iter().step_by(61) {
+            reader.read_exact_at(i, &mut byte)?;
+            assert_eq!(byte[0], data[i as usize]);
+        }
+        assert_eq!(reader.stats().requests, 16);
+        let fetched = reader.source().fetched();
+        assert!(
+            fetched
+                .iter()
+                .all(|r| r.start % (64 * KIB) == 0 && r.end - r.start == 64 * KIB)
+        );
+    }
+    // With read-ahead, the blocks are whole too: a miss at 100 fetches 0..128 KiB for 100 KiB of read-ahead.
+    let reader = BlockingRangeReader::with_options(
+        Recorder::new(data.clone()),
+        options.read_ahead(100 * KIB),
+    )?;
+    reader.read_exact_at(100, &mut [0; 1])?;
+    assert_eq!(reader.source().fetched(), [0..128 * KIB]);
+    Ok(())
+}
+
+/// Clones of a `BlockingRangeReader` are cursors: each has its own position, all share one reader (cache,
+/// requests in flight, counters), and reading needs no `&mut` on the reader itself.
+#[test]
+fn clones_are_cursors_with_their_own_positions_over_one_cache()
+-> Result<(), Box<dyn std::error::Error>> {
+    let data = file_bytes(4 * MIB);
+    let reader = BlockingRangeReader::with_options(
+        Recorder::new(data.clone()),
+        exact().min_request(64 * KIB),
+    )?;
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..4u64)
+            .map(|part| {
+                // Each thread reads a quarter through its own cursor, 1,000 bytes per read.
+                let mut cursor = reader.clone();
+                let data = &data;
+                scope.spawn(move || -> io::Result<()> {
+                    cursor.seek(SeekFrom::Start(part * MIB))?;
+                    let mut chunk = [0; 1000];
+                    let mut at = part * MIB;
+                    while at + 1000 <= (part + 1) * MIB {
+                        cursor.read_exact(&mut chunk)?;
+                        assert_eq!(chunk[..], data[at as usize..at as usize + 1000]);
+                        at += 1000;
+                    }
+                    assert_eq!(cursor.position(), at);
+                    Ok(())
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("no panic").expect("reads");
+        }
+    });
+    assert_eq!(reader.position(), 0, "the original cursor did not move");
+    // 4 MiB in 64 KiB blocks, each fetched once by whichever cursor needed it first.
+    let fetched = reader.source().fetched();
+    assert!(
+        fetched.windows(2).all(|w| w[0].end <= w[1].start),
+        "{fetched:?}"
+    );
+    assert!(reader.stats().requests <= 64, "{:?}", reader.stats());
+    // Two cursors over bytes already cached: no request.
+    let before = reader.stats().requests;
+    let (mut a, mut b) = (reader.clone(), reader.clone());
+    b.seek(SeekFrom::End(-10))?;
+    let (mut x, mut y) = ([0; 10], [0; 10]);
+    a.read_exact(&mut x)?;
+    b.read_exact(&mut y)?;
+    assert_eq!(
+        (x[..] == data[..10], y[..] == data[data.len() - 10..]),
+        (true, true)
+    );
+    assert_eq!((a.position(), b.position()), (10, 4 * MIB));
+    assert_eq!(reader.stats().requests, before);
+    Ok(())
 }

@@ -1,15 +1,15 @@
-//! `RangeReader` under random fetch parameters and random read patterns: every read equals the source.
+//! `RangeReader` (through its blocking facade) under random fetch parameters and random read patterns: every read equals the source.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
 use proptest::prelude::*;
-use sparse_buffer::{RangeReader, ReaderOptions};
+use sparse_buffer::{BlockingRangeReader, ReaderOptions};
 
 use crate::reader::{Recorder, file_bytes};
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     ReadAt { offset: u64, len: usize },
     Prefetch(Vec<(u64, u64)>),
     SeekRead { offset: u64, len: usize },
@@ -23,11 +23,13 @@ fn options() -> impl Strategy<Value = ReaderOptions> {
         prop_oneof![Just(0u64), 1..30_000u64],
         1..4usize,
         prop_oneof![Just(None), (1..100_000u64).prop_map(Some)],
+        prop_oneof![Just(0u64), 1..40_000u64],
     )
         .prop_map(
-            |(read_ahead, tail, gap, max_request, concurrency, budget)| {
+            |(read_ahead, tail, gap, max_request, concurrency, budget, min_request)| {
                 ReaderOptions::default()
                     .read_ahead(read_ahead)
+                    .min_request(min_request)
                     .tail_read(tail)
                     .coalesce_gap(gap)
                     .max_request(max_request)
@@ -45,7 +47,7 @@ fn op(size: u64) -> impl Strategy<Value = Op> {
     ]
 }
 
-fn case() -> impl Strategy<Value = (u64, ReaderOptions, Vec<Op>)> {
+pub(crate) fn case() -> impl Strategy<Value = (u64, ReaderOptions, Vec<Op>)> {
     (1..150_000u64, options()).prop_flat_map(|(size, options)| {
         (
             Just(size),
@@ -61,7 +63,7 @@ proptest! {
     #[test]
     fn reads_equal_the_source((size, options, ops) in case()) {
         let data = file_bytes(size);
-        let mut reader = RangeReader::with_options(Recorder::new(data.clone()), options)?;
+        let mut reader = BlockingRangeReader::with_options(Recorder::new(data.clone()), options)?;
         let expect = |offset: u64, len: usize| -> &[u8] {
             let start = offset.min(size) as usize;
             let end = offset.saturating_add(len as u64).min(size) as usize;
@@ -108,7 +110,7 @@ proptest! {
                 prop_assert!(pair[0].end <= pair[1].start, "fetched twice: {:?}", pair);
             }
         }
-        let (_, buffer) = reader.into_parts();
+        let (_, buffer) = reader.into_parts().expect("the only cursor");
         for region in buffer.regions() {
             let got = buffer.find_region(region.start, region.end - region.start).expect("a region");
             prop_assert_eq!(&got[..], &data[region.start as usize..region.end as usize]);

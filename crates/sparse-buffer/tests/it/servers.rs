@@ -21,22 +21,31 @@ use object_store::{ObjectStore, ObjectStoreExt};
 const HOW_TO_INSTALL: &str =
     "run `cargo xtask servers` (which `cargo xtask ci` runs before the tests)";
 
-/// The workspace's `target/remote`, where `cargo xtask servers` puts moto.
-/// Stores `bytes` as the object `path` of `store`, blocking until it is there.
-pub(crate) fn put(store: &Arc<dyn ObjectStore>, path: &str, bytes: Vec<u8>) {
-    sparse_buffer::block_on(None, async {
-        store
-            .put(&object_store::path::Path::from(path), bytes.into())
-            .await
-            .map(drop)
-            .map_err(|err| sparse_buffer::Error::Source {
-                name: path.to_owned(),
-                source: Box::new(err),
-            })
-    })
-    .expect("put");
+/// The runtime every blocking call of a test binary runs on: one multi-thread runtime for the whole binary, so
+/// that a store's pooled connections always belong to a runtime that is running (a connection opened on one
+/// runtime cannot be read from another).
+pub(crate) fn runtime() -> sparse_buffer::BlockingRuntime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime")
+    });
+    sparse_buffer::BlockingRuntime::handle(runtime.handle().clone())
 }
 
+/// Stores `bytes` as the object `path` of `store`, blocking until it is there (call it outside async code, or
+/// await `store.put` there).
+pub(crate) fn put(store: &Arc<dyn ObjectStore>, path: &str, bytes: Vec<u8>) {
+    runtime()
+        .block_on(store.put(&object_store::path::Path::from(path), bytes.into()))
+        .expect("not inside a runtime")
+        .expect("put");
+}
+
+/// The workspace's `target/remote`, where `cargo xtask servers` puts moto.
 fn remote_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/remote")
 }
