@@ -1,8 +1,8 @@
 //! `cargo xtask bench [--quick]`: the criterion benches, then byteshelf side by side with the Python references on
 //! the same data in the same run, written to docs/benchmarks.md.
 //!
-//! The Rust half is the umbrella's `side_by_side` example: it generates the data, measures byteshelf and the
-//! physical baselines, and leaves the data in a work directory. The Python halves in `xtask/bench/` measure the
+//! The Rust half is the umbrella's `side_by_side` example: it generates the data, measures byteshelf, the best Rust
+//! peer and the machine's limit for each figure, and leaves the data in a work directory. The Python halves in `xtask/bench/` measure the
 //! references on that data, in the venvs that conformance uses. `--quick` skips criterion and uses smaller data, so
 //! that it finishes in well under two minutes once built.
 
@@ -56,6 +56,9 @@ struct Figure {
     name: String,
     unit: String,
     ours: f64,
+    /// The best Rust crate for the job, measured by the example on the same data.
+    peer: Option<(String, f64)>,
+    /// The machine's limit for the same work (a plain mmap, pread, memory read...), measured by the example.
     baseline: Option<(String, f64)>,
     reference: Option<(String, f64)>,
 }
@@ -160,6 +163,7 @@ pub(crate) fn run(quick: bool) -> Result<()> {
             name: fields.get("name").cloned().unwrap_or_default(),
             unit: fields.get("unit").cloned().unwrap_or_default(),
             ours: number("ours").unwrap_or(f64::NAN),
+            peer: fields.get("peer_name").cloned().zip(number("peer")),
             baseline: fields.get("baseline_name").cloned().zip(number("baseline")),
             reference: None,
         };
@@ -281,7 +285,7 @@ fn format_value(unit: &str, value: f64) -> String {
     }
 }
 
-/// How many times better ours is: throughputs divide ours by theirs, times theirs by ours.
+/// How many times better ours is: throughputs divide ours by theirs, times and sizes theirs by ours.
 fn ratio(unit: &str, ours: f64, theirs: f64) -> f64 {
     if unit.ends_with("/s") {
         ours / theirs
@@ -430,45 +434,47 @@ fn render(
     w(&mut doc, String::new());
     w(
         &mut doc,
-        "## Side by side with the Python references".into(),
-    );
-    w(&mut doc, String::new());
-    w(
-        &mut doc,
-        "The same data, generated once, measured in the same run: byteshelf and the physical baseline by the \
-         umbrella's `side_by_side` example (release build, median of several repetitions), the references by the \
-         scripts in `xtask/bench/` in their pinned venvs. The ratio is how many times faster byteshelf is."
+        "## Side by side with the Python references, the best Rust peer and the machine's limit"
             .into(),
     );
     w(&mut doc, String::new());
     w(
         &mut doc,
-        "| crate | figure | byteshelf | reference | ratio | baseline |".into(),
+        "The same data, generated once, measured in the same run: byteshelf, the Rust peer and the machine's limit \
+         (baseline) by the umbrella's `side_by_side` example (release build, median of several repetitions), the \
+         Python references by the scripts in `xtask/bench/` in their pinned venvs. Each × is how many times faster \
+         (for sizes: smaller) byteshelf is than that column; below 1× it is slower. Lookups draw their probes at \
+         random over the whole structure (a random sequence at least as long as the structure has entries). \
+         Compare ratios rather than absolute values."
+            .into(),
     );
-    w(&mut doc, "|---|---|---|---|---|---|".into());
+    w(&mut doc, String::new());
+    w(
+        &mut doc,
+        "| crate | figure | byteshelf | Python reference | × | Rust peer | × | baseline (machine's limit) | × |".into(),
+    );
+    w(&mut doc, "|---|---|---|---|---|---|---|---|---|".into());
     for id in order {
         let Some(f) = figures.get(id) else { continue };
-        let reference = f.reference.as_ref().map_or_else(
-            || "—".to_owned(),
-            |(name, value)| format!("{} ({name})", format_value(&f.unit, *value)),
+        let mut row = format!(
+            "| {} | {} | {} |",
+            f.group,
+            f.name,
+            format_value(&f.unit, f.ours)
         );
-        let ratio_text = f.reference.as_ref().map_or_else(
-            || "—".to_owned(),
-            |(_, value)| format!("**{:.1}×**", ratio(&f.unit, f.ours, *value)),
-        );
-        let baseline = f.baseline.as_ref().map_or_else(
-            || "—".to_owned(),
-            |(name, value)| format!("{} ({name})", format_value(&f.unit, *value)),
-        );
-        w(
-            &mut doc,
-            format!(
-                "| {} | {} | {} | {reference} | {ratio_text} | {baseline} |",
-                f.group,
-                f.name,
-                format_value(&f.unit, f.ours)
-            ),
-        );
+        for other in [&f.reference, &f.peer, &f.baseline] {
+            match other {
+                Some((name, value)) => write!(
+                    row,
+                    " {} ({name}) | **{:.2}×** |",
+                    format_value(&f.unit, *value),
+                    ratio(&f.unit, f.ours, *value)
+                ),
+                None => write!(row, " — | — |"),
+            }
+            .map_err(|err| err.to_string())?;
+        }
+        w(&mut doc, row);
     }
     w(&mut doc, String::new());
     w(
@@ -476,10 +482,11 @@ fn render(
         "Notes: roxxel 0.1.0 neither fsyncs nor renames, byteshelf's writer does both (and journals appends), so the \
          write row compares a durable write with an unsynced one; the baseline is the same bytes through a plain \
          `BufWriter` followed by `sync_all`. Python's random `get` returns a view without touching the bytes; ours \
-         reads the first byte of each record. `buffer` 0.2.1 runs with wrapt 1.16 (its own pin, wrapt 1.11.2, does \
-         not import on Python 3.11). The remote rows read from nginx on loopback, each repetition on a fresh \
-         open: requests and bytes are what nginx's access log records, and their baseline is the same reads written \
-         directly against object_store (a suffix or header GET, then `get_ranges`)."
+         reads the first byte of each record. fst has no floor lookup: its row measures fst's nearest one, the first \
+         entry of `range().ge(probe)` (a lower bound), which walks the same depth. `buffer` 0.2.1 runs with wrapt \
+         1.16 (its own pin, wrapt 1.11.2, does not import on Python 3.11). The remote rows read from nginx on \
+         loopback, each repetition on a fresh open: requests and bytes are what nginx's access log records, and their \
+         baseline is the same reads written directly against object_store (a suffix or header GET, then `get_ranges`)."
             .into(),
     );
     if !unavailable.is_empty() {

@@ -2,26 +2,39 @@
 //! writes that data to a work directory so that the Python references can be measured on the same bytes.
 //!
 //! Usage: `side_by_side --work DIR [--quick]`. Prints one JSON object per line:
-//! `{"id": "...", "group": "...", "name": "...", "unit": "...", "ours": x, "baseline": y, "baseline_name": "..."}`,
-//! where `baseline` is optional and `id` is what the Python scripts of `xtask/bench/` report their figures under. Units ending in `/s` are throughputs (higher is better), the others are times
-//! (lower is better). Every figure is the median of several repetitions.
+//! `{"id": "...", "group": "...", "name": "...", "unit": "...", "ours": x, "peer_name": "...", "peer": y,
+//! "baseline_name": "...", "baseline": z}`, where `peer` (the best Rust crate for the job, measured on the same
+//! data) and `baseline` (the machine's limit for the same work: a plain mmap, a plain pread, a dependent memory
+//! read...) are optional, and `id` is what the Python scripts of `xtask/bench/` report their figures under. Units
+//! ending in `/s` are throughputs (higher is better), the others are times or sizes (lower is better). Every figure
+//! is the median of several repetitions.
+//!
+//! Every lookup draws its probes at random over the whole structure: a random sequence at least as long as the
+//! structure has entries, consumed in order, never a small set cycled in cache.
 //!
 //! Files written to DIR (all integers little-endian): `params.txt` (sizes), `records.bin` (N records of
 //! `RECORD_LEN` bytes back to back), `indices.u64` (N random record indices), `map_keys.u64` (map keys, below 2^63
 //! so that Python can look them up), `map_lookups.u64`, `sparse_offsets.u64` (region offsets in insertion order),
-//! `stream_offsets.u64` (offsets of random 4 KiB reads).
+//! `stream_offsets.u64` (offsets of random 4 KiB reads). It also holds byteshelf's and the peers' files
+//! (`ours.rox`, `ours.spix`, `fst.map`).
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::hint::black_box;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use byteshelf::mapbuffer::{MapBuffer, MapBufferBuilder};
 use byteshelf::roxxel::{Dataset, WriterOptions};
 use byteshelf::sparse_buffer::{ReadAt, SparseBuffer};
+use byteshelf::sparse_index::{Format, SparseIndexRef, SparseIndexWriter};
 use byteshelf::stream_buffer::StreamBuffer;
+use fst::{IntoStreamer, Streamer};
+use memmap2::Mmap;
+use rangemap::RangeMap;
 
 const RECORD_LEN: usize = 100;
 const REGION_LEN: usize = 4096;
@@ -34,7 +47,9 @@ type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 struct Params {
     records: usize,
     map_keys: usize,
+    index_keys: usize,
     regions: usize,
+    many_regions: usize,
     reverse_bytes: usize,
     stream_reads: usize,
     repetitions: usize,
@@ -46,7 +61,9 @@ impl Params {
             Params {
                 records: 200_000,
                 map_keys: 100_000,
+                index_keys: 200_000,
                 regions: 2_000,
+                many_regions: 20_000,
                 reverse_bytes: 8 << 20,
                 stream_reads: 10_000,
                 repetitions: 3,
@@ -55,7 +72,9 @@ impl Params {
             Params {
                 records: 1_000_000,
                 map_keys: 1_000_000,
+                index_keys: 1_000_000,
                 regions: 10_000,
+                many_regions: 100_000,
                 reverse_bytes: 32 << 20,
                 stream_reads: 100_000,
                 repetitions: 5,
@@ -87,6 +106,9 @@ struct Figure<'a> {
     name: String,
     unit: &'a str,
     ours: f64,
+    /// The best Rust crate for the same job, on the same data: its name (and what of it is measured), its figure.
+    peer: Option<(&'a str, f64)>,
+    /// The machine's limit for the same work: exactly what it does, its figure.
     baseline: Option<(&'a str, f64)>,
 }
 
@@ -96,10 +118,12 @@ impl Figure<'_> {
             "{{\"id\": \"{}\", \"group\": \"{}\", \"name\": \"{}\", \"unit\": \"{}\", \"ours\": {:.6}",
             self.id, self.group, self.name, self.unit, self.ours
         );
-        if let Some((name, value)) = self.baseline {
-            line.push_str(&format!(
-                ", \"baseline_name\": \"{name}\", \"baseline\": {value:.6}"
-            ));
+        for (kind, figure) in [("peer", self.peer), ("baseline", self.baseline)] {
+            if let Some((name, value)) = figure {
+                line.push_str(&format!(
+                    ", \"{kind}_name\": \"{name}\", \"{kind}\": {value:.6}"
+                ));
+            }
         }
         line.push('}');
         println!("{line}");
@@ -132,6 +156,56 @@ fn write_u64s(path: &Path, values: impl IntoIterator<Item = u64>) -> BoxResult<(
         out.write_all(&value.to_le_bytes())?;
     }
     out.into_inner()?.sync_all()?;
+    Ok(())
+}
+
+/// Maps `path` read-only: the memmap2 map the baselines and peers read, as byteshelf's own readers map files.
+fn map_file(path: &Path) -> BoxResult<Mmap> {
+    let file = File::open(path)?;
+    // SAFETY: the file was written by this process in its work directory and nothing writes to it, truncates it
+    // or removes it while the map lives.
+    let map = unsafe { Mmap::map(&file)? };
+    Ok(map)
+}
+
+/// The sum of every byte: what reading all the bytes costs at least (the same function on both sides).
+fn sum_bytes(bytes: &[u8]) -> u64 {
+    bytes.iter().map(|&b| u64::from(b)).sum()
+}
+
+/// The wrapping sum of the 8-byte words (and trailing bytes): reading every byte at the memory's speed.
+fn sum_words(bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    let mut sum = 0u64;
+    for word in &mut words {
+        sum = sum.wrapping_add(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+    }
+    words
+        .remainder()
+        .iter()
+        .fold(sum, |sum, &b| sum.wrapping_add(u64::from(b)))
+}
+
+/// A positional read of exactly `buf.len()` bytes (`pread` on Unix).
+#[cfg(unix)]
+fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// A positional read of exactly `buf.len()` bytes (`seek_read` on Windows).
+#[cfg(windows)]
+fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match std::os::windows::fs::FileExt::seek_read(
+            file,
+            &mut buf[done..],
+            offset + done as u64,
+        )? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => done += n,
+        }
+    }
     Ok(())
 }
 
@@ -179,6 +253,7 @@ fn main() -> BoxResult<()> {
 
     roxxel(&work, &params, &records, &mut rng)?;
     mapbuffer(&work, &params, &records, &mut rng)?;
+    sparse_index(&work, &params, &mut rng)?;
     sparse_buffer(&work, &params, &records, &mut rng)?;
     stream_buffer(&work, &params, &records, &mut rng)?;
     memcpy(&params, &records)?;
@@ -222,6 +297,7 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
         name: format!("write {n} x {RECORD_LEN} B"),
         unit: "MB/s",
         ours: mb_per_s(records.len(), write),
+        peer: None,
         baseline: Some(("BufWriter + sync_all", mb_per_s(records.len(), baseline))),
     }
     .print();
@@ -237,11 +313,14 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
         black_box(sum);
         Ok(())
     })?;
-    let mapped = fs::read(&path)?;
+    // The plain way to read the same file: a memmap2 map, the index decoded once into a Vec<u64> of record ends,
+    // records sliced straight out of the map (Rust's bounds checks only).
+    let (map, ends) = map_and_decode_index(&path)?;
     let raw = median(params.repetitions, || {
         let mut sum = 0usize;
         for &i in &indices {
-            sum += black_box(&mapped[i * RECORD_LEN..(i + 1) * RECORD_LEN])[0] as usize;
+            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+            sum += map[start..ends[i] as usize][0] as usize;
         }
         black_box(sum);
         Ok(())
@@ -249,10 +328,14 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
     Figure {
         id: "roxxel.get",
         group: "roxxel",
-        name: format!("random get ({n} records)"),
+        name: format!("random get, first byte ({n} x {RECORD_LEN} B)"),
         unit: "ns/op",
         ours: per_op_ns(get, n),
-        baseline: Some(("raw slice of the payload", per_op_ns(raw, n))),
+        peer: None,
+        baseline: Some((
+            "memmap2 + index copied into a Vec<u64>, slicing directly",
+            per_op_ns(raw, n),
+        )),
     }
     .print();
 
@@ -265,16 +348,82 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
         black_box(sum);
         Ok(())
     })?;
+    let loop_scan = median(params.repetitions, || {
+        let mut sum = 0usize;
+        let mut start = 0;
+        for &end in &ends {
+            let rec = &map[start..end as usize];
+            sum += rec[0] as usize + rec.len();
+            start = end as usize;
+        }
+        black_box(sum);
+        Ok(())
+    })?;
     Figure {
         id: "roxxel.scan",
         group: "roxxel",
-        name: format!("sequential scan ({n} records)"),
+        name: format!("iter, first byte + len ({n} x {RECORD_LEN} B)"),
         unit: "MB/s",
         ours: mb_per_s(records.len(), scan),
-        baseline: None,
+        peer: None,
+        baseline: Some((
+            "hand-written loop over the same memmap2 map and Vec<u64> index",
+            mb_per_s(records.len(), loop_scan),
+        )),
+    }
+    .print();
+
+    let scan_sum = median(params.repetitions, || {
+        let mut sum = 0u64;
+        for rec in dataset.iter() {
+            sum += sum_bytes(rec?);
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    let payload = records.len();
+    let plain_sum = median(params.repetitions, || {
+        black_box(sum_bytes(&map[..payload]));
+        Ok(())
+    })?;
+    Figure {
+        id: "roxxel.scan_sum",
+        group: "roxxel",
+        name: format!("iter, every byte summed ({n} x {RECORD_LEN} B)"),
+        unit: "MB/s",
+        ours: mb_per_s(records.len(), scan_sum),
+        peer: None,
+        baseline: Some((
+            "one sum over the memmap2-mapped payload",
+            mb_per_s(records.len(), plain_sum),
+        )),
     }
     .print();
     Ok(())
+}
+
+/// Maps a one-shard Roxxel file with memmap2 and decodes its index (record end offsets, after the payload) into a
+/// Vec<u64>, reading the footer (ROXXEL01: 24 bytes, ROXXEL02: 32; record count then payload size) by hand.
+fn map_and_decode_index(path: &Path) -> BoxResult<(Mmap, Vec<u64>)> {
+    let map = map_file(path)?;
+    let footer_len = match map.get(map.len().saturating_sub(8)..) {
+        Some(b"ROXXEL01") => 24,
+        Some(b"ROXXEL02") => 32,
+        _ => return Err("not a Roxxel file".into()),
+    };
+    let footer = map.len() - footer_len;
+    let word =
+        |at: usize| -> BoxResult<u64> { Ok(u64::from_le_bytes(map[at..at + 8].try_into()?)) };
+    let records = usize::try_from(word(footer)?)?;
+    let payload = usize::try_from(word(footer + 8)?)?;
+    if payload + 8 * records != footer {
+        return Err("Roxxel footer does not match the file size".into());
+    }
+    let ends = map[payload..footer]
+        .chunks_exact(8)
+        .map(|chunk| chunk.try_into().map(u64::from_le_bytes))
+        .collect::<Result<Vec<u64>, _>>()?;
+    Ok((map, ends))
 }
 
 fn mapbuffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxResult<()> {
@@ -309,6 +458,7 @@ fn mapbuffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> Box
         name: format!("build {n} keys x {RECORD_LEN} B (v1, crc32c)"),
         unit: "MB/s",
         ours: mb_per_s(value_bytes, build),
+        peer: None,
         baseline: None,
     }
     .print();
@@ -342,9 +492,10 @@ fn mapbuffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> Box
     Figure {
         id: "mapbuffer.get",
         group: "mapbuffer",
-        name: format!("random get ({n} keys, crc checked)"),
+        name: format!("random get ({n} keys x {RECORD_LEN} B, v1, crc checked)"),
         unit: "ns/op",
         ours: per_op_ns(get, n),
+        peer: None,
         baseline: Some(latency),
     }
     .print();
@@ -353,18 +504,41 @@ fn mapbuffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> Box
         let mut sum = 0usize;
         for batch in lookups.chunks(GET_MANY_BATCH) {
             for value in map.get_many(batch)? {
-                sum += value.ok_or("a present key was not found")?.len();
+                let value = value.ok_or("a present key was not found")?;
+                sum += value[0] as usize + value.len();
             }
         }
         black_box(sum);
         Ok(())
     })?;
+    // The same keys and values in memory, in the standard library's map (SipHash), one get per key.
+    let hash_map: HashMap<u64, Vec<u8>> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &key)| (key, record(records, i % params.records).to_vec()))
+        .collect();
+    let hash_get = median(params.repetitions, || {
+        let mut sum = 0usize;
+        for key in &lookups {
+            let value = hash_map.get(key).ok_or("a present key was not found")?;
+            sum += value[0] as usize + value.len();
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    drop(hash_map);
     Figure {
         id: "mapbuffer.get_many",
         group: "mapbuffer",
-        name: format!("random get in batches of {GET_MANY_BATCH} (get_many), per key"),
+        name: format!(
+            "random get in batches of {GET_MANY_BATCH} (get_many), first byte + len, per key ({n} keys)"
+        ),
         unit: "ns/op",
         ours: per_op_ns(get_many, n),
+        peer: Some((
+            "std HashMap<u64, Vec<u8>> in memory, one get per key",
+            per_op_ns(hash_get, n),
+        )),
         baseline: Some(latency),
     }
     .print();
@@ -387,6 +561,132 @@ fn random_cycle(lines: usize, rng: &mut Rng) -> Vec<usize> {
         chain[line * words] = order[(i + 1) % lines] * words;
     }
     chain
+}
+
+/// Bytes between consecutive block offsets of the sparse index.
+const INDEX_BLOCK: u64 = 4096;
+
+/// A random 16-byte key.
+fn key16(rng: &mut Rng) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&rng.next().to_be_bytes());
+    key[8..].copy_from_slice(&rng.next().to_be_bytes());
+    key
+}
+
+fn sparse_index(work: &Path, params: &Params, rng: &mut Rng) -> BoxResult<()> {
+    let mut keys: Vec<[u8; 16]> = (0..params.index_keys).map(|_| key16(rng)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let n = keys.len();
+    let data_end = n as u64 * INDEX_BLOCK;
+
+    let ours_path = work.join("ours.spix");
+    let mut writer =
+        SparseIndexWriter::with_format(BufWriter::new(File::create(&ours_path)?), Format::Plain);
+    for (i, key) in keys.iter().enumerate() {
+        writer.add(key, i as u64 * INDEX_BLOCK)?;
+    }
+    writer.finish(data_end)?.into_inner()?.sync_all()?;
+    let fst_path = work.join("fst.map");
+    let mut builder = fst::MapBuilder::new(BufWriter::new(File::create(&fst_path)?))?;
+    for (i, key) in keys.iter().enumerate() {
+        builder.insert(key, i as u64 * INDEX_BLOCK)?;
+    }
+    builder.into_inner()?.into_inner()?.sync_all()?;
+    let mb = |path: &Path| -> BoxResult<f64> { Ok(fs::metadata(path)?.len() as f64 / 1e6) };
+    Figure {
+        id: "sparse_index.size",
+        group: "sparse-index",
+        name: format!("size, {n} x 16 B keys -> u64 offsets (v1)"),
+        unit: "MB",
+        ours: mb(&ours_path)?,
+        peer: Some(("fst 0.4 Map of the same keys -> offsets", mb(&fst_path)?)),
+        baseline: None,
+    }
+    .print();
+
+    // Open + full verify of the file as it is on disk: map it, check everything (frame, CRC-32, key order).
+    let open_reps = params.repetitions.max(11);
+    let open = median(open_reps, || {
+        let index = SparseIndexRef::from_bytes_verified(map_file(&ours_path)?)?;
+        black_box(index.len());
+        Ok(())
+    })?;
+    let fst_open = median(open_reps, || {
+        let map = fst::Map::new(map_file(&fst_path)?)?;
+        map.as_fst().verify()?;
+        black_box(map.len());
+        Ok(())
+    })?;
+    let read_all = median(open_reps, || {
+        black_box(sum_words(&map_file(&ours_path)?));
+        Ok(())
+    })?;
+    Figure {
+        id: "sparse_index.open_verify",
+        group: "sparse-index",
+        name: format!("open (memmap2) + full verify, {n} keys (v1)"),
+        unit: "ns/op",
+        ours: per_op_ns(open, 1),
+        peer: Some((
+            "fst 0.4: memmap2 + Map::new + Fst::verify (checksum only)",
+            per_op_ns(fst_open, 1),
+        )),
+        baseline: Some((
+            "memmap2 map of the same file + wrapping sum of its 8-byte words",
+            per_op_ns(read_all, 1),
+        )),
+    }
+    .print();
+
+    // Probes: fresh random keys, as many as the index has entries.
+    let probes: Vec<[u8; 16]> = (0..n).map(|_| key16(rng)).collect();
+    let index = SparseIndexRef::from_bytes_verified(map_file(&ours_path)?)?;
+    let floor = median(params.repetitions, || {
+        let mut sum = 0u64;
+        for probe in &probes {
+            sum = sum.wrapping_add(index.floor_offset(probe).unwrap_or(0));
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    let fst_map = fst::Map::new(map_file(&fst_path)?)?;
+    let fst_lower_bound = median(params.repetitions, || {
+        let mut sum = 0u64;
+        for probe in &probes {
+            let mut stream = fst_map.range().ge(probe).into_stream();
+            sum = sum.wrapping_add(stream.next().map_or(0, |(_, offset)| offset));
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    let search = median(params.repetitions, || {
+        let mut sum = 0u64;
+        for probe in &probes {
+            let at = keys.partition_point(|key| key <= probe);
+            sum = sum.wrapping_add(at.checked_sub(1).map_or(0, |i| i as u64 * INDEX_BLOCK));
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    Figure {
+        id: "sparse_index.floor",
+        group: "sparse-index",
+        name: format!("floor_offset, random probes ({n} x 16 B keys, v1, memmap2)"),
+        unit: "ns/op",
+        ours: per_op_ns(floor, n),
+        peer: Some((
+            "fst 0.4 Map (memmap2): first entry of range().ge(probe), its lower bound (fst has no floor)",
+            per_op_ns(fst_lower_bound, n),
+        )),
+        baseline: Some((
+            "binary search (partition_point) in a Vec<[u8; 16]> of the keys in memory",
+            per_op_ns(search, n),
+        )),
+    }
+    .print();
+    Ok(())
 }
 
 fn sparse_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxResult<()> {
@@ -413,6 +713,7 @@ fn sparse_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) ->
         name: format!("add_region ({n} disjoint 4 KiB regions, random order)"),
         unit: "ns/op",
         ours: per_op_ns(add, n),
+        peer: None,
         baseline: None,
     }
     .print();
@@ -430,12 +731,15 @@ fn sparse_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) ->
     Figure {
         id: "sparse.read",
         group: "sparse-buffer",
-        name: format!("4 KiB read ({n} regions)"),
+        name: format!("4 KiB read_at ({n} regions)"),
         unit: "ns/op",
         ours: per_op_ns(read, n),
+        peer: None,
         baseline: None,
     }
     .print();
+
+    many_regions(params, records, rng)?;
 
     let total = params.reverse_bytes;
     let chunk = STREAM_CHUNK;
@@ -458,7 +762,85 @@ fn sparse_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) ->
         ),
         unit: "MB/s",
         ours: mb_per_s(total, reverse),
+        peer: None,
         baseline: None,
+    }
+    .print();
+    Ok(())
+}
+
+/// 4 KiB reads among many regions (more than the Python reference can hold in reasonable time), against a
+/// `RangeMap` of `Bytes` and against the copy alone. Every region is a distinct slice of one shared buffer.
+fn many_regions(params: &Params, records: &[u8], rng: &mut Rng) -> BoxResult<()> {
+    let n = params.many_regions;
+    let stride = 2 * REGION_LEN as u64;
+    let shared = Bytes::copy_from_slice(records);
+    let slices = shared.len() / REGION_LEN;
+    let region = |i: usize| {
+        let at = (i % slices) * REGION_LEN;
+        shared.slice(at..at + REGION_LEN)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let mut buffer = SparseBuffer::new(n as u64 * stride);
+    let mut range_map = RangeMap::new();
+    for &i in &order {
+        let offset = i as u64 * stride;
+        buffer.add_region(offset, region(i))?;
+        range_map.insert(offset..offset + REGION_LEN as u64, region(i));
+    }
+    let plain: Vec<Bytes> = (0..n).map(region).collect();
+    // Probes: random regions, as many as there are regions.
+    let probes: Vec<u64> = (0..n).map(|_| rng.below(n) as u64 * stride).collect();
+    let mut out = vec![0u8; REGION_LEN];
+    let ours = median(params.repetitions, || {
+        for &offset in &probes {
+            match buffer.read_at(offset, &mut out) {
+                ReadAt::Data(len) if len == REGION_LEN => {}
+                other => return Err(format!("read_at({offset}) gave {other:?}").into()),
+            }
+        }
+        black_box(&out);
+        Ok(())
+    })?;
+    let peer = median(params.repetitions, || {
+        for &offset in &probes {
+            let (range, bytes) = range_map
+                .get_key_value(&offset)
+                .ok_or("a region was not found")?;
+            let at = (offset - range.start) as usize;
+            let len = out.len().min(bytes.len() - at);
+            out[..len].copy_from_slice(&bytes[at..at + len]);
+            if len != REGION_LEN {
+                return Err(format!("short read at {offset}").into());
+            }
+        }
+        black_box(&out);
+        Ok(())
+    })?;
+    let copy = median(params.repetitions, || {
+        for &offset in &probes {
+            out.copy_from_slice(&plain[(offset / stride) as usize]);
+        }
+        black_box(&out);
+        Ok(())
+    })?;
+    Figure {
+        id: "sparse.read_many",
+        group: "sparse-buffer",
+        name: format!("4 KiB read_at, random regions ({n} regions)"),
+        unit: "ns/op",
+        ours: per_op_ns(ours, n),
+        peer: Some((
+            "rangemap 1 RangeMap<u64, Bytes>: get_key_value + copy",
+            per_op_ns(peer, n),
+        )),
+        baseline: Some((
+            "4 KiB copy from a Vec<Bytes> indexed by offset / stride (no search)",
+            per_op_ns(copy, n),
+        )),
     }
     .print();
     Ok(())
@@ -475,7 +857,7 @@ fn stream_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) ->
     let chunks = || {
         let shared = Arc::clone(&shared);
         (0..len).step_by(STREAM_CHUNK).map(move |start| {
-            Ok::<_, std::io::Error>(shared[start..(start + STREAM_CHUNK).min(len)].to_vec())
+            Ok::<_, io::Error>(shared[start..(start + STREAM_CHUNK).min(len)].to_vec())
         })
     };
     let mut buffer = StreamBuffer::from_chunks(chunks());
@@ -504,6 +886,7 @@ fn stream_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) ->
         ),
         unit: "MB/s",
         ours: mb_per_s(len, sequential),
+        peer: None,
         baseline: None,
     }
     .print();
@@ -517,13 +900,31 @@ fn stream_buffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) ->
         }
         Ok(())
     })?;
+    // The same reads from a file holding the whole stream (records.bin, in the page cache), as the spilled part of
+    // the buffer is.
+    let file = File::open(work.join("records.bin"))?;
+    let plain = median(params.repetitions, || {
+        for &offset in &offsets {
+            pread(&file, &mut out, offset)?;
+        }
+        black_box(&out);
+        Ok(())
+    })?;
     Figure {
         id: "stream.random",
         group: "stream-buffer",
-        name: "random 4 KiB read of spilled data".into(),
+        name: format!(
+            "random 4 KiB read of spilled data ({} reads over {} MB)",
+            offsets.len(),
+            len / 1_000_000
+        ),
         unit: "ns/op",
         ours: per_op_ns(random, offsets.len()),
-        baseline: None,
+        peer: None,
+        baseline: Some((
+            "pread from a file holding the stream (page cache)",
+            per_op_ns(plain, offsets.len()),
+        )),
     }
     .print();
     Ok(())
@@ -542,6 +943,7 @@ fn memcpy(params: &Params, records: &[u8]) -> BoxResult<()> {
         name: format!("memcpy of {} MB", records.len() / 1_000_000),
         unit: "MB/s",
         ours: mb_per_s(records.len(), time),
+        peer: None,
         baseline: None,
     }
     .print();

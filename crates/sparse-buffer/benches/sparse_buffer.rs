@@ -28,6 +28,23 @@ fn many_regions() -> SparseBuffer {
     buffer
 }
 
+/// Random reads per run through the probe sequence: a power of two at least `REGIONS`.
+const PROBES: usize = 1 << 17;
+
+/// Offsets 1 KiB into random regions: a random sequence longer than the buffer has regions, consumed in order, so
+/// that every read lands anywhere in the buffer.
+fn random_probes() -> Vec<u64> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..PROBES)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % REGIONS) * STRIDE + 1024
+        })
+        .collect()
+}
+
 /// A cheap, well-spread sequence of region indexes.
 fn scatter(i: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % REGIONS
@@ -37,13 +54,14 @@ fn many_regions_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("100k_regions");
     let base = many_regions();
     let mut i = 0u64;
+    let probes = random_probes();
+    let mut next = 0;
     let buffer = base.clone();
     group.bench_function("read_at_4k", |b| {
         let mut out = vec![0u8; 4096];
         b.iter(|| {
-            i += 1;
-            let offset = scatter(i) * STRIDE + 1024;
-            black_box(buffer.read_at(black_box(offset), &mut out))
+            next = (next + 1) & (PROBES - 1);
+            black_box(buffer.read_at(black_box(probes[next]), &mut out))
         });
     });
     // Overwrites 1 KiB inside a region: a lookup, a carve of the old chunk into two slices, an insert.
@@ -73,9 +91,8 @@ fn many_regions_benches(c: &mut Criterion) {
         (0..REGIONS).map(|i| (i * STRIDE, i)).collect();
     group.bench_function("bare_btreemap_lookup_baseline", |b| {
         b.iter(|| {
-            i += 1;
-            let offset = scatter(i) * STRIDE + 1024;
-            bare.range(..=black_box(offset))
+            next = (next + 1) & (PROBES - 1);
+            bare.range(..=black_box(probes[next]))
                 .next_back()
                 .map(|(_, &v)| v)
         });
