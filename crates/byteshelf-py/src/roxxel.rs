@@ -309,6 +309,10 @@ fn write_items(
     flush(&mut writer, &mut batch, &mut ends)?;
     py.detach(move || {
         finish(&mut writer)?;
+        if writer.records_written() == 0 {
+            // Only empty items: nothing to add, so nothing changes (not even a new empty file).
+            return writer.abort().map(|()| 0);
+        }
         writer.finish().map(|summary| summary.records_written)
     })
     .map_err(errors::roxxel)

@@ -39,8 +39,9 @@ fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let converted = data
         .py()
         .import("builtins")?
-        .getattr("bytes")?
+        .getattr("memoryview")?
         .call1((data,))
+        .and_then(|view| view.call_method0("tobytes"))
         .map_err(|_| PyTypeError::new_err("data must be a bytes-like object"))?;
     Ok(converted.cast::<PyBytes>()?.as_bytes().to_vec())
 }

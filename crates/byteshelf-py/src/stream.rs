@@ -40,8 +40,9 @@ impl Iterator for PyChunks {
                 }
                 let converted = py
                     .import("builtins")?
-                    .getattr("bytes")?
+                    .getattr("memoryview")?
                     .call1((&item,))
+                    .and_then(|view| view.call_method0("tobytes"))
                     .map_err(|_| {
                         PyTypeError::new_err(format!(
                             "stream chunks must be bytes-like, got {}",
@@ -203,6 +204,9 @@ impl StreamBuffer {
 
     /// Whether the stream has no more bytes (pulls one more chunk to find out, keeping it).
     fn is_exhausted(&self, py: Python<'_>) -> PyResult<bool> {
+        if self.size.is_some_and(|size| self.inner.pulled() >= size) {
+            return Ok(true);
+        }
         if !self.inner.is_exhausted() {
             let inner = self.inner.clone();
             py.detach(move || inner.read(inner.pulled(), 1))
