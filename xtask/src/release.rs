@@ -102,17 +102,14 @@ pub(crate) fn run(mode: Mode) -> Result<()> {
 /// error in a patch release, which is the point. cargo-semver-checks is installed when missing (a long build).
 fn semver_check(version: &str) -> Result<()> {
     if !cmd::available("cargo", &["semver-checks", "--version"]) {
-        eprintln!("cargo-semver-checks is missing: installing it (once per machine; a build of several minutes)");
+        eprintln!(
+            "cargo-semver-checks is missing: installing it (once per machine; a build of several minutes)"
+        );
         cmd::run(cmd::cargo().args(["install", "--locked", "cargo-semver-checks"]))?;
     }
     let baseline = previous_release(version)?;
     eprintln!("semver baseline: {baseline}");
-    cmd::run(cmd::cargo().args([
-        "semver-checks",
-        "--workspace",
-        "--baseline-rev",
-        &baseline,
-    ]))
+    cmd::run(cmd::cargo().args(["semver-checks", "--workspace", "--baseline-rev", &baseline]))
 }
 
 /// The git revision of the release before `version` (see [`semver_check`]).
@@ -141,7 +138,9 @@ fn previous_release(version: &str) -> Result<String> {
             return Ok(rev.to_owned());
         }
     }
-    Err(format!("no earlier release than {version} in the git history"))
+    Err(format!(
+        "no earlier release than {version} in the git history"
+    ))
 }
 
 fn report(what: &str, problems: &[String]) {
