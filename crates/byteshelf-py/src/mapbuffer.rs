@@ -177,8 +177,9 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 #[pyclass(frozen, module = "byteshelf.mapbuffer")]
 pub(crate) struct MapBuffer {
     map: RwLock<RustMapBuffer<Data>>,
-    /// The object given to the constructor when it was a buffer (returned by `tobytes()`).
-    source: Option<Py<PyAny>>,
+    /// The object given to the constructor (or assigned to `buffer`) when it was a buffer (returned by
+    /// `tobytes()`).
+    source: RwLock<Option<Py<PyAny>>>,
     #[pyo3(get)]
     tobytesfn: Option<Py<PyAny>>,
     #[pyo3(get)]
@@ -278,7 +279,7 @@ impl MapBuffer {
             .with_crc_check(check_crc);
         Ok(Self {
             map: RwLock::new(map),
-            source,
+            source: RwLock::new(source),
             tobytesfn,
             frombytesfn,
             check_crc,
@@ -424,8 +425,9 @@ impl MapBuffer {
         label: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let key =
-            key_of(label)?.ok_or_else(|| PyKeyError::new_err(format!("{label} was not found.")))?;
+        let key = key_of(label)?
+            .filter(|&key| read(&self.map).contains(key))
+            .ok_or_else(|| PyKeyError::new_err(format!("{label} was not found.")))?;
         let value = match &self.tobytesfn {
             Some(f) => f.call1(py, (value,))?.into_bound(py),
             None => value.clone(),
@@ -466,7 +468,7 @@ impl MapBuffer {
 
     /// The serialized map: the object it was read from, or `bytes` for a map built here or read from a file.
     fn tobytes(&self, py: Python<'_>) -> Py<PyAny> {
-        if let Some(source) = &self.source
+        if let Some(source) = read(&self.source).as_ref()
             && source.bind(py).is_instance_of::<PyBytes>()
         {
             return source.clone_ref(py);
@@ -474,6 +476,25 @@ impl MapBuffer {
         PyBytes::new(py, read(&self.map).as_bytes())
             .into_any()
             .unbind()
+    }
+
+    /// The serialized map, as `tobytes()`; assigning a buffer reads the map from it instead.
+    #[getter]
+    fn buffer(&self, py: Python<'_>) -> Py<PyAny> {
+        self.tobytes(py)
+    }
+
+    #[setter]
+    fn set_buffer(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = data_from(py, data)?;
+        let check = self.check_crc;
+        let map = py
+            .detach(move || RustMapBuffer::from_bytes(bytes))
+            .map_err(errors::mapbuffer)?
+            .with_crc_check(check);
+        *write(&self.map) = map;
+        *write(&self.source) = Some(data.clone().unbind());
+        Ok(())
     }
 
     /// Checks the whole map (header, offsets, key order, every CRC-32C, every value decompresses), without the
@@ -506,7 +527,7 @@ impl MapBuffer {
 #[pyclass(frozen, module = "byteshelf.mapbuffer")]
 pub(crate) struct IntMap {
     map: RwLock<Option<RustIntMap<Data>>>,
-    source: Option<Py<PyAny>>,
+    source: RwLock<Option<Py<PyAny>>>,
 }
 
 impl IntMap {
@@ -541,7 +562,7 @@ impl IntMap {
         let map = RustIntMap::from_bytes(bytes).map_err(errors::mapbuffer)?;
         Ok(Self {
             map: RwLock::new(Some(map)),
-            source,
+            source: RwLock::new(source),
         })
     }
 
@@ -625,9 +646,11 @@ impl IntMap {
     }
 
     /// Sets the value of an existing key in place (maps held in memory only).
-    fn __setitem__(&self, label: &Bound<'_, PyAny>, value: u64) -> PyResult<()> {
-        let key =
-            key_of(label)?.ok_or_else(|| PyKeyError::new_err(format!("{label} was not found.")))?;
+    fn __setitem__(&self, label: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let key = key_of(label)?
+            .filter(|&key| self.with(|m| m.contains(key)).unwrap_or(false))
+            .ok_or_else(|| PyKeyError::new_err(format!("{label} was not found.")))?;
+        let value: u64 = value.extract()?;
         let mut guard = write(&self.map);
         let Some(old) = guard.take() else {
             return Err(PyValueError::new_err(
@@ -657,13 +680,27 @@ impl IntMap {
     }
 
     fn tobytes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if let Some(source) = &self.source
+        if let Some(source) = read(&self.source).as_ref()
             && source.bind(py).is_instance_of::<PyBytes>()
         {
             return Ok(source.clone_ref(py));
         }
         let bytes = self.with(|m| m.as_bytes().to_vec())?;
         Ok(PyBytes::new(py, &bytes).into_any().unbind())
+    }
+
+    /// The serialized map, as `tobytes()`; assigning a buffer reads the map from it instead.
+    #[getter]
+    fn buffer(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.tobytes(py)
+    }
+
+    #[setter]
+    fn set_buffer(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let map = RustIntMap::from_bytes(data_from(py, data)?).map_err(errors::mapbuffer)?;
+        *write(&self.map) = Some(map);
+        *write(&self.source) = Some(data.clone().unbind());
+        Ok(())
     }
 
     /// Checks the whole map (header, size, key order); True or ValidationError.

@@ -68,12 +68,12 @@ impl Roxxel {
     }
 
     fn open_now(&self, py: Python<'_>) -> PyResult<Arc<Open>> {
-        let (paths, was_list) = {
+        let (paths, raw) = {
             let state = lock(&self.state);
             if let Some(open) = &state.open {
                 return Ok(open.clone());
             }
-            (state.filepaths.clone(), state.raw_filepath.is_none())
+            (state.filepaths.clone(), state.raw_filepath.clone())
         };
         if paths.is_empty() {
             return Err(pyo3::exceptions::PyFileNotFoundError::new_err(
@@ -84,19 +84,23 @@ impl Roxxel {
         let dataset = py
             .detach(move || -> roxxel_format::Result<Dataset> {
                 let options = OpenOptions::new().verify_checksums(verify);
-                if was_list {
-                    // Each entry is resolved as roxxel 0.9.14 does (a directory, or a write path), in list order.
-                    let mut files = Vec::new();
-                    for path in &paths {
-                        match DatasetSpec::Path(PathBuf::from(path)).resolve() {
-                            Ok(found) => files.extend(found),
-                            Err(roxxel_format::Error::NoShards { .. }) => {}
-                            Err(err) => return Err(err),
-                        }
+                match (&raw, paths.as_slice()) {
+                    // One path as given: a file, a directory, or the path a sharded dataset was written to.
+                    (Some(raw), [only]) if raw == only => {
+                        options.open(DatasetSpec::from(raw.as_str()))
                     }
-                    options.open(DatasetSpec::Paths(files))
-                } else {
-                    options.open(DatasetSpec::from(paths[0].as_str()))
+                    // A list, or the files a pattern matched: each entry resolved as roxxel 0.9.14 does, in order.
+                    _ => {
+                        let mut files = Vec::new();
+                        for path in &paths {
+                            match DatasetSpec::Path(PathBuf::from(path)).resolve() {
+                                Ok(found) => files.extend(found),
+                                Err(roxxel_format::Error::NoShards { .. }) => {}
+                                Err(err) => return Err(err),
+                            }
+                        }
+                        options.open(DatasetSpec::Paths(files))
+                    }
                 }
             })
             .map_err(errors::roxxel)?;
@@ -139,11 +143,24 @@ impl Roxxel {
             dtype,
         });
         let mut state = lock(&self.state);
+        // Python's glob keeps a leading `./` of the pattern; so do we, so that the paths compare equal.
+        let dot = state
+            .raw_filepath
+            .as_deref()
+            .or(state.filepaths.first().map(String::as_str))
+            .is_some_and(|p| p.starts_with("./"));
         state.filepaths = open
             .dataset
             .shards()
             .iter()
-            .map(|s| s.path().to_string_lossy().into_owned())
+            .map(|s| {
+                let path = s.path().to_string_lossy().into_owned();
+                if dot && !path.starts_with("./") && !path.starts_with('/') {
+                    format!("./{path}")
+                } else {
+                    path
+                }
+            })
             .collect();
         state.open = Some(open.clone());
         Ok(open)
@@ -346,10 +363,18 @@ impl Roxxel {
                     )
                 })?;
                 let paths = if text.contains(['*', '?']) {
+                    let dot = text.starts_with("./");
                     match DatasetSpec::Pattern(text.clone()).resolve() {
                         Ok(found) => found
                             .iter()
-                            .map(|p| p.to_string_lossy().into_owned())
+                            .map(|p| {
+                                let p = p.to_string_lossy();
+                                if dot && !p.starts_with("./") {
+                                    format!("./{p}")
+                                } else {
+                                    p.into_owned()
+                                }
+                            })
                             .collect(),
                         Err(_) => Vec::new(),
                     }
@@ -584,8 +609,10 @@ impl Roxxel {
     /// exactly `block_size` bytes, `separator` after each item and as padding (zero bytes without one), into one
     /// file or, with `max_shard_bytes`, shards `{base}_{NNNN}.rox`; appends to an existing dataset. The dtype is
     /// `dtype`, else the first item's. Returns the number of records written. Crash-safe: on any error (the
-    /// generator's included) the dataset keeps exactly its old records.
-    #[pyo3(signature = (data_generator, separator = None, block_size = 4096, max_shard_bytes = None, dtype = None))]
+    /// generator's included) the dataset keeps exactly its old records. An existing file that is not a valid
+    /// shard is refused (RoxxelError) unless `overwrite_invalid`.
+    #[pyo3(signature = (data_generator, separator = None, block_size = 4096, max_shard_bytes = None, dtype = None, *, overwrite_invalid = false))]
+    #[allow(clippy::too_many_arguments)] // Python's signature
     fn write(
         &self,
         py: Python<'_>,
@@ -594,6 +621,7 @@ impl Roxxel {
         block_size: i64,
         max_shard_bytes: Option<u64>,
         dtype: Option<String>,
+        overwrite_invalid: bool,
     ) -> PyResult<u64> {
         self.close_now();
         let separator: Vec<u8> = match separator {
@@ -617,7 +645,7 @@ impl Roxxel {
         let packer = BlockPacker::new(block_size)
             .map_err(errors::roxxel)?
             .separator(separator);
-        let mut options = WriterOptions::new();
+        let mut options = WriterOptions::new().overwrite_invalid(overwrite_invalid);
         if let Some(max) = max_shard_bytes {
             options = options.max_shard_bytes(max);
         }
@@ -643,7 +671,7 @@ impl Roxxel {
     /// One record per item, as roxxel 0.1.0's `write()` (but empty items are kept unless `skip_empty`), into one
     /// file or shards; appends to an existing dataset. ROXXEL02 footers with `dtype` (default: the first item's).
     /// Returns the number of records written.
-    #[pyo3(signature = (data_generator, max_shard_bytes = None, *, dtype = None, skip_empty = false))]
+    #[pyo3(signature = (data_generator, max_shard_bytes = None, *, dtype = None, skip_empty = false, overwrite_invalid = false))]
     fn write_records(
         &self,
         py: Python<'_>,
@@ -651,9 +679,12 @@ impl Roxxel {
         max_shard_bytes: Option<u64>,
         dtype: Option<String>,
         skip_empty: bool,
+        overwrite_invalid: bool,
     ) -> PyResult<u64> {
         self.close_now();
-        let mut options = WriterOptions::new().skip_empty_records(skip_empty);
+        let mut options = WriterOptions::new()
+            .skip_empty_records(skip_empty)
+            .overwrite_invalid(overwrite_invalid);
         if let Some(max) = max_shard_bytes {
             options = options.max_shard_bytes(max);
         }

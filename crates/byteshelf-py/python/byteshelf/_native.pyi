@@ -57,6 +57,8 @@ class Roxxel:
         block_size: int = 4096,
         max_shard_bytes: Optional[int] = None,
         dtype: Optional[str] = None,
+        *,
+        overwrite_invalid: bool = False,
     ) -> int: ...
     def write_records(
         self,
@@ -65,6 +67,7 @@ class Roxxel:
         *,
         dtype: Optional[str] = None,
         skip_empty: bool = False,
+        overwrite_invalid: bool = False,
     ) -> int: ...
 
 class RecordIter:
