@@ -19,6 +19,17 @@ use crate::conformance::{self, Packages};
 /// The maturin that builds the wheel.
 const MATURIN: &str = "maturin==1.16.0";
 
+/// Google's array-record and its dependencies, for the benchmarks only (a venv of their own, `--no-deps`).
+const ARRAY_RECORD: &[&str] = &[
+    "--no-deps",
+    "array-record==0.8.6",
+    "absl-py==2.5.1",
+    "etils==1.15.0",
+    "fsspec==2026.9.0",
+    "typing_extensions==4.16.0",
+    "zipp==4.1.2",
+];
+
 /// The conformance requirement files whose venvs hold the references (crate, env).
 const REFERENCES: &[(&str, &str)] = &[
     ("roxxel-format", "r09"),
@@ -168,6 +179,19 @@ pub(crate) fn bench(quick: bool) -> Result<()> {
         .arg(root.join("docs").join("benchmarks-python.md"));
     if quick {
         script.arg("--quick");
+    }
+    let python3 = conformance::find_python()?;
+    match conformance::ensure_venv_at(
+        &python3,
+        &conformance::target_dir().join("py").join("array-record"),
+        Packages::Args(ARRAY_RECORD),
+    )
+    .and_then(|venv_python| purelib(&venv_python))
+    {
+        Ok(site) => {
+            script.arg("--array-record-site").arg(site);
+        }
+        Err(err) => eprintln!("array-record is not measured: {err}"),
     }
     cmd::run(&mut script)
 }
