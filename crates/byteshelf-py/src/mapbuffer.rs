@@ -123,6 +123,13 @@ fn map_fd(py: Python<'_>, fd: i32) -> PyResult<Mmap> {
 
 /// A key argument: any int in 0..2^64 (the whole u64 range; Python mapbuffer stops at 2^63).
 fn key_of(label: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    if let Ok(key) = label.extract::<u64>() {
+        return Ok(Some(key));
+    }
+    if label.is_instance_of::<pyo3::types::PyInt>() {
+        // Negative, or 2^64 and above: no such key.
+        return Ok(None);
+    }
     let as_int = match label.call_method0("__index__") {
         Ok(i) => i,
         Err(_) => label
