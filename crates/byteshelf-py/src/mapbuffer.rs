@@ -208,11 +208,10 @@ impl MapBuffer {
 
     /// The decoded value of `slot`, copied out without the GIL (CRC check and decompression happen there).
     fn value_at(&self, py: Python<'_>, slot: usize) -> PyResult<Py<PyAny>> {
-        let map = read(&self.map);
+        // The lock is taken and dropped without the GIL: a writer (`__setitem__`) waits for it holding the GIL.
         let value = py
-            .detach(|| map.value_at(slot).map(Cow::into_owned))
+            .detach(|| read(&self.map).value_at(slot).map(Cow::into_owned))
             .map_err(errors::mapbuffer)?;
-        drop(map);
         self.finish_value(py, Cow::Owned(value))
     }
 
@@ -319,7 +318,8 @@ impl MapBuffer {
     fn index<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let map = read(&self.map);
         let n = map.len();
-        let bytes = &map.as_bytes()[16..16 + 16 * n];
+        // `from_bytes` checked that the buffer holds the whole index.
+        let bytes = map.as_bytes().get(16..16 + 16 * n).unwrap_or_default();
         let values: Vec<u64> = bytes
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
@@ -507,8 +507,8 @@ impl MapBuffer {
     /// Checks the whole map (header, offsets, key order, every CRC-32C, every value decompresses), without the
     /// GIL; returns True or raises ValidationError naming the key, slot and offset.
     fn validate(&self, py: Python<'_>) -> PyResult<bool> {
-        let map = read(&self.map);
-        py.detach(|| map.verify()).map_err(errors::mapbuffer)?;
+        py.detach(|| read(&self.map).verify())
+            .map_err(errors::mapbuffer)?;
         Ok(true)
     }
 
@@ -712,13 +712,9 @@ impl IntMap {
 
     /// Checks the whole map (header, size, key order); True or ValidationError.
     fn validate(&self, py: Python<'_>) -> PyResult<bool> {
-        let guard = read(&self.map);
-        let Some(map) = guard.as_ref() else {
-            return Err(PyValueError::new_err(
-                "the IntMap was lost in a failed update",
-            ));
-        };
-        py.detach(|| map.verify()).map_err(errors::mapbuffer)?;
+        py.detach(|| read(&self.map).as_ref().map(RustIntMap::verify))
+            .ok_or_else(|| PyValueError::new_err("the IntMap was lost in a failed update"))?
+            .map_err(errors::mapbuffer)?;
         Ok(true)
     }
 

@@ -128,3 +128,30 @@ def test_unknown_codec_and_bad_data():
     buf[33] ^= 0xFF  # inside the zstd frame header
     with pytest.raises(DecompressionError, match="key 1"):
         MapBuffer(bytes(buf), check_crc=False)[1]
+
+
+def test_readers_and_a_writer_in_threads():
+    import threading
+
+    mb = MapBuffer({i: bytes([i % 256]) * 2000 for i in range(200)}, compress="zstd")
+    stop = threading.Event()
+    errors = []
+
+    def reader():
+        while not stop.is_set():
+            for k in range(0, 200, 7):
+                if mb[k][:1] not in (bytes([k % 256]), bytes([(k + 1) % 256])):
+                    errors.append(k)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for round_ in range(200):
+            for k in (0, 7, 14):
+                mb[k] = bytes([(k + round_ % 2) % 256]) * 2000
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert errors == []
