@@ -22,6 +22,7 @@ enum Action {
     Cargo(Command),
     Conformance,
     Deny,
+    Python,
     Servers,
     Windows,
 }
@@ -117,6 +118,11 @@ fn steps() -> Vec<Step> {
         name: "conformance".into(),
         action: Action::Conformance,
     });
+    // After conformance, whose reference venvs the Python suite links in.
+    steps.push(Step {
+        name: "python".into(),
+        action: Action::Python,
+    });
     steps.push(Step {
         name: "deny".into(),
         action: Action::Deny,
@@ -147,6 +153,7 @@ pub(crate) fn run() -> Result<()> {
             Action::Cargo(command) => cmd::run(command),
             Action::Conformance => conformance::run(&[]),
             Action::Deny => deny_check(),
+            Action::Python => crate::python::run(),
             Action::Servers => crate::servers::ensure(),
             Action::Windows => crate::windows::check(),
         };

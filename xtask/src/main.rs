@@ -9,6 +9,7 @@ mod cmd;
 mod conformance;
 mod fuzz;
 mod miri;
+mod python;
 mod release;
 mod servers;
 mod windows;
@@ -20,8 +21,11 @@ cargo xtask <command>
 
 commands:
   ci                    every check CI runs: fmt, clippy, test, doc, feature checks, a Windows build check,
-                        the fuzz replay, conformance, deny
+                        the fuzz replay, conformance, the Python wheel's suite, deny
   conformance [CRATE..] cross-implementation cases against the pinned Python references (all crates, or these)
+  python                build the byteshelf wheel (maturin) and run its pytest suite against the references
+  bench-python [--quick]
+                        the Python classes against the Python references: docs/benchmarks-python.md
   bench [--quick]       criterion benches, then byteshelf side by side with the Python references: docs/benchmarks.md
   fuzz [--seconds N] [--jobs N] [--seeds] [TARGET..]
                         cargo-fuzz targets (stable, -s none), N s each (60): docs/reliability.md
@@ -40,6 +44,9 @@ fn main() -> ExitCode {
         ["bench"] => bench::run(false),
         ["bench", "--quick"] => bench::run(true),
         ["conformance", only @ ..] => conformance::run(only),
+        ["python"] => python::run(),
+        ["bench-python"] => python::bench(false),
+        ["bench-python", "--quick"] => python::bench(true),
         ["servers"] => servers::ensure(),
         ["fuzz", args @ ..] => fuzz::run(args),
         ["bitflip"] => fuzz::bitflip(),

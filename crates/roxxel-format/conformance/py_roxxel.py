@@ -2,6 +2,7 @@
 
     py_roxxel.py write <path> <records-file> <max_shard_bytes|none>
     py_roxxel.py write-int32 <path> <count>
+    py_roxxel.py pack <path> <items-file> <block_size> <separator-hex|none> <max_shard_bytes|none>   (roxxel >= 0.9)
     py_roxxel.py read <spec>            (a path or glob pattern)
 
 Records files hold one record per line as hex. `read` prints `dtype<TAB>name` (roxxel >= 0.4), then one hex
@@ -31,6 +32,12 @@ def main():
                 rox._write_orchestrator(iter(records), limit, lambda: "uint8")
             else:
                 rox.write(iter(records), max_shard_bytes=limit)
+            return
+        if cmd == "pack":
+            path, items, block = sys.argv[2], load(sys.argv[3]), int(sys.argv[4])
+            separator = None if sys.argv[5] == "none" else bytes.fromhex(sys.argv[5])
+            limit = None if sys.argv[6] == "none" else int(sys.argv[6])
+            Roxxel(path).write(iter(items), separator=separator, block_size=block, max_shard_bytes=limit)
             return
         if cmd == "write-int32":
             path, count = sys.argv[2], int(sys.argv[3])

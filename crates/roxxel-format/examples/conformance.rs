@@ -4,16 +4,18 @@
 //! ```text
 //! conformance write <path> <records-file> [--max-shard-bytes N] [--footer 01|02] [--dtype NAME] [--skip-empty]
 //! conformance dump <spec> [<more paths>...]
+//! conformance pack <path> <items-file> --block-size N [--separator HEX] [--max-shard-bytes N] [--dtype NAME]
 //! ```
 //!
 //! A records file holds one record per line as lowercase hex (an empty line is an empty record). `dump` prints
 //! one `shard<TAB>name<TAB>kind<TAB>dtype<TAB>records<TAB>payload bytes` line per shard, then one
-//! `rec<TAB>hex` line per record, after checking every shard with `verify()`.
+//! `rec<TAB>hex` line per record, after checking every shard with `verify()`. `pack` writes the items through a
+//! `BlockPacker`, as roxxel 0.9.14's `write()` packs them into blocks.
 
 use std::error::Error;
 use std::process::ExitCode;
 
-use roxxel_format::{Dataset, DatasetSpec, Dtype, FooterKind, WriterOptions};
+use roxxel_format::{BlockPacker, Dataset, DatasetSpec, Dtype, FooterKind, WriterOptions};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,7 +32,11 @@ fn run(args: &[String]) -> Result<(), Box<dyn Error>> {
     match args.first().map(String::as_str) {
         Some("write") => write(&args[1..]),
         Some("dump") => dump(&args[1..]),
-        _ => Err("usage: conformance write <path> <records> [options] | dump <spec>...".into()),
+        Some("pack") => pack(&args[1..]),
+        _ => Err(
+            "usage: conformance write <path> <records> [options] | dump <spec>... | pack <path> <items> [options]"
+                .into(),
+        ),
     }
 }
 
@@ -59,6 +65,35 @@ fn write(args: &[String]) -> Result<(), Box<dyn Error>> {
     for line in text.split_terminator('\n') {
         writer.push(&from_hex(line)?)?;
     }
+    writer.finish()?;
+    Ok(())
+}
+
+fn pack(args: &[String]) -> Result<(), Box<dyn Error>> {
+    let [path, items, rest @ ..] = args else {
+        return Err("pack needs <path> <items-file>".into());
+    };
+    let mut options = WriterOptions::new();
+    let (mut block_size, mut separator) = (None, Vec::new());
+    let mut rest = rest.iter();
+    while let Some(flag) = rest.next() {
+        let mut value = || rest.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--block-size" => block_size = Some(value()?.parse()?),
+            "--separator" => separator = from_hex(value()?)?,
+            "--max-shard-bytes" => options = options.max_shard_bytes(value()?.parse()?),
+            "--dtype" => options = options.dtype(Dtype::new(value()?)?),
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    let mut packer =
+        BlockPacker::new(block_size.ok_or("--block-size is required")?)?.separator(separator);
+    let text = std::fs::read_to_string(items)?;
+    let mut writer = options.open(path)?;
+    for line in text.split_terminator('\n') {
+        packer.push_to(&from_hex(line)?, &mut writer)?;
+    }
+    packer.finish_to(&mut writer)?;
     writer.finish()?;
     Ok(())
 }

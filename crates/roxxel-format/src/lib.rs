@@ -4,6 +4,7 @@
 //! - [`Shard`] / [`Dataset`]: memory-mapped, validated at open, zero-copy `get`, fast iteration, typed views.
 //! - [`Writer`] ([`WriterOptions`]): byte-identical to roxxel 0.1.0 by default, sharding and appending like it,
 //!   but crash-safe: an interrupted write leaves the old records intact ([`recover`] makes that permanent).
+//! - [`BlockPacker`]: items packed into fixed-size blocks, one record each, as Python roxxel ≥ 0.3 `write()` does.
 //! - [`format`](mod@format): the footer and index layout as pure functions over byte slices.
 //! - [`checksums`]: optional `.crc` sidecars (a CRC-32C per record) that turn silent bit flips into typed
 //!   errors, written with [`WriterOptions::checksums`], checked by [`Shard::verify`] and, with
@@ -26,6 +27,7 @@ pub mod format;
 mod iter;
 mod journal;
 mod naming;
+mod packer;
 mod recover;
 #[cfg(feature = "object-store")]
 mod remote;
@@ -39,6 +41,7 @@ pub use error::{Error, ExpectedSize, Result};
 pub use format::{Dtype, Footer, FooterKind};
 pub use iter::Iter;
 pub use memmap2::Mmap;
+pub use packer::BlockPacker;
 pub use recover::{Recovery, recover};
 #[cfg(feature = "object-store")]
 pub use remote::{

@@ -9,6 +9,7 @@ mod concurrency;
 mod golden;
 mod kill;
 mod model;
+mod packer;
 mod read;
 mod recovery;
 #[cfg(feature = "object-store")]
