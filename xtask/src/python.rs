@@ -8,7 +8,7 @@
 //!   `cargo xtask conformance` makes for them are linked in with a `.pth` file, after the test venv's own packages.
 //! - `BYTESHELF_REQUIRE_REFERENCES=1` makes a reference that does not import an error instead of a skip.
 //!
-//! [`bench`] runs `xtask/bench/py_byteshelf_bench.py` in the same venv with a release wheel.
+//! [`bench()`] runs `xtask/bench/py_byteshelf_bench.py` in the same venv with a release wheel.
 
 use std::fs;
 use std::path::{Path, PathBuf};
