@@ -13,14 +13,17 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# No example database: nothing is written into the source tree, and every run is independent.
 settings.register_profile(
     "ci",
+    database=None,
     deadline=None,
     max_examples=60,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
     "thorough",
+    database=None,
     deadline=None,
     max_examples=1000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -366,8 +366,11 @@ fn a_shard_replaced_on_nginx_is_refused_not_mixed() {
     let nginx = Nginx::start();
     std::fs::write(nginx.root().join("v.rox"), hundred_byte_shard(30_000)).unwrap();
     let root = nginx.root();
+    // Replaced atomically (a new file renamed over the old), as an object store replaces an object: a file cut short
+    // while nginx sends it would fail that response for a reason other than the one tested.
     shard_replaced_mid_read(nginx.store(), || {
-        std::fs::write(root.join("v.rox"), hundred_byte_shard(30_001)).unwrap();
+        std::fs::write(root.join(".v.rox.new"), hundred_byte_shard(30_001)).unwrap();
+        std::fs::rename(root.join(".v.rox.new"), root.join("v.rox")).unwrap();
     });
 }
 

@@ -323,7 +323,10 @@ fn an_object_replaced_on_nginx_is_object_changed_not_mixed_bytes() {
     let root = nginx.root();
     replaced_mid_read(nginx.store(), "v.bin", &data, || {
         // Another version: nginx's ETag is the modification time and the size, so a different size changes it.
-        std::fs::write(root.join("v.bin"), pattern((1 << 20) + 1)).unwrap();
+        // Replaced atomically, as an object store replaces an object: a file cut short while nginx sends it would
+        // fail that response for a reason other than the one tested.
+        std::fs::write(root.join(".v.bin.new"), pattern((1 << 20) + 1)).unwrap();
+        std::fs::rename(root.join(".v.bin.new"), root.join("v.bin")).unwrap();
     });
     let log = nginx.requests();
     // One suffix GET opened it (no HEAD); the refused read got 412.
