@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use sparse_buffer::{Error, RangeReader, RangeSource, ReaderOptions, Result};
+use sparse_buffer::{BlockingRangeReader, Error, RangeSource, ReaderOptions, Result};
 
 use crate::input::{Input, pattern};
 
@@ -63,9 +63,8 @@ pub fn range_reader(data: &[u8]) {
     // 4 KiB, and a tiny max_request would split it into tens of thousands of requests (each fetched, stored and
     // joined to its neighbour), which made one input take up to 2 s. Splitting works the same with 64 pieces.
     let max_request = input.u16().max(read_ahead.max(4096) / 64);
-    // Several workers only for one input in eight: a fetch with more than one worker starts scoped threads, whose
-    // start and join cost milliseconds of waiting on a loaded machine, for a path (parallel fetches, their results
-    // put back in order) that a few inputs cover.
+    // Several requests in flight only for one input in eight: a path (concurrent fetches, their results put back
+    // in order) that a few inputs cover.
     let concurrency = match input.byte() {
         workers @ 224.. => usize::from(workers % 3) + 2,
         _ => 1,
@@ -87,7 +86,8 @@ pub fn range_reader(data: &[u8]) {
         faults,
         calls: AtomicU64::new(0),
     };
-    let mut reader = RangeReader::with_size(source, size, options);
+    // The blocking facade, driven inline: the same reader core as the async API, with `Read + Seek`.
+    let mut reader = BlockingRangeReader::with_size(source, size, options);
     // The file's bytes in `range` (none for an empty range, wherever it is), or `None` past its end.
     let truth = |range: Range<u64>| {
         if range.is_empty() {
@@ -146,7 +146,7 @@ pub fn range_reader(data: &[u8]) {
             assert!(region.end <= size);
         }
     }
-    let (_, buffer) = reader.into_parts();
+    let (_, buffer) = reader.into_parts().expect("the only cursor");
     for region in buffer.regions() {
         let mut out = vec![0; (region.end - region.start) as usize];
         let _ = buffer.read_at(region.start, &mut out);
