@@ -1,7 +1,7 @@
 //! A dataset: one or more shards read as one sequence of records.
 
 use std::ffi::OsStr;
-use std::ops::{Bound, RangeBounds};
+use std::ops::{Bound, Range, RangeBounds};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -455,22 +455,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// # Errors
     /// [`Error::IndexOutOfRange`] when the range does not lie within `0..len()`.
     pub fn range(&self, range: impl RangeBounds<u64>) -> Result<Iter<'_, D>> {
-        let start = match range.start_bound() {
-            Bound::Included(&s) => s,
-            Bound::Excluded(&s) => s.saturating_add(1),
-            Bound::Unbounded => 0,
-        };
-        let end = match range.end_bound() {
-            Bound::Included(&e) => e.saturating_add(1),
-            Bound::Excluded(&e) => e,
-            Bound::Unbounded => self.len,
-        };
-        if end > self.len {
-            return Err(out_of_range(i128::from(end) - 1, self.len));
-        }
-        if start > end {
-            return Err(out_of_range(i128::from(start), self.len));
-        }
+        let Range { start, end } = range_bounds(range, self.len)?;
         Ok(match self.locate(start) {
             Some((shard, local)) => Iter::new(
                 &self.shards,
@@ -516,6 +501,27 @@ impl<'a, D: AsRef<[u8]>> IntoIterator for &'a Dataset<D> {
 /// Which shard holds record `index` of a dataset of `len` records whose shards start at `starts` (ascending, one
 /// per shard), and its index within that shard. Shared by local and remote datasets.
 #[inline]
+/// `range` as `start..end` over `len` records, checked to lie within them (local and remote datasets alike).
+pub(crate) fn range_bounds(range: impl RangeBounds<u64>, len: u64) -> Result<Range<u64>> {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e.saturating_add(1),
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => len,
+    };
+    if end > len {
+        return Err(out_of_range(i128::from(end) - 1, len));
+    }
+    if start > end {
+        return Err(out_of_range(i128::from(start), len));
+    }
+    Ok(start..end)
+}
+
 pub(crate) fn locate(starts: &[u64], len: u64, index: u64) -> Option<(usize, u64)> {
     if index >= len {
         return None;

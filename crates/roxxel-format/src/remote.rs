@@ -15,7 +15,7 @@
 //! [`sparse_buffer::Error::ObjectChanged`].
 
 use std::collections::VecDeque;
-use std::ops::{Bound, Range, RangeBounds};
+use std::ops::{Range, RangeBounds};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -538,23 +538,7 @@ impl RemoteDataset {
 
     /// `range` as `start..end`, checked against the dataset, as the local `Dataset::range` does.
     fn bounds(&self, range: impl RangeBounds<u64>) -> Result<Range<u64>> {
-        let start = match range.start_bound() {
-            Bound::Included(&s) => s,
-            Bound::Excluded(&s) => s.saturating_add(1),
-            Bound::Unbounded => 0,
-        };
-        let end = match range.end_bound() {
-            Bound::Included(&e) => e.saturating_add(1),
-            Bound::Excluded(&e) => e,
-            Bound::Unbounded => self.len,
-        };
-        if end > self.len {
-            return Err(out_of_range(i128::from(end) - 1, self.len));
-        }
-        if start > end {
-            return Err(out_of_range(i128::from(start), self.len));
-        }
-        Ok(start..end)
+        crate::dataset::range_bounds(range, self.len)
     }
 
     /// Checks every shard's whole index, as the local [`Dataset::verify`](crate::Dataset::verify): the indexes
