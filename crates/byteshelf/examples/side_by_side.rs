@@ -212,14 +212,16 @@ fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 fn main() -> BoxResult<()> {
     let mut work = None;
     let mut quick = false;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--work" => work = args.next().map(PathBuf::from),
             "--quick" => quick = true,
+            "--only" => only = args.next(),
             other => {
                 return Err(format!(
-                    "unknown argument {other:?}; usage: side_by_side --work DIR [--quick]"
+                    "unknown argument {other:?}; usage: side_by_side --work DIR [--quick] [--only GROUP]"
                 )
                 .into());
             }
@@ -251,12 +253,27 @@ fn main() -> BoxResult<()> {
         ),
     )?;
 
-    roxxel(&work, &params, &records, &mut rng)?;
-    mapbuffer(&work, &params, &records, &mut rng)?;
-    sparse_index(&work, &params, &mut rng)?;
-    sparse_buffer(&work, &params, &records, &mut rng)?;
-    stream_buffer(&work, &params, &records, &mut rng)?;
-    memcpy(&params, &records)?;
+    // `--only GROUP` runs one group's rows (roxxel, mapbuffer, sparse_index, sparse, stream, baseline), for working
+    // on one of them; `cargo xtask bench` always runs them all.
+    let wanted = |group: &str| only.as_deref().is_none_or(|only| only == group);
+    if wanted("roxxel") {
+        roxxel(&work, &params, &records, &mut rng)?;
+    }
+    if wanted("mapbuffer") {
+        mapbuffer(&work, &params, &records, &mut rng)?;
+    }
+    if wanted("sparse_index") {
+        sparse_index(&work, &params, &mut rng)?;
+    }
+    if wanted("sparse") {
+        sparse_buffer(&work, &params, &records, &mut rng)?;
+    }
+    if wanted("stream") {
+        stream_buffer(&work, &params, &records, &mut rng)?;
+    }
+    if wanted("baseline") {
+        memcpy(&params, &records)?;
+    }
     Ok(())
 }
 
