@@ -22,6 +22,7 @@ enum Action {
     Cargo(Command),
     Conformance,
     Deny,
+    Msrv,
     Python,
     Servers,
     Windows,
@@ -57,6 +58,10 @@ fn steps() -> Vec<Step> {
             ],
         ),
     ];
+    steps.push(Step {
+        name: "msrv: dependencies".into(),
+        action: Action::Msrv,
+    });
     // The remote-storage tests start nginx and moto, the kill-point tests run strace; they fail when these are
     // missing.
     steps.push(Step {
@@ -153,6 +158,7 @@ pub(crate) fn run() -> Result<()> {
             Action::Cargo(command) => cmd::run(command),
             Action::Conformance => conformance::run(&[]),
             Action::Deny => deny_check(),
+            Action::Msrv => crate::msrv::run(),
             Action::Python => crate::python::run(),
             Action::Servers => crate::servers::ensure(),
             Action::Windows => crate::windows::check(),

@@ -9,6 +9,7 @@ mod cmd;
 mod conformance;
 mod fuzz;
 mod miri;
+mod msrv;
 mod python;
 mod release;
 mod servers;
@@ -20,7 +21,7 @@ const HELP: &str = "\
 cargo xtask <command>
 
 commands:
-  ci                    every check CI runs: fmt, clippy, test, doc, feature checks, a Windows build check,
+  ci                    every check CI runs: fmt, clippy, msrv, test, doc, feature checks, a Windows build check,
                         the fuzz replay, conformance, the Python wheel's suite, deny
   conformance [CRATE..] cross-implementation cases against the pinned Python references (all crates, or these)
   python                build the byteshelf wheel (maturin) and run its pytest suite against the references
@@ -31,6 +32,7 @@ commands:
                         cargo-fuzz targets (stable, -s none), N s each (60): docs/reliability.md
   bitflip               flip every bit of a small file of each format: docs/reliability.md
   miri                  the in-memory tests and the fuzz replay under Miri (needs a nightly with miri)
+  msrv                  every resolved dependency's rust-version is within the workspace's
   servers               install the programs tests run (nginx, moto, strace), when missing
   release [--dry-run]   check versions, changelog, deny and a publish dry run; without --dry-run publish and tag
   help                  this text
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         ["fuzz", args @ ..] => fuzz::run(args),
         ["bitflip"] => fuzz::bitflip(),
         ["miri"] => miri::run(),
+        ["msrv"] => msrv::run(),
         ["release"] => release::run(release::Mode::Publish),
         ["release", "--dry-run"] => release::run(release::Mode::DryRun),
         [] | ["help" | "--help" | "-h"] => {
