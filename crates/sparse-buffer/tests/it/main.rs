@@ -7,6 +7,7 @@
 mod async_reader;
 mod buffer_cases;
 mod buffer_model;
+mod containers;
 mod faults;
 mod reader;
 mod reader_model;
