@@ -59,6 +59,7 @@ impl ShardCore {
 
     /// The file bytes of the index entries record `i` (`< len()`) needs: the end of the previous record (unless
     /// it is the first) and its own.
+    #[cfg(feature = "object-store")]
     pub(crate) fn entries_range(&self, i: u64) -> Range<u64> {
         let index = self.footer.index_offset();
         let end = index + (i + 1) * INDEX_ENTRY_LEN as u64;
@@ -70,12 +71,14 @@ impl ShardCore {
     }
 
     /// The file bytes of the whole index.
+    #[cfg(feature = "object-store")]
     pub(crate) fn whole_index(&self) -> Range<u64> {
         let index = self.footer.index_offset();
         index..index + self.len() * INDEX_ENTRY_LEN as u64
     }
 
     /// The start and end of record `i` from the bytes of [`entries_range(i)`](Self::entries_range), unchecked.
+    #[cfg(feature = "object-store")]
     pub(crate) fn entries(i: u64, bytes: &[u8]) -> (i64, i64) {
         let entry = |at: usize| {
             bytes

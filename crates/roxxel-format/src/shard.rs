@@ -35,6 +35,9 @@ pub struct Shard<D = Mmap> {
     data: D,
     /// The file, its footer and the checks shared with the remote reader.
     core: ShardCore,
+    /// The index checked at open ([`Ends::Checked`]'s offsets) while reads need no other check: `get` and
+    /// [`Iter`] slice records straight from it. Empty otherwise.
+    fast: Box<[usize]>,
     ends: Ends,
     rolled_back: bool,
     /// Whether `path` is a real file (so its `.crc` sidecar can be looked up).
@@ -51,6 +54,8 @@ pub const COPY_INDEX_LIMIT: u64 = 16 << 20;
 /// Where a shard's end offsets are read from.
 #[derive(Debug)]
 enum Ends {
+    /// [`Ends::Checked`], its offsets moved to [`Shard::fast`] (no checksums attached).
+    Fast,
     /// Decoded into memory and checked once while copying (small indexes, and old states saved in a journal):
     /// `offsets[0]` is 0 and `offsets[i + 1]` the end of record `i`, never decreasing and never past the payload,
     /// so a record is located with two loads and no check that can fail.
@@ -169,6 +174,7 @@ impl Shard<Mmap> {
             return Ok(Self {
                 data,
                 core,
+                fast: Box::default(),
                 ends: Ends::InPlace,
                 rolled_back: false,
                 on_disk: true,
@@ -212,9 +218,14 @@ impl Shard<Mmap> {
         ends: Ends,
         rolled_back: bool,
     ) -> Result<Self> {
+        let (fast, ends) = match ends {
+            Ends::Checked(offsets) => (offsets, Ends::Fast),
+            ends => (Box::default(), ends),
+        };
         Ok(Self {
             data: map(file, &core.path, core.raw_len)?,
             core,
+            fast,
             ends,
             rolled_back,
             on_disk: true,
@@ -314,6 +325,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
         Ok(Self {
             data,
             core,
+            fast: Box::default(),
             ends: Ends::InPlace,
             rolled_back: false,
             on_disk: false,
@@ -351,24 +363,19 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// reads against: `None` when out of range or when the slow path has to decide.
     #[inline]
     fn get_checked_index(&self, index: u64) -> Option<&[u8]> {
-        match (&self.ends, &self.checksums) {
-            (Ends::Checked(offsets), None) => {
-                let i = usize::try_from(index).ok()?;
-                let &[start, end] = offsets.get(i..)?.get(..2)? else {
-                    return None;
-                };
-                self.data.as_ref().get(start..end)
-            }
-            _ => None,
-        }
+        let i = usize::try_from(index).ok()?;
+        let &[start, end] = self.fast.get(i..)?.get(..2)? else {
+            return None;
+        };
+        self.data.as_ref().get(start..end)
     }
 
     /// The payload and, from record `pos` on, its offsets (`offsets[0]` the start of record `pos`) when the
     /// shard's index was checked at open and no checksums are attached: what [`Iter`] reads without checks.
     #[inline]
     pub(crate) fn checked_offsets(&self, pos: usize) -> Option<(&[u8], &[usize])> {
-        match (&self.ends, &self.checksums) {
-            (Ends::Checked(offsets), None) => Some((self.data.as_ref(), offsets.get(pos..)?)),
+        match self.fast.get(pos..) {
+            Some(offsets) if !offsets.is_empty() => Some((self.data.as_ref(), offsets)),
             _ => None,
         }
     }
@@ -390,6 +397,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
     #[inline]
     pub(crate) fn end(&self, i: usize) -> i64 {
         match &self.ends {
+            Ends::Fast => self.fast[i + 1] as i64,
             Ends::Checked(offsets) => offsets[i + 1] as i64,
             Ends::Copied(ends) => ends[i],
             Ends::InPlace => {
@@ -516,6 +524,10 @@ impl<D: AsRef<[u8]>> Shard<D> {
     pub fn with_checksums(mut self, checksums: Checksums) -> Result<Self> {
         self.check_pairing(&checksums)?;
         self.checksums = Some(checksums);
+        if let Ends::Fast = self.ends {
+            // Reads are checked against the checksums from now on.
+            self.ends = Ends::Checked(std::mem::take(&mut self.fast));
+        }
         Ok(self)
     }
 
