@@ -4,6 +4,9 @@
 //! is copied into memory (8 bytes per record, decoded little-endian from unaligned bytes). The copy is what makes
 //! concurrent appends safe: an append writes new payload over the old index, but never touches the old payload,
 //! so a reader holding the old index and a map of the old payload keeps reading exactly the bytes it opened.
+//! The copy is checked as it is decoded (every entry non-negative, not before the previous one, within the
+//! payload): when it passes, `get` and [`Iter`] slice records from it with no further check; when an entry is bad,
+//! every read checks the two entries it uses, so the other records stay readable.
 //!
 //! A larger index is not copied (its size is only bounded by the file's, and a footer may claim 2^37 records of
 //! a sparse file): it is mapped with the payload and read in place, and the reader keeps a shared lock on the
