@@ -404,12 +404,19 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`], or [`Error::BadIndexEntry`] naming the shard and offset of a bad entry.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, index: u64) -> Result<&[u8]> {
         if let [shard] = self.shards.as_slice() {
             // One shard: its own range check is the dataset's.
             return shard.get(index);
         }
+        self.get_sharded(index)
+    }
+
+    /// [`get`](Self::get) in a dataset of several shards (out of line, so that `get` stays small enough to be
+    /// inlined into the caller's loop).
+    #[inline(never)]
+    fn get_sharded(&self, index: u64) -> Result<&[u8]> {
         let (shard, local) = self.layout.locate_or_err(index)?;
         self.shards[shard].get(local)
     }

@@ -193,7 +193,7 @@ impl<'a, D: AsRef<[u8]>> Rest<'a, D> {
 impl<'a, D: AsRef<[u8]>> Iterator for Iter<'a, D> {
     type Item = Result<&'a [u8]>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if let [start, end, ..] = *self.window.offsets {
             self.window.offsets = &self.window.offsets[1..];

@@ -354,7 +354,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// # Errors
     /// [`Error::IndexOutOfRange`], or [`Error::BadIndexEntry`] when the two index entries it uses are negative,
     /// out of order or past the payload.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, index: u64) -> Result<&[u8]> {
         if let Some(record) = self.get_checked_index(index) {
             return Ok(record);
@@ -364,7 +364,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
 
     /// Record `index` located in an index checked at open, when the shard has one and no checksums to check
     /// reads against: `None` when out of range or when the slow path has to decide.
-    #[inline]
+    #[inline(always)]
     fn get_checked_index(&self, index: u64) -> Option<&[u8]> {
         let i = usize::try_from(index).ok()?;
         let &[start, end] = self.fast.get(i..)?.get(..2)? else {
