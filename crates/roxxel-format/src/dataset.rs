@@ -1,17 +1,18 @@
 //! A dataset: one or more shards read as one sequence of records.
 
 use std::ffi::OsStr;
-use std::ops::{Bound, Range, RangeBounds};
+use std::ops::{Range, RangeBounds};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
 use crate::checksums::Verification;
+use crate::core::Layout;
 use crate::error::{Error, Result};
 use crate::iter::Iter;
 use crate::journal::Journal;
 use crate::naming;
-use crate::shard::{Shard, out_of_range};
+use crate::shard::Shard;
 
 /// Which files make up a dataset.
 ///
@@ -325,16 +326,14 @@ pub struct SkippedShard {
 /// ```
 pub struct Dataset<D = Mmap> {
     shards: Vec<Shard<D>>,
-    /// Global index of each shard's first record.
-    starts: Vec<u64>,
-    len: u64,
+    layout: Layout,
     skipped: Vec<SkippedShard>,
 }
 
 impl<D> std::fmt::Debug for Dataset<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dataset")
-            .field("len", &self.len)
+            .field("len", &self.layout.len())
             .field("shards", &self.shards)
             .field("skipped", &self.skipped)
             .finish()
@@ -363,16 +362,9 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// A dataset of these shards, in this order.
     #[must_use]
     pub fn from_shards(shards: Vec<Shard<D>>) -> Self {
-        let mut starts = Vec::with_capacity(shards.len());
-        let mut len = 0u64;
-        for shard in &shards {
-            starts.push(len);
-            len = len.saturating_add(shard.len());
-        }
         Self {
+            layout: Layout::new(shards.iter().map(Shard::len)),
             shards,
-            starts,
-            len,
             skipped: Vec::new(),
         }
     }
@@ -380,13 +372,13 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// Total number of records.
     #[must_use]
     pub fn len(&self) -> u64 {
-        self.len
+        self.layout.len()
     }
 
     /// Whether the dataset holds no records.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The shards, in dataset order.
@@ -405,19 +397,28 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     #[must_use]
     #[inline]
     pub fn locate(&self, index: u64) -> Option<(usize, u64)> {
-        locate(&self.starts, self.len, index)
+        self.layout.locate(index)
     }
 
     /// Record `index`, zero-copy: O(1) within a shard, O(log shards) to find the shard.
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`], or [`Error::BadIndexEntry`] naming the shard and offset of a bad entry.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, index: u64) -> Result<&[u8]> {
-        match self.locate(index) {
-            Some((shard, local)) => self.shards[shard].get(local),
-            None => Err(out_of_range(i128::from(index), self.len)),
+        if let [shard] = self.shards.as_slice() {
+            // One shard: its own range check is the dataset's.
+            return shard.get(index);
         }
+        self.get_sharded(index)
+    }
+
+    /// [`get`](Self::get) in a dataset of several shards (out of line, so that `get` stays small enough to be
+    /// inlined into the caller's loop).
+    #[inline(never)]
+    fn get_sharded(&self, index: u64) -> Result<&[u8]> {
+        let (shard, local) = self.layout.locate_or_err(index)?;
+        self.shards[shard].get(local)
     }
 
     /// Turns a Python-style index (negative counts from the end: `-1` is the last record) into a position.
@@ -425,7 +426,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// # Errors
     /// [`Error::IndexOutOfRange`] when it falls outside the dataset.
     pub fn resolve_index(&self, index: i64) -> Result<u64> {
-        resolve_index(self.len, index)
+        self.layout.resolve_index(index)
     }
 
     /// Record `index` with Python's negative indexing (`-1` is the last record).
@@ -447,7 +448,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// All records in order.
     #[must_use]
     pub fn iter(&self) -> Iter<'_, D> {
-        Iter::new(&self.shards, 0, 0, self.len)
+        Iter::new(&self.shards, 0, 0, self.len())
     }
 
     /// The records in `range`, in order.
@@ -455,7 +456,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// # Errors
     /// [`Error::IndexOutOfRange`] when the range does not lie within `0..len()`.
     pub fn range(&self, range: impl RangeBounds<u64>) -> Result<Iter<'_, D>> {
-        let Range { start, end } = range_bounds(range, self.len)?;
+        let Range { start, end } = self.layout.bounds(range)?;
         Ok(match self.locate(start) {
             Some((shard, local)) => Iter::new(
                 &self.shards,
@@ -496,52 +497,4 @@ impl<'a, D: AsRef<[u8]>> IntoIterator for &'a Dataset<D> {
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
-}
-
-/// Which shard holds record `index` of a dataset of `len` records whose shards start at `starts` (ascending, one
-/// per shard), and its index within that shard. Shared by local and remote datasets.
-#[inline]
-/// `range` as `start..end` over `len` records, checked to lie within them (local and remote datasets alike).
-pub(crate) fn range_bounds(range: impl RangeBounds<u64>, len: u64) -> Result<Range<u64>> {
-    let start = match range.start_bound() {
-        Bound::Included(&s) => s,
-        Bound::Excluded(&s) => s.saturating_add(1),
-        Bound::Unbounded => 0,
-    };
-    let end = match range.end_bound() {
-        Bound::Included(&e) => e.saturating_add(1),
-        Bound::Excluded(&e) => e,
-        Bound::Unbounded => len,
-    };
-    if end > len {
-        return Err(out_of_range(i128::from(end) - 1, len));
-    }
-    if start > end {
-        return Err(out_of_range(i128::from(start), len));
-    }
-    Ok(start..end)
-}
-
-pub(crate) fn locate(starts: &[u64], len: u64, index: u64) -> Option<(usize, u64)> {
-    if index >= len {
-        return None;
-    }
-    if starts.len() == 1 {
-        return Some((0, index));
-    }
-    let shard = starts.partition_point(|&start| start <= index) - 1;
-    Some((shard, index - starts[shard]))
-}
-
-/// A Python-style index (negative counts from the end) of a dataset of `len` records, as a position.
-pub(crate) fn resolve_index(len: u64, index: i64) -> Result<u64> {
-    let resolved = if index < 0 {
-        i128::from(len) + i128::from(index)
-    } else {
-        i128::from(index)
-    };
-    u64::try_from(resolved)
-        .ok()
-        .filter(|&i| i < len)
-        .ok_or_else(|| out_of_range(i128::from(index), len))
 }

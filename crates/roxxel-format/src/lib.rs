@@ -21,6 +21,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod checksums;
+mod core;
 mod dataset;
 mod error;
 pub mod format;

@@ -25,10 +25,10 @@ use object_store::path::Path as ObjectPath;
 use object_store::{GetRange, ObjectStore};
 use sparse_buffer::{BlockingRuntime, ObjectStoreSource, RangeReader, ReaderOptions, Stats};
 
+use crate::core::{Layout, ShardCore, out_of_range, range_bounds};
 use crate::error::{Error, Result};
-use crate::format::{Footer, INDEX_ENTRY_LEN, MAX_FOOTER_LEN, decode_index};
+use crate::format::{Footer, MAX_FOOTER_LEN, decode_index};
 use crate::naming;
-use crate::shard::out_of_range;
 
 /// Which objects form a remote dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,9 +54,11 @@ impl From<Vec<ObjectPath>> for RemoteSpec {
 
 /// Options of a [`RemoteDataset`].
 ///
-/// The default reader coalesces gaps up to 1 MiB (object_store's choice: on a network, a megabyte costs less
-/// than a round trip) and sends requests of up to 8 MiB, 8 at once; the suffix read at open is
-/// [`tail_read`](ReaderOptions::tail_read) bytes (64 KiB: the footer and the last 8,000 index entries).
+/// The default reader coalesces gaps up to 1 MiB and does not cut long spans into smaller requests, as
+/// object_store's `get_ranges` does (on a network, a megabyte costs less than a round trip, and a plan of
+/// scattered records costs no more requests than `get_ranges` would send); up to 8 requests run at once. The
+/// suffix read at open is [`tail_read`](ReaderOptions::tail_read) bytes (64 KiB: the footer and the last 8,000
+/// index entries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RemoteOptions {
@@ -72,6 +74,7 @@ impl Default for RemoteOptions {
         Self {
             reader: ReaderOptions::default()
                 .coalesce_gap(1 << 20)
+                .max_request(0)
                 .tail_read(64 << 10),
             batch: 1024,
         }
@@ -94,12 +97,17 @@ impl RemoteOptions {
     }
 }
 
-/// One shard of a [`RemoteDataset`]: its footer and a reader over its object.
+/// One shard of a [`RemoteDataset`]: its footer and a reader over its object, with the reading methods of the
+/// local [`Shard`](crate::Shard) (`len`, `get`, `get_many`, `iter`, `range`, `verify`), async.
+///
+/// Its checks (footer, index entries, record bounds, the whole index in `verify`) are the local shard's: both
+/// are shells around one core.
 #[derive(Debug)]
 pub struct RemoteShard {
     reader: RangeReader<ObjectStoreSource>,
-    footer: Footer,
-    name: PathBuf,
+    core: ShardCore,
+    /// Records fetched per `get_many` while iterating.
+    batch: u64,
 }
 
 impl RemoteShard {
@@ -120,40 +128,40 @@ impl RemoteShard {
                 .await
                 .map_err(|source| Error::remote(&name, source))?;
         let size = at.end;
-        let footer = Footer::parse(&tail, size, &name)?;
+        let core = ShardCore::parse(&tail, size, name)?;
         let reader = RangeReader::with_size(source, size, options.reader);
         reader
             .add_region(at.start, tail)
-            .map_err(|source| Error::remote(&name, source))?;
+            .map_err(|source| Error::remote(&core.path, source))?;
         Ok(Self {
             reader,
-            footer,
-            name,
+            core,
+            batch: batch_len(options.batch),
         })
     }
 
     /// Number of records.
     #[must_use]
     pub fn len(&self) -> u64 {
-        self.footer.records
+        self.core.len()
     }
 
     /// Whether the shard holds no records.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.footer.records == 0
+        self.len() == 0
     }
 
     /// The footer.
     #[must_use]
     pub fn footer(&self) -> &Footer {
-        &self.footer
+        &self.core.footer
     }
 
     /// The object's path, as named in errors.
     #[must_use]
     pub fn path(&self) -> &std::path::Path {
-        &self.name
+        &self.core.path
     }
 
     /// The reader (for its [`stats`](RangeReader::stats), cache and source).
@@ -162,75 +170,82 @@ impl RemoteShard {
         &self.reader
     }
 
-    /// The bytes of the index entries record `local` needs: the end of the previous record (unless it is the
-    /// first) and its own.
-    fn entries_range(&self, local: u64) -> Range<u64> {
-        let index = self.footer.index_offset();
-        let end = index + (local + 1) * INDEX_ENTRY_LEN as u64;
-        if local == 0 {
-            index..end
-        } else {
-            end - 2 * INDEX_ENTRY_LEN as u64..end
-        }
+    /// The byte range of record `i` (`< len()`), from its index entries (fetched unless cached).
+    async fn record_range(&self, i: usize) -> Result<Range<u64>> {
+        let entries = self.read(self.core.entries_range(i as u64)).await?;
+        let (start, end) = ShardCore::entries(i as u64, &entries);
+        let range = self.core.record_range(i, start, end)?;
+        Ok(range.start as u64..range.end as u64)
     }
 
-    fn bad_entry(&self, local: u64, start: i64, end: i64) -> Error {
-        let raw = self.footer.raw_data_size;
-        Error::BadIndexEntry {
-            file: self.name.clone(),
-            record: local,
-            offset: raw + local * INDEX_ENTRY_LEN as u64,
-            start,
-            end,
-            raw_data_size: raw,
-        }
-    }
-
-    /// The byte range of record `local` (`< len()`), from its index entries (fetched unless cached).
-    async fn record_range(&self, local: u64) -> Result<Range<u64>> {
-        let entries = self.read(self.entries_range(local)).await?;
-        let ends = decode_index(&entries);
-        let end = ends.last().copied().unwrap_or(0);
-        let start = if local == 0 {
-            0
-        } else {
-            ends.first().copied().unwrap_or(0)
-        };
-        match (u64::try_from(start), u64::try_from(end)) {
-            (Ok(s), Ok(e)) if s <= e && e <= self.footer.raw_data_size => Ok(s..e),
-            _ => Err(self.bad_entry(local, start, end)),
-        }
-    }
-
-    /// Record `local`, fetched unless cached (zero-copy from the cached chunk).
+    /// Record `index`: its index entries (unless cached), then the record (zero-copy from the cached chunk); at
+    /// most two requests.
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`], [`Error::BadIndexEntry`], [`Error::Remote`].
-    pub async fn get(&self, local: u64) -> Result<Bytes> {
-        if local >= self.len() {
-            return Err(out_of_range(i128::from(local), self.len()));
-        }
-        let range = self.record_range(local).await?;
+    pub async fn get(&self, index: u64) -> Result<Bytes> {
+        let i = self.core.check_index(index)?;
+        let range = self.record_range(i).await?;
         self.read(range).await
+    }
+
+    /// Many records at once, in the order asked: every index entry they need is fetched in one plan (skipping
+    /// what is cached, coalescing the rest), then every record likewise.
+    ///
+    /// # Errors
+    /// The first index out of range (before any request), then as [`get`](Self::get).
+    pub async fn get_many(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
+        let checked = indices
+            .iter()
+            .map(|&index| self.core.check_index(index))
+            .collect::<Result<Vec<usize>>>()?;
+        let entries: Vec<_> = indices
+            .iter()
+            .map(|&index| self.core.entries_range(index))
+            .collect();
+        self.prefetch(&entries).await?;
+        let mut ranges = Vec::with_capacity(checked.len());
+        for &i in &checked {
+            ranges.push(self.record_range(i).await?);
+        }
+        self.prefetch(&ranges).await?;
+        let mut records = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            records.push(self.read(range).await?);
+        }
+        Ok(records)
+    }
+
+    /// All records in order, as a stream fetched [`batch`](RemoteOptions::batch) records at a time (each batch
+    /// one [`get_many`](Self::get_many)).
+    pub fn iter(&self) -> impl Stream<Item = Result<Bytes>> + Send + '_ {
+        batched(self, 0..self.len())
+    }
+
+    /// The records in `range`, in order, as a stream fetched [`batch`](RemoteOptions::batch) records at a time.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when `range` does not lie within `0..len()`; each item as
+    /// [`get_many`](Self::get_many).
+    pub fn range(
+        &self,
+        range: impl RangeBounds<u64>,
+    ) -> Result<impl Stream<Item = Result<Bytes>> + Send + '_> {
+        Ok(batched(self, range_bounds(range, self.len())?))
     }
 
     async fn read(&self, range: Range<u64>) -> Result<Bytes> {
         self.reader
             .read_range(range)
             .await
-            .map_err(|source| Error::remote(&self.name, source))
+            .map_err(|source| Error::remote(&self.core.path, source))
     }
 
     async fn prefetch(&self, ranges: &[Range<u64>]) -> Result<()> {
         self.reader
             .prefetch(ranges)
             .await
-            .map_err(|source| Error::remote(&self.name, source))
-    }
-
-    fn whole_index(&self) -> Range<u64> {
-        let index = self.footer.index_offset();
-        index..index + self.len() * INDEX_ENTRY_LEN as u64
+            .map_err(|source| Error::remote(&self.core.path, source))
     }
 
     /// Fetches the whole index (in as few requests as the reader's `max_request` allows), so that every
@@ -239,40 +254,72 @@ impl RemoteShard {
     /// # Errors
     /// [`Error::Remote`].
     pub async fn fetch_index(&self) -> Result<()> {
-        self.prefetch(std::slice::from_ref(&self.whole_index()))
+        self.prefetch(std::slice::from_ref(&self.core.whole_index()))
             .await
     }
 
-    /// Checks the whole index, as [`Shard::verify`](crate::Shard::verify) does: every end non-negative, not
-    /// before the previous one, and the last equal to the payload size. Fetches the index (not the records).
+    /// Checks the whole index, with the local [`Shard::verify`](crate::Shard::verify)'s check: every end
+    /// non-negative, not before the previous one, and the last equal to the payload size. Fetches the index (not
+    /// the records).
     ///
     /// # Errors
     /// [`Error::BadIndexEntry`] for the first bad entry, [`Error::IndexEndMismatch`] for a last end short of the
     /// payload, [`Error::Remote`].
     pub async fn verify(&self) -> Result<()> {
-        let index = self.read(self.whole_index()).await?;
-        let raw = self.footer.raw_data_size;
-        let mut prev = 0i64;
-        for (i, end) in decode_index(&index).into_iter().enumerate() {
-            if end < prev || u64::try_from(end).map_or(true, |end| end > raw) {
-                return Err(self.bad_entry(i as u64, prev, end));
-            }
-            prev = end;
-        }
-        if u64::try_from(prev).ok() != Some(raw) {
-            let offset = match self.len() {
-                0 => raw,
-                n => raw + (n - 1) * INDEX_ENTRY_LEN as u64,
-            };
-            return Err(Error::IndexEndMismatch {
-                file: self.name.clone(),
-                offset,
-                last_end: u64::try_from(prev).unwrap_or(0),
-                raw_data_size: raw,
-            });
-        }
-        Ok(())
+        let index = self.read(self.core.whole_index()).await?;
+        self.core.verify_ends(decode_index(&index))
     }
+}
+
+impl Batches for RemoteShard {
+    fn batch(&self) -> u64 {
+        self.batch
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        indices: &'a [u64],
+    ) -> impl Future<Output = Result<Vec<Bytes>>> + Send + 'a {
+        self.get_many(indices)
+    }
+}
+
+/// A remote shard or dataset, read in batches by [`batched`].
+trait Batches: Sync {
+    /// Records per batch (at least 1).
+    fn batch(&self) -> u64;
+    /// `get_many`.
+    fn fetch<'a>(
+        &'a self,
+        indices: &'a [u64],
+    ) -> impl Future<Output = Result<Vec<Bytes>>> + Send + 'a;
+}
+
+/// The records of `reader` in `range` (checked by the caller), fetched a batch at a time.
+fn batched<R: Batches>(
+    reader: &R,
+    range: Range<u64>,
+) -> impl Stream<Item = Result<Bytes>> + Send + '_ {
+    let batch = reader.batch();
+    let state = (range.start, range.end, VecDeque::<Bytes>::new());
+    stream::try_unfold(state, move |(next, end, mut ready)| async move {
+        if let Some(record) = ready.pop_front() {
+            return Ok(Some((record, (next, end, ready))));
+        }
+        if next >= end {
+            return Ok(None);
+        }
+        let until = end.min(next.saturating_add(batch));
+        let indices: Vec<u64> = (next..until).collect();
+        ready.extend(reader.fetch(&indices).await?);
+        Ok(ready
+            .pop_front()
+            .map(|record| (record, (until, end, ready))))
+    })
+}
+
+fn batch_len(batch: usize) -> u64 {
+    u64::try_from(batch.max(1)).unwrap_or(u64::MAX)
 }
 
 /// A Roxxel dataset in object storage: the reading API of
@@ -315,8 +362,7 @@ impl RemoteShard {
 #[derive(Debug)]
 pub struct RemoteDataset {
     shards: Vec<RemoteShard>,
-    starts: Vec<u64>,
-    len: u64,
+    layout: Layout,
     batch: u64,
     /// At most this many shards are opened, planned or verified at once (the reader's `concurrency`).
     concurrency: usize,
@@ -354,23 +400,16 @@ impl RemoteDataset {
     /// A dataset of these shards, in this order.
     #[must_use]
     pub fn from_shards(shards: Vec<RemoteShard>) -> Self {
-        let mut starts = Vec::with_capacity(shards.len());
-        let mut len = 0u64;
-        for shard in &shards {
-            starts.push(len);
-            len = len.saturating_add(shard.len());
-        }
         Self {
+            layout: Layout::new(shards.iter().map(RemoteShard::len)),
             shards,
-            starts,
-            len,
-            batch: RemoteOptions::default().batch as u64,
+            batch: batch_len(RemoteOptions::default().batch),
             concurrency: RemoteOptions::default().reader.concurrency,
         }
     }
 
     fn with_batch(mut self, batch: usize) -> Self {
-        self.batch = u64::try_from(batch.max(1)).unwrap_or(u64::MAX);
+        self.batch = batch_len(batch);
         self
     }
 
@@ -401,13 +440,13 @@ impl RemoteDataset {
     /// Total number of records.
     #[must_use]
     pub fn len(&self) -> u64 {
-        self.len
+        self.layout.len()
     }
 
     /// Whether the dataset holds no records.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The shards, in dataset order.
@@ -419,7 +458,7 @@ impl RemoteDataset {
     /// Which shard holds record `index`, and its index within that shard.
     #[must_use]
     pub fn locate(&self, index: u64) -> Option<(usize, u64)> {
-        crate::dataset::locate(&self.starts, self.len, index)
+        self.layout.locate(index)
     }
 
     /// Turns a Python-style index (negative counts from the end) into a position.
@@ -427,7 +466,7 @@ impl RemoteDataset {
     /// # Errors
     /// [`Error::IndexOutOfRange`] when it falls outside the dataset.
     pub fn resolve_index(&self, index: i64) -> Result<u64> {
-        crate::dataset::resolve_index(self.len, index)
+        self.layout.resolve_index(index)
     }
 
     /// Record `index`: its index entries (unless cached), then the record; at most two requests.
@@ -435,10 +474,8 @@ impl RemoteDataset {
     /// # Errors
     /// [`Error::IndexOutOfRange`], [`Error::BadIndexEntry`], [`Error::Remote`].
     pub async fn get(&self, index: u64) -> Result<Bytes> {
-        match self.locate(index) {
-            Some((shard, local)) => self.shards[shard].get(local).await,
-            None => Err(out_of_range(i128::from(index), self.len)),
-        }
+        let (shard, local) = self.layout.locate_or_err(index)?;
+        self.shards[shard].get(local).await
     }
 
     /// Record `index` with Python's negative indexing.
@@ -449,53 +486,48 @@ impl RemoteDataset {
         self.get(self.resolve_index(index)?).await
     }
 
-    /// Many records at once, in the order asked: every index entry they need is fetched in one plan per shard
-    /// (skipping what is cached, coalescing the rest), then every record likewise; the plans of up to the
-    /// reader's `concurrency` shards run at the same time.
+    /// Many records at once, in the order asked: each shard's share is one [`RemoteShard::get_many`] (every
+    /// index entry in one plan, skipping what is cached and coalescing the rest, then every record likewise); up
+    /// to the reader's `concurrency` shards are read at the same time.
     ///
     /// # Errors
     /// The first index out of range (before any request), then as [`get`](Self::get).
     pub async fn get_many(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
         let located = indices
             .iter()
-            .map(|&index| {
-                self.locate(index)
-                    .ok_or_else(|| out_of_range(i128::from(index), self.len))
-            })
+            .map(|&index| self.layout.locate_or_err(index))
             .collect::<Result<Vec<_>>>()?;
-        let mut wanted: Vec<Vec<Range<u64>>> = vec![Vec::new(); self.shards.len()];
+        let mut wanted: Vec<Vec<u64>> = vec![Vec::new(); self.shards.len()];
         for &(shard, local) in &located {
-            wanted[shard].push(self.shards[shard].entries_range(local));
+            wanted[shard].push(local);
         }
-        self.prefetch_all(&wanted).await?;
-        let mut records = Vec::with_capacity(located.len());
-        for &(shard, local) in &located {
-            records.push(self.shards[shard].record_range(local).await?);
-        }
-        for ranges in &mut wanted {
-            ranges.clear();
-        }
-        for (&(shard, _), range) in located.iter().zip(&records) {
-            wanted[shard].push(range.clone());
-        }
-        self.prefetch_all(&wanted).await?;
-        let mut out = Vec::with_capacity(located.len());
-        for (&(shard, _), range) in located.iter().zip(records) {
-            out.push(self.shards[shard].read(range).await?);
-        }
-        Ok(out)
-    }
-
-    /// One plan per shard, up to `concurrency` shards' plans at once on this task.
-    async fn prefetch_all(&self, wanted: &[Vec<Range<u64>>]) -> Result<()> {
         let work: Vec<_> = self
             .shards
             .iter()
-            .zip(wanted)
-            .filter(|(_, ranges)| !ranges.is_empty())
-            .map(|(shard, ranges)| shard.prefetch(ranges))
+            .zip(&wanted)
+            .enumerate()
+            .filter(|(_, (_, locals))| !locals.is_empty())
+            .map(|(at, (shard, locals))| async move { Ok((at, shard.get_many(locals).await?)) })
             .collect();
-        self.each_shard(work).await
+        let fetched: Vec<(usize, Vec<Bytes>)> = stream::iter(work)
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let mut records: Vec<std::vec::IntoIter<Bytes>> =
+            self.shards.iter().map(|_| Vec::new().into_iter()).collect();
+        for (at, shard_records) in fetched {
+            records[at] = shard_records.into_iter();
+        }
+        indices
+            .iter()
+            .zip(&located)
+            .map(|(&index, &(shard, _))| {
+                // Each shard answered one record per index asked of it.
+                records[shard]
+                    .next()
+                    .ok_or_else(|| out_of_range(i128::from(index), self.len()))
+            })
+            .collect()
     }
 
     /// The records in `range`, in order, as a stream fetched [`batch`](RemoteOptions::batch) records at a time
@@ -508,37 +540,17 @@ impl RemoteDataset {
         &self,
         range: impl RangeBounds<u64>,
     ) -> Result<impl Stream<Item = Result<Bytes>> + Send + '_> {
-        let range = self.bounds(range)?;
-        Ok(self.stream(range))
+        Ok(batched(self, self.bounds(range)?))
     }
 
     /// All records in order, as a stream fetched [`batch`](RemoteOptions::batch) records at a time.
     pub fn iter(&self) -> impl Stream<Item = Result<Bytes>> + Send + '_ {
-        self.stream(0..self.len)
-    }
-
-    fn stream(&self, range: Range<u64>) -> impl Stream<Item = Result<Bytes>> + Send + '_ {
-        let batch = self.batch;
-        let state = (range.start, range.end, VecDeque::<Bytes>::new());
-        stream::try_unfold(state, move |(next, end, mut ready)| async move {
-            if let Some(record) = ready.pop_front() {
-                return Ok(Some((record, (next, end, ready))));
-            }
-            if next >= end {
-                return Ok(None);
-            }
-            let until = end.min(next.saturating_add(batch));
-            let indices: Vec<u64> = (next..until).collect();
-            ready.extend(self.get_many(&indices).await?);
-            Ok(ready
-                .pop_front()
-                .map(|record| (record, (until, end, ready))))
-        })
+        batched(self, 0..self.len())
     }
 
     /// `range` as `start..end`, checked against the dataset, as the local `Dataset::range` does.
     fn bounds(&self, range: impl RangeBounds<u64>) -> Result<Range<u64>> {
-        crate::dataset::range_bounds(range, self.len)
+        self.layout.bounds(range)
     }
 
     /// Checks every shard's whole index, as the local [`Dataset::verify`](crate::Dataset::verify): the indexes
@@ -638,7 +650,7 @@ impl BlockingRemoteDataset {
             .dataset
             .shards
             .first()
-            .map(|shard| shard.name.clone())
+            .map(|shard| shard.core.path.clone())
             .unwrap_or_default();
         block(&self.runtime, &name, future)
     }
@@ -733,6 +745,19 @@ impl BlockingRemoteDataset {
     #[must_use]
     pub fn stats(&self) -> Stats {
         self.dataset.stats()
+    }
+}
+
+impl Batches for RemoteDataset {
+    fn batch(&self) -> u64 {
+        self.batch
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        indices: &'a [u64],
+    ) -> impl Future<Output = Result<Vec<Bytes>>> + Send + 'a {
+        self.get_many(indices)
     }
 }
 

@@ -4,6 +4,9 @@
 //! is copied into memory (8 bytes per record, decoded little-endian from unaligned bytes). The copy is what makes
 //! concurrent appends safe: an append writes new payload over the old index, but never touches the old payload,
 //! so a reader holding the old index and a map of the old payload keeps reading exactly the bytes it opened.
+//! The copy is checked as it is decoded (every entry non-negative, not before the previous one, within the
+//! payload): when it passes, `get` and [`Iter`] slice records from it with no further check; when an entry is bad,
+//! every read checks the two entries it uses, so the other records stay readable.
 //!
 //! A larger index is not copied (its size is only bounded by the file's, and a footer may claim 2^37 records of
 //! a sparse file): it is mapped with the payload and read in place, and the reader keeps a shared lock on the
@@ -14,12 +17,14 @@
 
 use std::fs::{self, File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::{Range, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use memmap2::{Mmap, MmapOptions};
 
 use crate::checksums::{self, Checksums, ShortSidecar, Verification};
+use crate::core::{ShardCore, range_bounds};
 use crate::error::{Error, Result};
 use crate::format::{Dtype, Footer, FooterKind, INDEX_ENTRY_LEN, MAX_FOOTER_LEN, decode_index};
 use crate::iter::Iter;
@@ -31,11 +36,11 @@ use crate::journal::{AppendedShard, Journal, JournalRole};
 /// `AsRef<[u8]>` for [`Shard::from_bytes`].
 pub struct Shard<D = Mmap> {
     data: D,
-    path: PathBuf,
-    footer: Footer,
-    raw_len: usize,
-    /// The number of records (the footer's count, which fits the file).
-    records: usize,
+    /// The file, its footer and the checks shared with the remote reader.
+    core: ShardCore,
+    /// The index checked at open ([`Ends::Checked`]'s offsets) while reads need no other check: `get` and
+    /// [`Iter`] slice records straight from it. Empty otherwise.
+    fast: Box<[usize]>,
     ends: Ends,
     rolled_back: bool,
     /// Whether `path` is a real file (so its `.crc` sidecar can be looked up).
@@ -52,7 +57,14 @@ pub const COPY_INDEX_LIMIT: u64 = 16 << 20;
 /// Where a shard's end offsets are read from.
 #[derive(Debug)]
 enum Ends {
-    /// Decoded into memory: small indexes, and old states saved in a journal.
+    /// [`Ends::Checked`], its offsets moved to [`Shard::fast`] (no checksums attached).
+    Fast,
+    /// Decoded into memory and checked once while copying (small indexes, and old states saved in a journal):
+    /// `offsets[0]` is 0 and `offsets[i + 1]` the end of record `i`, never decreasing and never past the payload,
+    /// so a record is located with two loads and no check that can fail.
+    Checked(Box<[usize]>),
+    /// Decoded into memory, with some entry negative, out of order or past the payload: every read checks the
+    /// two entries it uses, so the other records stay readable.
     Copied(Box<[i64]>),
     /// In the shard's bytes right after the payload: 8 little-endian bytes per record.
     InPlace,
@@ -61,8 +73,8 @@ enum Ends {
 impl<D> std::fmt::Debug for Shard<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shard")
-            .field("path", &self.path)
-            .field("footer", &self.footer)
+            .field("path", &self.core.path)
+            .field("footer", &self.core.footer)
             .field("rolled_back", &self.rolled_back)
             .field(
                 "checksums",
@@ -156,18 +168,16 @@ impl Shard<Mmap> {
         let tail = &mut tail[..tail_len as usize];
         read_at(&file, file_len - tail_len, tail).map_err(|e| Error::io(path, e))?;
         // The footer's counts are checked against the real file length here, before anything is allocated.
-        let footer = Footer::parse(tail, file_len, path)?;
-        let records = to_usize(footer.records, path)?;
+        let core = ShardCore::parse(tail, file_len, path.to_path_buf())?;
+        let footer = core.footer;
         let index_len = footer.records * INDEX_ENTRY_LEN as u64;
         if index_len > COPY_INDEX_LIMIT {
             let map_len = to_usize(footer.raw_data_size + index_len, path)?;
             let data = map(&file, path, map_len)?;
             return Ok(Self {
                 data,
-                path: path.to_path_buf(),
-                raw_len: to_usize(footer.raw_data_size, path)?,
-                footer,
-                records,
+                core,
+                fast: Box::default(),
                 ends: Ends::InPlace,
                 rolled_back: false,
                 on_disk: true,
@@ -177,8 +187,8 @@ impl Shard<Mmap> {
         }
         let mut index = vec![0u8; to_usize(index_len, path)?];
         read_at(&file, footer.index_offset(), &mut index).map_err(|e| Error::io(path, e))?;
-        let ends = decode_index(&index).into_boxed_slice();
-        let shard = Self::with_copied_index(&file, path, footer, ends, false);
+        let ends = copy_index(&index, footer.raw_data_size);
+        let shard = Self::with_copied_index(&file, core, ends, false);
         let _ = file.unlock();
         shard
     }
@@ -196,31 +206,56 @@ impl Shard<Mmap> {
             });
         }
         let index_len = to_usize(footer.records * INDEX_ENTRY_LEN as u64, path)?;
-        let ends = decode_index(&old.tail[..index_len]).into_boxed_slice();
-        Self::with_copied_index(&file, path, footer, ends, true)
+        let ends = copy_index(&old.tail[..index_len], footer.raw_data_size);
+        Self::with_copied_index(
+            &file,
+            ShardCore::new(footer, path.to_path_buf())?,
+            ends,
+            true,
+        )
     }
 
     fn with_copied_index(
         file: &File,
-        path: &Path,
-        footer: Footer,
-        ends: Box<[i64]>,
+        core: ShardCore,
+        ends: Ends,
         rolled_back: bool,
     ) -> Result<Self> {
-        let raw_len = to_usize(footer.raw_data_size, path)?;
+        let (fast, ends) = match ends {
+            Ends::Checked(offsets) => (offsets, Ends::Fast),
+            ends => (Box::default(), ends),
+        };
         Ok(Self {
-            data: map(file, path, raw_len)?,
-            path: path.to_path_buf(),
-            footer,
-            raw_len,
-            records: ends.len(),
-            ends: Ends::Copied(ends),
+            data: map(file, &core.path, core.raw_len)?,
+            core,
+            fast,
+            ends,
             rolled_back,
             on_disk: true,
             checksums: None,
             _lock: None,
         })
     }
+}
+
+/// Decodes a copied index (`8·N` bytes) and checks it in the same pass: [`Ends::Checked`] when every entry is
+/// non-negative, not before the previous one and within the `raw_data_size` bytes of payload, else
+/// [`Ends::Copied`], whose reads check their entries one by one.
+fn copy_index(index: &[u8], raw_data_size: u64) -> Ends {
+    let mut offsets = Vec::with_capacity(index.len() / INDEX_ENTRY_LEN + 1);
+    offsets.push(0usize);
+    let mut prev = 0u64;
+    for entry in index.chunks_exact(INDEX_ENTRY_LEN) {
+        let end = i64::from_le_bytes(entry.try_into().unwrap_or_default());
+        match (u64::try_from(end), usize::try_from(end)) {
+            (Ok(e), Ok(at)) if prev <= e && e <= raw_data_size => {
+                offsets.push(at);
+                prev = e;
+            }
+            _ => return Ends::Copied(decode_index(index).into_boxed_slice()),
+        }
+    }
+    Ends::Checked(offsets.into_boxed_slice())
 }
 
 /// Maps the first `len` bytes of a shard: the payload, and the index when it is read in place.
@@ -286,17 +321,14 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// # Errors
     /// The corruption variants of [`Error`] when the bytes are not a valid shard.
     pub fn from_bytes(data: D, name: impl Into<PathBuf>) -> Result<Self> {
-        let path = name.into();
         let bytes = data.as_ref();
         let file_len = bytes.len() as u64;
         let tail = &bytes[bytes.len().saturating_sub(MAX_FOOTER_LEN)..];
-        let footer = Footer::parse(tail, file_len, &path)?;
+        let core = ShardCore::parse(tail, file_len, name.into())?;
         Ok(Self {
-            raw_len: to_usize(footer.raw_data_size, &path)?,
-            records: to_usize(footer.records, &path)?,
             data,
-            path,
-            footer,
+            core,
+            fast: Box::default(),
             ends: Ends::InPlace,
             rolled_back: false,
             on_disk: false,
@@ -308,13 +340,13 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// Number of records.
     #[must_use]
     pub fn len(&self) -> u64 {
-        self.footer.records
+        self.core.footer.records
     }
 
     /// Whether the shard holds no records.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.records == 0
+        self.core.records == 0
     }
 
     /// The record at `index` (0-based), without copying.
@@ -322,12 +354,38 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// # Errors
     /// [`Error::IndexOutOfRange`], or [`Error::BadIndexEntry`] when the two index entries it uses are negative,
     /// out of order or past the payload.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, index: u64) -> Result<&[u8]> {
-        let i = match usize::try_from(index) {
-            Ok(i) if i < self.records => i,
-            _ => return Err(out_of_range(i128::from(index), self.len())),
+        if let Some(record) = self.get_checked_index(index) {
+            return Ok(record);
+        }
+        self.get_slow(index)
+    }
+
+    /// Record `index` located in an index checked at open, when the shard has one and no checksums to check
+    /// reads against: `None` when out of range or when the slow path has to decide.
+    #[inline(always)]
+    fn get_checked_index(&self, index: u64) -> Option<&[u8]> {
+        let i = usize::try_from(index).ok()?;
+        let &[start, end] = self.fast.get(i..)?.get(..2)? else {
+            return None;
         };
+        self.data.as_ref().get(start..end)
+    }
+
+    /// The payload and, from record `pos` on, its offsets (`offsets[0]` the start of record `pos`) when the
+    /// shard's index was checked at open and no checksums are attached: what [`Iter`] reads without checks.
+    #[inline]
+    pub(crate) fn checked_offsets(&self, pos: usize) -> Option<(&[u8], &[usize])> {
+        match self.fast.get(pos..) {
+            Some(offsets) if !offsets.is_empty() => Some((self.data.as_ref(), offsets)),
+            _ => None,
+        }
+    }
+
+    #[inline(never)]
+    fn get_slow(&self, index: u64) -> Result<&[u8]> {
+        let i = self.core.check_index(index)?;
         let start = if i == 0 { 0 } else { self.end(i - 1) };
         self.record(i, start, self.end(i))
     }
@@ -335,16 +393,18 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// The number of records, as a `usize`.
     #[inline]
     pub(crate) fn records(&self) -> usize {
-        self.records
+        self.core.records
     }
 
     /// The end offset of record `i` as stored (`i < self.records()`).
     #[inline]
     pub(crate) fn end(&self, i: usize) -> i64 {
         match &self.ends {
+            Ends::Fast => self.fast[i + 1] as i64,
+            Ends::Checked(offsets) => offsets[i + 1] as i64,
             Ends::Copied(ends) => ends[i],
             Ends::InPlace => {
-                let at = self.raw_len + i * INDEX_ENTRY_LEN;
+                let at = self.core.raw_len + i * INDEX_ENTRY_LEN;
                 let bytes = &self.data.as_ref()[at..at + INDEX_ENTRY_LEN];
                 i64::from_le_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
             }
@@ -353,35 +413,46 @@ impl<D: AsRef<[u8]>> Shard<D> {
 
     #[inline]
     pub(crate) fn record(&self, i: usize, start: i64, end: i64) -> Result<&[u8]> {
-        let raw = self.raw_len as i64;
-        if 0 <= start && start <= end && end <= raw {
-            let record = &self.raw_data()[start as usize..end as usize];
-            if let Some(sums) = &self.checksums {
-                sums.check(&self.path, i as u64, start as u64, record)?;
-            }
-            Ok(record)
-        } else {
-            Err(self.bad_entry(i, start, end))
+        let range = self.core.record_range(i, start, end)?;
+        let record = &self.raw_data()[range];
+        if let Some(sums) = &self.checksums {
+            sums.check(&self.core.path, i as u64, start as u64, record)?;
         }
+        Ok(record)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn bad_entry(&self, i: usize, start: i64, end: i64) -> Error {
-        Error::BadIndexEntry {
-            file: self.path.clone(),
-            record: i as u64,
-            offset: self.footer.raw_data_size + (i * INDEX_ENTRY_LEN) as u64,
-            start,
-            end,
-            raw_data_size: self.footer.raw_data_size,
-        }
+    pub(crate) fn bad_entry(&self, i: usize, start: i64, end: i64) -> Error {
+        self.core.bad_entry(i, start, end)
+    }
+
+    /// Many records at once, in the order asked.
+    ///
+    /// # Errors
+    /// The first index that fails, as [`get`](Self::get).
+    pub fn get_many(&self, indices: &[u64]) -> Result<Vec<&[u8]>> {
+        indices.iter().map(|&i| self.get(i)).collect()
     }
 
     /// All records in order, each checked as it is read.
     #[must_use]
     pub fn iter(&self) -> Iter<'_, D> {
         Iter::new(std::slice::from_ref(self), 0, 0, self.len())
+    }
+
+    /// The records in `range`, in order.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when the range does not lie within `0..len()`.
+    pub fn range(&self, range: impl RangeBounds<u64>) -> Result<Iter<'_, D>> {
+        let Range { start, end } = range_bounds(range, self.len())?;
+        // `start <= len()`, which fits a usize.
+        let start_at = usize::try_from(start).unwrap_or(usize::MAX);
+        Ok(Iter::new(
+            std::slice::from_ref(self),
+            0,
+            start_at,
+            end - start,
+        ))
     }
 
     /// Checks the whole index in O(N): every end non-negative, not before the previous one, and the last equal to
@@ -428,14 +499,14 @@ impl<D: AsRef<[u8]>> Shard<D> {
         for i in 0..covered as usize {
             let end = self.end(i);
             let record = &self.raw_data()[start as usize..end as usize];
-            sums.check(&self.path, i as u64, start as u64, record)?;
+            sums.check(&self.core.path, i as u64, start as u64, record)?;
             start = end;
         }
         report.checksummed = covered;
         report.sidecars = 1;
         if covered < self.len() {
             report.short_sidecars.push(ShortSidecar {
-                shard: self.path.clone(),
+                shard: self.core.path.clone(),
                 covered,
                 records: self.len(),
             });
@@ -444,27 +515,8 @@ impl<D: AsRef<[u8]>> Shard<D> {
     }
 
     fn verify_index(&self) -> Result<()> {
-        let mut prev = 0i64;
-        for i in 0..self.records {
-            let end = self.end(i);
-            if end < prev || end > self.raw_len as i64 {
-                return Err(self.bad_entry(i, prev, end));
-            }
-            prev = end;
-        }
-        if prev as u64 != self.footer.raw_data_size {
-            let offset = match self.records {
-                0 => self.footer.raw_data_size,
-                n => self.footer.raw_data_size + ((n - 1) * INDEX_ENTRY_LEN) as u64,
-            };
-            return Err(Error::IndexEndMismatch {
-                file: self.path.clone(),
-                offset,
-                last_end: prev as u64,
-                raw_data_size: self.footer.raw_data_size,
-            });
-        }
-        Ok(())
+        self.core
+            .verify_ends((0..self.core.records).map(|i| self.end(i)))
     }
 
     /// Checks every later [`get`](Self::get) and [`iter`](Self::iter) item against these checksums (the records
@@ -475,6 +527,10 @@ impl<D: AsRef<[u8]>> Shard<D> {
     pub fn with_checksums(mut self, checksums: Checksums) -> Result<Self> {
         self.check_pairing(&checksums)?;
         self.checksums = Some(checksums);
+        if let Ends::Fast = self.ends {
+            // Reads are checked against the checksums from now on.
+            self.ends = Ends::Checked(std::mem::take(&mut self.fast));
+        }
         Ok(self)
     }
 
@@ -498,7 +554,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
         if !self.on_disk {
             return Ok(None);
         }
-        Checksums::read(checksums::sidecar_path(&self.path))
+        Checksums::read(checksums::sidecar_path(&self.core.path))
     }
 
     /// How many records the shard's `.crc` sidecar covers, reading only its header (the entries are checked by
@@ -514,7 +570,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
         if !self.on_disk {
             return Ok(None);
         }
-        checksums::read_header(&checksums::sidecar_path(&self.path))
+        checksums::read_header(&checksums::sidecar_path(&self.core.path))
     }
 
     /// The checksums every read is checked against, if any.
@@ -524,16 +580,19 @@ impl<D: AsRef<[u8]>> Shard<D> {
     }
 
     fn check_pairing(&self, sums: &Checksums) -> Result<()> {
-        sums.check_pairing(&self.path, self.len(), self.footer.raw_data_size, |i| {
-            self.end(i as usize)
-        })
+        sums.check_pairing(
+            &self.core.path,
+            self.len(),
+            self.core.footer.raw_data_size,
+            |i| self.end(i as usize),
+        )
     }
 
     /// The whole payload, all records back to back.
     #[must_use]
     #[inline]
     pub fn raw_data(&self) -> &[u8] {
-        &self.data.as_ref()[..self.raw_len]
+        &self.data.as_ref()[..self.core.raw_len]
     }
 
     /// The payload as a slice of `T` (e.g. `u16` tokens), without copying.
@@ -543,8 +602,8 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// aligned for `T` (a mapped payload always starts page-aligned; an in-memory one may not).
     pub fn raw_data_as<T: bytemuck::Pod>(&self) -> Result<&[T]> {
         bytemuck::try_cast_slice(self.raw_data()).map_err(|err| Error::TypedView {
-            file: self.path.clone(),
-            len: self.raw_len,
+            file: self.core.path.clone(),
+            len: self.core.raw_len,
             type_name: std::any::type_name::<T>(),
             size: size_of::<T>(),
             align: align_of::<T>(),
@@ -563,31 +622,31 @@ impl<D> Shard<D> {
     /// The file this shard was read from.
     #[must_use]
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.core.path
     }
 
     /// The decoded footer.
     #[must_use]
     pub fn footer(&self) -> &Footer {
-        &self.footer
+        &self.core.footer
     }
 
     /// Which footer the shard ends with.
     #[must_use]
     pub fn footer_kind(&self) -> FooterKind {
-        self.footer.kind
+        self.core.footer.kind
     }
 
     /// The dtype field of a ROXXEL02 footer (`None` for ROXXEL01; see [`Footer::effective_dtype`]).
     #[must_use]
     pub fn dtype(&self) -> Option<Dtype> {
-        self.footer.dtype
+        self.core.footer.dtype
     }
 
     /// Payload size in bytes.
     #[must_use]
     pub fn raw_data_size(&self) -> u64 {
-        self.footer.raw_data_size
+        self.core.footer.raw_data_size
     }
 
     /// Whether this shard was opened in its state from before an interrupted append (its journal is pending).
@@ -601,10 +660,6 @@ impl<D> Shard<D> {
     pub fn as_inner(&self) -> &D {
         &self.data
     }
-}
-
-pub(crate) fn out_of_range(index: i128, len: u64) -> Error {
-    Error::IndexOutOfRange { index, len }
 }
 
 fn to_usize(n: u64, path: &Path) -> Result<usize> {

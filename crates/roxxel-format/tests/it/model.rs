@@ -7,6 +7,22 @@ use roxxel_format::{Dataset, FooterKind, Shard, WriterOptions};
 use crate::common::{read_all, write};
 use crate::read::build;
 
+/// A read's answer, comparable across readers: the record, or the error's message.
+fn answer(read: Result<&[u8], roxxel_format::Error>) -> Result<Vec<u8>, String> {
+    read.map(<[u8]>::to_vec).map_err(|e| e.to_string())
+}
+
+fn all<D: AsRef<[u8]>>(shard: &Shard<D>) -> Vec<Result<Vec<u8>, String>> {
+    shard.iter().map(answer).collect()
+}
+
+fn many<D: AsRef<[u8]>>(shard: &Shard<D>, indices: &[u64]) -> Result<Vec<u8>, String> {
+    shard
+        .get_many(indices)
+        .map(|records| records.concat())
+        .map_err(|e| e.to_string())
+}
+
 fn options(limit: Option<u64>, v2: bool) -> WriterOptions {
     let mut opts = WriterOptions::new();
     if let Some(limit) = limit {
@@ -100,5 +116,47 @@ proptest! {
                 prop_assert_eq!(total, raw);
             }
         }
+    }
+
+    /// A shard file opened from disk copies its index and checks it once, then slices records without checks
+    /// (or, when an entry is bad, checks every read); the same bytes read in place check every entry on every
+    /// read. Whatever the index entries are, both answer every read alike: the same records, the same errors.
+    #[test]
+    fn a_copied_index_reads_as_the_checked_one_whatever_its_entries(
+        records in vec(vec(any::<u8>(), 0..12), 0..10),
+        entries in vec((any::<prop::sample::Index>(), -3i64..80), 0..3),
+        ranges in vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..4),
+        probes in vec(0u64..14, 0..8),
+    ) {
+        let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+        let mut bytes = build(&refs, FooterKind::Roxxel01, b"uint8\0\0\0");
+        let raw: usize = records.iter().map(Vec::len).sum();
+        if !records.is_empty() {
+            for (at, value) in entries {
+                let entry = raw + 8 * at.index(records.len());
+                bytes[entry..entry + 8].copy_from_slice(&value.to_le_bytes());
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.rox");
+        std::fs::write(&path, &bytes).unwrap();
+        let copied = Shard::open(&path).unwrap();
+        let in_place = Shard::from_bytes(bytes, &path).unwrap();
+        for i in probes {
+            prop_assert_eq!(answer(copied.get(i)), answer(in_place.get(i)));
+        }
+        prop_assert_eq!(all(&copied), all(&in_place));
+        let n = records.len();
+        for (a, b) in ranges {
+            let (a, b) = (a.index(n + 1) as u64, b.index(n + 1) as u64);
+            let (a, b) = (a.min(b), a.max(b));
+            let got: Vec<_> = copied.range(a..b).unwrap().map(answer).collect();
+            let want: Vec<_> = in_place.range(a..b).unwrap().map(answer).collect();
+            prop_assert_eq!(got.len() as u64, b - a);
+            prop_assert_eq!(got, want);
+            let indices: Vec<u64> = (a..b).collect();
+            prop_assert_eq!(many(&copied, &indices), many(&in_place, &indices));
+        }
+        prop_assert_eq!(copied.verify().map_err(|e| e.to_string()), in_place.verify().map_err(|e| e.to_string()));
     }
 }
