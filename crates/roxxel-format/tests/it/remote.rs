@@ -402,6 +402,34 @@ enum Read {
     Range(u64, u64),
 }
 
+/// A sharded dataset of `n` records written locally, and its shards copied to `ds/` in an in-memory store.
+fn sharded_in_store(
+    n: usize,
+    seed: u8,
+) -> (
+    tempfile::TempDir,
+    roxxel_format::Dataset,
+    Arc<dyn ObjectStore>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("train"),
+        &WriterOptions::new().max_shard_bytes(20_000),
+        &records(n, 300, seed),
+    );
+    let local = roxxel_format::Dataset::open(dir.path().to_str().unwrap()).unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for shard in local.shards() {
+        let name = shard.path().file_name().unwrap().to_string_lossy();
+        put(
+            &store,
+            &format!("ds/{name}"),
+            std::fs::read(shard.path()).unwrap(),
+        );
+    }
+    (dir, local, store)
+}
+
 /// Property: over random reads (in range or not, negative indices, repeated and unordered batches, ranges), the
 /// remote dataset (blocking facade, in-memory store) gives exactly what the local `Dataset` gives: the same
 /// bytes, or an error of the same kind.
@@ -409,20 +437,7 @@ enum Read {
 fn remote_reads_answer_like_local_reads() {
     use proptest::prelude::*;
 
-    let dir = tempfile::tempdir().unwrap();
-    let recs = records(600, 300, 5);
-    write(
-        &dir.path().join("train"),
-        &WriterOptions::new().max_shard_bytes(20_000),
-        &recs,
-    );
-    let local = roxxel_format::Dataset::open(dir.path().to_str().unwrap()).unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        put(&store, &format!("ds/{name}"), std::fs::read(&path).unwrap());
-    }
+    let (_dir, local, store) = sharded_in_store(600, 5);
     let remote =
         open_batched(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds")), 37).unwrap();
     assert!(remote.shards().len() >= 3);
@@ -471,23 +486,7 @@ fn remote_reads_answer_like_local_reads() {
 fn remote_shards_answer_like_local_shards() {
     use futures_util::TryStreamExt as _;
 
-    let dir = tempfile::tempdir().unwrap();
-    let recs = records(400, 300, 9);
-    write(
-        &dir.path().join("train"),
-        &WriterOptions::new().max_shard_bytes(20_000),
-        &recs,
-    );
-    let local = roxxel_format::Dataset::open(dir.path().to_str().unwrap()).unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    for shard in local.shards() {
-        let name = shard.path().file_name().unwrap().to_string_lossy();
-        put(
-            &store,
-            &format!("ds/{name}"),
-            std::fs::read(shard.path()).unwrap(),
-        );
-    }
+    let (_dir, local, store) = sharded_in_store(400, 9);
     let remote = open_batched(Arc::clone(&store), RemoteSpec::Prefix(Path::from("ds")), 5).unwrap();
     assert_eq!(remote.shards().len(), local.shards().len());
     assert!(local.shards().len() >= 3);
