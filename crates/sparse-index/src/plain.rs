@@ -1,5 +1,6 @@
-//! Format version 1, plain: every key whole in a heap, found through per-key heads and a static B+-tree of them;
-//! lookups and the one-pass verification (structure and CRC together).
+//! Format versions 1 and 3, plain: every key whole in a heap, found through heads (v1: one per key; v3: one per
+//! group of 16 keys) and a static B+-tree of them; lookups and the one-pass verification (structure and CRC
+//! together).
 
 use std::cmp::Ordering;
 
@@ -61,7 +62,9 @@ impl<'a> Plain<'a> {
         let heap = layout.body(bytes);
         let ends = &bytes[layout.ends_start..layout.ends_start + 4 * n];
         let offsets = &bytes[layout.offsets_start..layout.offsets_start + 8 * n];
-        let heads = &bytes[layout.heads_start..layout.heads_start + 8 * n];
+        let group = layout.group;
+        let (heads_start, heads_len) = layout.levels[0];
+        let heads = &bytes[heads_start..heads_start + 8 * heads_len];
         // The prefix length must be that of the first and last keys (hence of all keys, as they ascend).
         let first_key = heap.get(
             ..(ends
@@ -98,9 +101,9 @@ impl<'a> Plain<'a> {
         let (ends, _) = ends.as_chunks::<4>();
         let (offsets, _) = offsets.as_chunks::<8>();
         let (heads, _) = heads.as_chunks::<8>();
-        // Level 1 of the head levels (every 16th head), checked batch by batch while the heads are in cache.
+        // v1: level 1 of the head levels (every 16th head), checked batch by batch while the heads are in cache.
         let level1 = match layout.levels[..layout.depth] {
-            [_, (start, len), ..] => bytes[start..start + 8 * len].as_chunks::<8>().0,
+            [_, (start, len), ..] if group == 1 => bytes[start..start + 8 * len].as_chunks::<8>().0,
             _ => &[],
         };
         // Key i spans heap[start..end]; the previous key heap[last_start..start].
@@ -119,7 +122,6 @@ impl<'a> Plain<'a> {
                     });
                 };
                 let offset = u64::from_le_bytes(offsets[i]);
-                let head = u64::from_be_bytes(heads[i]);
                 let suffix = if prefix.is_empty() {
                     Some(key)
                 } else {
@@ -132,10 +134,12 @@ impl<'a> Plain<'a> {
                         reason: "does not start with the prefix of the first and last keys",
                     });
                 };
-                if key_head(suffix) != head {
+                let head = key_head(suffix);
+                // v1 stores every key's head, v3 every 16th.
+                if i % group == 0 && u64::from_be_bytes(heads[i / group]) != head {
                     return Err(Error::CorruptKey {
                         index: i,
-                        offset: layout.heads_start + 8 * i,
+                        offset: layout.heads_start + 8 * (i / group),
                         reason: "head does not match the key",
                     });
                 }
@@ -174,7 +178,9 @@ impl<'a> Plain<'a> {
             crc.heap.update(&heap[heap_start..start]);
             crc.offsets.update(offsets[batch.clone()].as_flattened());
             crc.ends.update(ends[batch.clone()].as_flattened());
-            crc.heads.update(heads[batch].as_flattened());
+            // Batches start at multiples of 16, so each group's head belongs to the batch of its first key.
+            crc.heads
+                .update(heads[batch.start / group..batch.end.div_ceil(group)].as_flattened());
         }
         let last_end = start;
         if last_end != heap.len() {
@@ -184,9 +190,12 @@ impl<'a> Plain<'a> {
                 reason: "does not end where the key heap ends",
             });
         }
-        // Each higher level holds every 16th entry of the level below (level 1 was checked with the heads).
-        let mut stride = FANOUT;
-        for pair in layout.levels[..layout.depth].windows(2).skip(1) {
+        // Each higher level holds every 16th entry of the level below (in v1, level 1 was checked with the heads).
+        let mut stride = if group == 1 { FANOUT } else { group };
+        for pair in layout.levels[..layout.depth]
+            .windows(2)
+            .skip(usize::from(group == 1))
+        {
             let [(below_start, _), (start, len)] = [pair[0], pair[1]];
             stride *= FANOUT;
             for j in 0..len {
@@ -232,7 +241,8 @@ impl SectionCrcs {
         for section in [&self.heap, &self.offsets, &self.ends, &self.heads] {
             crc.combine(section);
         }
-        let levels_start = layout.heads_start + 8 * layout.len;
+        let (heads_start, heads_len) = layout.levels[0];
+        let levels_start = heads_start + 8 * heads_len;
         crc.update(&bytes[levels_start..layout.crc_at]);
         let computed = crc.finalize();
         let stored = read_u32(bytes, layout.crc_at);
@@ -271,21 +281,39 @@ fn count_keys_below(layout: &Layout, bytes: &[u8], key: &[u8], strict: bool) -> 
         Ordering::Equal => {}
     }
     let head = key_head(&key[prefix.len()..]);
+    let group = layout.group;
+    let heads = layout.levels[0].1;
     let below = layout.count_heads_below(bytes, head);
-    // Keys with an equal head (usually none) are ordered by comparing them in full.
+    // Heads equal to the key's (usually none) are ordered by comparing their keys in full.
     let mut ties = 0;
-    while below + ties < n && layout.head(bytes, below + ties) == head && ties < 8 {
+    while below + ties < heads && layout.head(bytes, below + ties) == head && ties < 8 {
         ties += 1;
     }
     if ties == 8 {
-        ties += search::partition_point(n - below - ties, |i| {
+        ties += search::partition_point(heads - below - ties, |i| {
             layout.head(bytes, below + 8 + i) == head
         });
     }
-    below
+    let headed = below
         + search::partition_point(ties, |i| {
-            search::is_below(key_at(layout, bytes, below + i), key, strict)
-        })
+            search::is_below(key_at(layout, bytes, group * (below + i)), key, strict)
+        });
+    if group == 1 {
+        return headed;
+    }
+    // v3: `headed` groups start with a key below `key`; the answer lies in the last of them. Its first key is
+    // below `key`, and the keys ascend, so the count of the others is a sum with no early exit: the CPU fetches
+    // the group's 16 keys at once.
+    let Some(last) = headed.checked_sub(1) else {
+        return 0;
+    };
+    let first = group * last;
+    let end = (first + group).min(n);
+    first
+        + 1
+        + (first + 1..end)
+            .map(|i| usize::from(search::is_below(key_at(layout, bytes, i), key, strict)))
+            .sum::<usize>()
 }
 
 /// Key `i` (`i < len`) of a plain index; empty if the (unverified) key ends are inconsistent.
