@@ -11,6 +11,8 @@
 //! 8        B  body: v1, v3 the key heap, v2 the entry stream (B = body_len)
 //! 8+B      8m u64 offsets: v1, v3 every block offset (m = n), v2 the offset of every restart entry (m = ⌈n/K⌉)
 //! 8+B+8m   4m u32 ends: v1, v3 the end of every key in the heap, v2 the position of every restart entry
+//! v3 only: 4g u32 group starts: where key 16j starts in the heap (= ends[16j-1], 0 for j = 0), so that a lookup
+//!             can fetch a group's keys and their ends at once
 //! v1, v3:  8g heads: for every key (v1, g = n) or every 16th key (v3, g = ⌈n/16⌉), the 8 bytes after the
 //!             common prefix of all keys, zero-padded (compared as big-endian u64s, so most probes touch one array)
 //! v1, v3:  8h head levels: every 16th head, then every 16th of those, … until a level has at most 16 heads
@@ -179,7 +181,10 @@ pub(crate) struct Layout {
     pub(crate) offsets_start: usize,
     /// Start of the u32 ends (v1) or restart positions (v2) array.
     pub(crate) ends_start: usize,
-    /// Start of the v1 heads array (its end for v2, which has none).
+    /// v3: start of the u32 array of group starts, where the keys of every group begin in the heap (the end
+    /// of the ends array in v1 and v2, which have none).
+    pub(crate) starts_start: usize,
+    /// Start of the v1 and v3 heads array (its end for v2, which has none).
     pub(crate) heads_start: usize,
     /// v1, v3: length of the prefix every key shares (0 for v2).
     pub(crate) prefix_len: usize,
@@ -293,7 +298,9 @@ impl Layout {
         let heads = if group > 0 {
             let level0 = (n as usize).div_ceil(group);
             let upper: usize = upper_level_lens(level0).sum();
-            8 * (level0 as u64 + upper as u64)
+            // v3 also stores where each group's keys start in the heap (4 bytes per group).
+            let starts = if group > 1 { 4 * level0 as u64 } else { 0 };
+            8 * (level0 as u64 + upper as u64) + starts
         } else {
             0
         };
@@ -311,7 +318,12 @@ impl Layout {
         let body_start = HEADER_LEN;
         let offsets_start = body_start + body_len;
         let ends_start = offsets_start + 8 * slots;
-        let heads_start = ends_start + 4 * slots;
+        let starts_start = ends_start + 4 * slots;
+        let heads_start = if group > 1 {
+            starts_start + 4 * len.div_ceil(group)
+        } else {
+            starts_start
+        };
         let mut levels = [(0, 0); MAX_LEVELS];
         let mut depth = 0;
         if group > 0 {
@@ -333,6 +345,7 @@ impl Layout {
             slots,
             offsets_start,
             ends_start,
+            starts_start,
             heads_start,
             prefix_len: prefix_len as usize,
             levels,

@@ -258,6 +258,16 @@ impl SparseIndex {
         for end in &self.key_ends {
             out.extend_from_slice(&end.to_le_bytes());
         }
+        if group > 1 {
+            // v3: where every group's first key starts in the heap.
+            for g in 0..self.len().div_ceil(group) {
+                let start = match (g * group).checked_sub(1) {
+                    Some(before) => self.key_ends[before],
+                    None => 0,
+                };
+                out.extend_from_slice(&start.to_le_bytes());
+            }
+        }
         let prefix_len = match (self.first_key(), self.last_key()) {
             (Some(first), Some(last)) => common_prefix_len(first, last),
             _ => 0,

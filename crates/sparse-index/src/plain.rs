@@ -65,6 +65,8 @@ impl<'a> Plain<'a> {
         let group = layout.group;
         let (heads_start, heads_len) = layout.levels[0];
         let heads = &bytes[heads_start..heads_start + 8 * heads_len];
+        // v3: the heap start of every group (empty in v1).
+        let group_starts = &bytes[layout.starts_start..heads_start];
         // The prefix length must be that of the first and last keys (hence of all keys, as they ascend).
         let first_key = heap.get(
             ..(ends
@@ -101,6 +103,7 @@ impl<'a> Plain<'a> {
         let (ends, _) = ends.as_chunks::<4>();
         let (offsets, _) = offsets.as_chunks::<8>();
         let (heads, _) = heads.as_chunks::<8>();
+        let (group_starts, _) = group_starts.as_chunks::<4>();
         // v1: level 1 of the head levels (every 16th head), checked batch by batch while the heads are in cache.
         let level1 = match layout.levels[..layout.depth] {
             [_, (start, len), ..] if group == 1 => bytes[start..start + 8 * len].as_chunks::<8>().0,
@@ -135,13 +138,22 @@ impl<'a> Plain<'a> {
                     });
                 };
                 let head = key_head(suffix);
-                // v1 stores every key's head, v3 every 16th.
-                if i % group == 0 && u64::from_be_bytes(heads[i / group]) != head {
-                    return Err(Error::CorruptKey {
-                        index: i,
-                        offset: layout.heads_start + 8 * (i / group),
-                        reason: "head does not match the key",
-                    });
+                // v1 stores every key's head, v3 every 16th, with where it starts.
+                if i % group == 0 {
+                    if u64::from_be_bytes(heads[i / group]) != head {
+                        return Err(Error::CorruptKey {
+                            index: i,
+                            offset: layout.heads_start + 8 * (i / group),
+                            reason: "head does not match the key",
+                        });
+                    }
+                    if group > 1 && u32::from_le_bytes(group_starts[i / group]) as usize != start {
+                        return Err(Error::CorruptKey {
+                            index: i,
+                            offset: layout.starts_start + 4 * (i / group),
+                            reason: "group start does not match the key ends",
+                        });
+                    }
                 }
                 if i > 0 {
                     // Heads are monotone in the keys, so a smaller head proves a smaller key.
@@ -179,8 +191,11 @@ impl<'a> Plain<'a> {
             crc.offsets.update(offsets[batch.clone()].as_flattened());
             crc.ends.update(ends[batch.clone()].as_flattened());
             // Batches start at multiples of 16, so each group's head belongs to the batch of its first key.
-            crc.heads
-                .update(heads[batch.start / group..batch.end.div_ceil(group)].as_flattened());
+            let groups = batch.start / group..batch.end.div_ceil(group);
+            if group > 1 {
+                crc.starts.update(group_starts[groups.clone()].as_flattened());
+            }
+            crc.heads.update(heads[groups].as_flattened());
         }
         let last_end = start;
         if last_end != heap.len() {
@@ -230,6 +245,8 @@ struct SectionCrcs {
     heap: crc32fast::Hasher,
     offsets: crc32fast::Hasher,
     ends: crc32fast::Hasher,
+    /// v3 only.
+    starts: crc32fast::Hasher,
     heads: crc32fast::Hasher,
 }
 
@@ -238,7 +255,13 @@ impl SectionCrcs {
     fn check(self, layout: &Layout, bytes: &[u8]) -> Result<()> {
         let mut crc = crc32fast::Hasher::new();
         crc.update(&bytes[..layout.body_start]);
-        for section in [&self.heap, &self.offsets, &self.ends, &self.heads] {
+        for section in [
+            &self.heap,
+            &self.offsets,
+            &self.ends,
+            &self.starts,
+            &self.heads,
+        ] {
             crc.combine(section);
         }
         let (heads_start, heads_len) = layout.levels[0];
@@ -257,6 +280,9 @@ impl SectionCrcs {
         }
     }
 }
+
+/// Bytes of a v3 group's keys requested at once, before their ends are known: 16 keys of 16 bytes.
+const PREFETCH: usize = 256;
 
 /// Number of keys `<= key` (`strict`: `< key`) in a plain index.
 ///
@@ -301,19 +327,36 @@ fn count_keys_below(layout: &Layout, bytes: &[u8], key: &[u8], strict: bool) -> 
     if group == 1 {
         return headed;
     }
-    // v3: `headed` groups start with a key below `key`; the answer lies in the last of them. Its first key is
-    // below `key`, and the keys ascend, so the count of the others is a sum with no early exit: the CPU fetches
-    // the group's 16 keys at once.
+    // v3: `headed` groups start with a key below `key`; the answer lies in the last of them, whose first key is
+    // below `key`: scan its other keys, contiguous in the heap, until one is not.
     let Some(last) = headed.checked_sub(1) else {
         return 0;
     };
     let first = group * last;
     let end = (first + group).min(n);
-    first
-        + 1
-        + (first + 1..end)
-            .map(|i| usize::from(search::is_below(key_at(layout, bytes, i), key, strict)))
-            .sum::<usize>()
+    // The group's offsets are where `floor_offset` reads next: ask for them now, so that their cache misses
+    // overlap those of the keys instead of following them.
+    std::hint::black_box((layout.offset_slot(bytes, first), layout.offset_slot(bytes, end - 1)));
+    let heap = layout.body(bytes);
+    // The group's keys start here: fetch their first cache lines now, alongside their ends.
+    let group_start = read_u32(bytes, layout.starts_start + 4 * last) as usize;
+    for line in (group_start..heap.len().min(group_start + PREFETCH)).step_by(64) {
+        std::hint::black_box(heap[line]);
+    }
+    let ends = &bytes[layout.ends_start + 4 * first..layout.ends_start + 4 * end];
+    let (ends, _) = ends.as_chunks::<4>();
+    let mut start = u32::from_le_bytes(ends[0]) as usize;
+    let mut count = 1;
+    for end in &ends[1..] {
+        let end = u32::from_le_bytes(*end) as usize;
+        let candidate = heap.get(start..end).unwrap_or_default();
+        if !search::is_below(candidate, key, strict) {
+            break;
+        }
+        count += 1;
+        start = end;
+    }
+    first + count
 }
 
 /// Key `i` (`i < len`) of a plain index; empty if the (unverified) key ends are inconsistent.

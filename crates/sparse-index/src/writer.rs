@@ -51,6 +51,8 @@ pub struct SparseIndexWriter<W> {
     /// v1 (v3): the head of every (16th) key relative to the prefix shared by the keys added before it. The shared prefix only
     /// shrinks as keys are added; `finish` widens the heads of earlier epochs with bytes of the first key.
     heads: Vec<u64>,
+    /// v3: where every 16th key starts in the key heap.
+    group_starts: Vec<u32>,
     /// v1, v3: (first entry, shared prefix length) of every epoch, in order; the prefix length decreases.
     epochs: Vec<(usize, usize)>,
     first_key: Vec<u8>,
@@ -85,6 +87,7 @@ impl<W: Write> SparseIndexWriter<W> {
             offsets: Vec::new(),
             ends: Vec::new(),
             heads: Vec::new(),
+            group_starts: Vec::new(),
             epochs: Vec::new(),
             first_key: Vec::new(),
             last_key: Vec::new(),
@@ -101,6 +104,9 @@ impl<W: Write> SparseIndexWriter<W> {
         self.ends.reserve(slots);
         if self.group > 0 {
             self.heads.reserve(entries.div_ceil(self.group));
+        }
+        if self.group > 1 {
+            self.group_starts.reserve(entries.div_ceil(self.group));
         }
     }
 
@@ -174,6 +180,10 @@ impl<W: Write> SparseIndexWriter<W> {
                 if self.len.is_multiple_of(self.group) {
                     self.heads
                         .push(format::key_head(&key[common.min(shared)..]));
+                    if self.group > 1 {
+                        // `position <= body_len`, which fits a u32.
+                        self.group_starts.push(position as u32);
+                    }
                 }
             }
             Format::PrefixCompressed { .. } if restart => {
@@ -221,6 +231,8 @@ impl<W: Write> SparseIndexWriter<W> {
         self.put_words(&offsets, |offset| offset.to_le_bytes())?;
         let ends = std::mem::take(&mut self.ends);
         self.put_words(&ends, |end| end.to_le_bytes())?;
+        let group_starts = std::mem::take(&mut self.group_starts);
+        self.put_words(&group_starts, |start| start.to_le_bytes())?;
         let prefix_len = self.epochs.last().map_or(0, |&(_, shared)| shared);
         let mut heads = std::mem::take(&mut self.heads);
         let epochs = std::mem::take(&mut self.epochs);

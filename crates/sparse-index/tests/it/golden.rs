@@ -58,13 +58,19 @@ fn fields(bytes: &[u8]) -> String {
     let ends: Vec<u32> = (0..slots)
         .map(|i| u32_at(bytes, 8 + body_len + 8 * slots + 4 * i))
         .collect();
-    let heads_at = 8 + body_len + 12 * slots;
-    // v1: a head per key; v3: a head per 16 keys.
+    // v1: a head per key; v3: a head per 16 keys, after as many u32 group starts.
     let head_count = match bytes[4] {
         1 => n,
         3 => n.div_ceil(16),
         _ => 0,
     };
+    let starts_at = 8 + body_len + 12 * slots;
+    let group_starts: Vec<u32> = if bytes[4] == 3 {
+        (0..head_count).map(|g| u32_at(bytes, starts_at + 4 * g)).collect()
+    } else {
+        Vec::new()
+    };
+    let heads_at = starts_at + 4 * group_starts.len();
     let heads: Vec<String> = if head_count > 0 {
         (0..head_count)
             .map(|i| {
@@ -76,7 +82,7 @@ fn fields(bytes: &[u8]) -> String {
     };
     format!(
         "magic: {:?}\nversion: {}\nflags: {}\nreserved/restart interval: {}\nbody ({} bytes): {:?}\n\
-         offsets: {offsets:?}\nends: {ends:?}\nheads: {heads:?}\nn: {n}\ndata_end: {}\nprefix_len: {}\n\
+         offsets: {offsets:?}\nends: {ends:?}\ngroup starts: {group_starts:?}\nheads: {heads:?}\nn: {n}\ndata_end: {}\nprefix_len: {}\n\
          crc32: {:#010x}\ntail magic: {:?}\n",
         String::from_utf8_lossy(&bytes[..4]),
         bytes[4],
