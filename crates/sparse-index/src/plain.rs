@@ -193,7 +193,8 @@ impl<'a> Plain<'a> {
             // Batches start at multiples of 16, so each group's head belongs to the batch of its first key.
             let groups = batch.start / group..batch.end.div_ceil(group);
             if group > 1 {
-                crc.starts.update(group_starts[groups.clone()].as_flattened());
+                crc.starts
+                    .update(group_starts[groups.clone()].as_flattened());
             }
             crc.heads.update(heads[groups].as_flattened());
         }
@@ -336,7 +337,10 @@ fn count_keys_below(layout: &Layout, bytes: &[u8], key: &[u8], strict: bool) -> 
     let end = (first + group).min(n);
     // The group's offsets are where `floor_offset` reads next: ask for them now, so that their cache misses
     // overlap those of the keys instead of following them.
-    std::hint::black_box((layout.offset_slot(bytes, first), layout.offset_slot(bytes, end - 1)));
+    std::hint::black_box((
+        layout.offset_slot(bytes, first),
+        layout.offset_slot(bytes, end - 1),
+    ));
     let heap = layout.body(bytes);
     // The group's keys start here: fetch their first cache lines now, alongside their ends.
     let group_start = read_u32(bytes, layout.starts_start + 4 * last) as usize;

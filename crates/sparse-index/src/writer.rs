@@ -71,7 +71,9 @@ impl<W: Write> SparseIndexWriter<W> {
         let (interval, group) = match format {
             Format::Plain => (1, 1),
             Format::Sampled => (1, format::FANOUT),
-            Format::PrefixCompressed { restart_interval } => (usize::from(restart_interval.get()), 0),
+            Format::PrefixCompressed { restart_interval } => {
+                (usize::from(restart_interval.get()), 0)
+            }
         };
         let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
         buf.extend_from_slice(&format::encode_header(format));

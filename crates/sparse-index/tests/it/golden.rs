@@ -66,7 +66,9 @@ fn fields(bytes: &[u8]) -> String {
     };
     let starts_at = 8 + body_len + 12 * slots;
     let group_starts: Vec<u32> = if bytes[4] == 3 {
-        (0..head_count).map(|g| u32_at(bytes, starts_at + 4 * g)).collect()
+        (0..head_count)
+            .map(|g| u32_at(bytes, starts_at + 4 * g))
+            .collect()
     } else {
         Vec::new()
     };

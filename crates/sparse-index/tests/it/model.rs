@@ -397,7 +397,8 @@ fn long_runs_of_equal_heads_are_searched_by_full_keys() {
     );
     check(
         &model,
-        &SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Sampled).unwrap()).unwrap(),
+        &SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Sampled).unwrap())
+            .unwrap(),
         &probes,
         &offsets,
     );
@@ -407,7 +408,8 @@ fn long_runs_of_equal_heads_are_searched_by_full_keys() {
 fn groups_whose_first_keys_share_a_head_are_searched_by_full_keys() {
     // v3 keeps one head per 16 keys: 200 keys agreeing on their first 8 bytes make 13 groups with equal heads,
     // around groups with other heads.
-    let mut entries: Vec<(Vec<u8>, u64)> = (0..20u8).map(|i| (vec![b'a', i], u64::from(i))).collect();
+    let mut entries: Vec<(Vec<u8>, u64)> =
+        (0..20u8).map(|i| (vec![b'a', i], u64::from(i))).collect();
     for i in 0..200u16 {
         let mut key = b"b1234567".to_vec();
         key.extend_from_slice(&i.to_be_bytes());
@@ -419,7 +421,11 @@ fn groups_whose_first_keys_share_a_head_are_searched_by_full_keys() {
         data_end: None,
     };
     let index = build(&model);
-    let mut extra = vec![b"b1234567".to_vec(), b"b12345670".to_vec(), b"b1234567\xff".to_vec()];
+    let mut extra = vec![
+        b"b1234567".to_vec(),
+        b"b12345670".to_vec(),
+        b"b1234567\xff".to_vec(),
+    ];
     for i in (0..200u16).step_by(7) {
         let mut key = b"b1234567".to_vec();
         key.extend_from_slice(&i.to_be_bytes());
@@ -454,7 +460,8 @@ fn deep_head_levels_agree_with_a_btreemap() {
     for (i, key) in map.keys().enumerate() {
         index.add(key, i as u64 * 7).unwrap();
     }
-    let view = SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Plain).unwrap()).unwrap();
+    let view =
+        SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Plain).unwrap()).unwrap();
     let v3 =
         SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Sampled).unwrap()).unwrap();
     let v2 = SparseIndexRef::from_bytes_verified(
