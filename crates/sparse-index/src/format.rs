@@ -63,10 +63,10 @@ pub enum Format {
     /// Version 1: every key stored in full, with an 8-byte head per key; lookups borrow keys straight from the
     /// bytes. 20 bytes plus the key per entry, plus 8 bytes per 15 entries for the head levels.
     Plain,
-    /// Version 3, the default: every key stored in full as in version 1, but a head for every 16th key only, so
-    /// a lookup descends the head levels to a group of 16 keys and compares those. 12 bytes plus the key per
-    /// entry, plus about 0.53 bytes for the heads: smaller than an `fst::Map` of random 16-byte keys, and about
-    /// as fast to search as version 1.
+    /// Version 3, the default: every key stored in full as in version 1, but a head (and where its keys start)
+    /// for every 16th key only, so a lookup descends the head levels to a group of 16 keys and compares those.
+    /// 12 bytes plus the key per entry, plus about 0.8 bytes for the group heads, starts and levels: smaller than
+    /// an `fst::Map` of random 16-byte keys, and about as fast to search as version 1.
     #[default]
     Sampled,
     /// Version 2: LevelDB-style prefix compression. Every `restart_interval`-th key is stored in full (a restart

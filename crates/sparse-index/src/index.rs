@@ -240,7 +240,7 @@ impl SparseIndex {
         KeyStats::collect(self.iter().map(|(key, _)| key))
     }
 
-    /// Serialises the index in the default layout, [`Format::Sampled`] (format version 3): about 12.5 bytes plus
+    /// Serialises the index in the default layout, [`Format::Sampled`] (format version 3): about 12.8 bytes plus
     /// the key per entry. [`to_bytes_with`](Self::to_bytes_with) writes the others.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -1,5 +1,5 @@
 //! [`SparseIndexWriter`]: builds an index straight into an [`io::Write`](std::io::Write), streaming the keys and
-//! buffering only the fixed-width arrays (20 bytes per entry in v1, 12.5 in v3, 12 bytes per restart point in v2).
+//! buffering only the fixed-width arrays (20 bytes per entry in v1, 12.75 in v3, 12 bytes per restart point in v2).
 
 use std::fmt;
 use std::io::Write;
@@ -98,7 +98,7 @@ impl<W: Write> SparseIndexWriter<W> {
     }
 
     /// Reserves room for `entries` more entries in the buffered fixed-width arrays (20 bytes per entry in v1,
-    /// 12.5 in v3, 12 bytes per restart point in v2), sparing reallocations when the number of blocks is roughly
+    /// 12.75 in v3, 12 bytes per restart point in v2), sparing reallocations when the number of blocks is roughly
     /// known.
     pub fn reserve(&mut self, entries: usize) {
         let slots = entries.div_ceil(self.interval);
