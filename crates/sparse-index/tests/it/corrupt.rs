@@ -364,3 +364,34 @@ fn head_levels_are_checked() {
         }
     }
 }
+
+#[test]
+fn v3_group_starts_and_heads_are_checked() {
+    let mut index = SparseIndex::new();
+    for i in 0..40u32 {
+        index.add(i.to_be_bytes(), u64::from(i) * 64).unwrap();
+    }
+    let bytes = index.to_bytes();
+    // 160 bytes of keys, 40 offsets and ends, then 3 group starts and 3 group heads (no level above them).
+    let starts_at = 8 + 160 + 12 * 40;
+    let heads_at = starts_at + 4 * 3;
+    assert_eq!(bytes.len(), heads_at + 8 * 3 + 28);
+    let damaged = with_valid_crc(bytes.clone(), |b| b[starts_at + 4] ^= 1);
+    assert!(matches!(
+        SparseIndexRef::from_bytes_verified(&damaged[..]),
+        Err(Error::CorruptKey {
+            index: 16,
+            offset,
+            reason: "group start does not match the key ends",
+        }) if offset == starts_at + 4
+    ));
+    let damaged = with_valid_crc(bytes, |b| b[heads_at + 8 * 2 + 3] ^= 1);
+    assert!(matches!(
+        SparseIndexRef::from_bytes_verified(&damaged[..]),
+        Err(Error::CorruptKey {
+            index: 32,
+            offset,
+            reason: "head does not match the key",
+        }) if offset == heads_at + 16
+    ));
+}
