@@ -167,7 +167,7 @@ pub(crate) struct Layout {
     pub(crate) version: u8,
     /// v1, v3: entries per head (1 in v1, [`FANOUT`] in v3); 0 in v2, which has no heads.
     pub(crate) group: usize,
-    /// v2 restart interval (1 for v1, where every entry stands alone).
+    /// v2 restart interval (1 for v1 and v3, where every entry stands alone).
     pub(crate) restart_interval: usize,
     /// Number of entries.
     pub(crate) len: usize,
@@ -175,7 +175,7 @@ pub(crate) struct Layout {
     pub(crate) body_start: usize,
     /// Length of the body.
     pub(crate) body_len: usize,
-    /// Number of slots in the two fixed-width arrays (n for v1, ⌈n/K⌉ for v2).
+    /// Number of slots in the two fixed-width arrays (n for v1 and v3, ⌈n/K⌉ for v2).
     pub(crate) slots: usize,
     /// Start of the u64 offsets array.
     pub(crate) offsets_start: usize,

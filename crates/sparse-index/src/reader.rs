@@ -309,8 +309,9 @@ fn fold(mut stats: KeyStats, len: usize) -> KeyStats {
 impl<'a> SparseIndexRef<Cow<'a, [u8]>> {
     /// Opens an index in any format this crate reads, for tools that accept whatever file they are given.
     ///
-    /// byteshelf indexes (v1 and v2) are checked and borrowed; a legacy (Python reference) index is decoded,
-    /// checked and re-encoded as v1, with an unknown data end. Returns the view and the format found.
+    /// byteshelf indexes (v1, v2 and v3) are checked and borrowed; a legacy (Python reference) index is decoded,
+    /// checked and re-encoded in the default layout (v3), with an unknown data end. Returns the view and the
+    /// format found.
     ///
     /// ```
     /// use sparse_index::{FileFormat, SparseIndex, SparseIndexRef};

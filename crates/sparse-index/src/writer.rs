@@ -1,5 +1,6 @@
 //! [`SparseIndexWriter`]: builds an index straight into an [`io::Write`](std::io::Write), streaming the keys and
-//! buffering only the fixed-width arrays (20 bytes per entry in v1, 12.75 in v3, 12 bytes per restart point in v2).
+//! buffering only the fixed-width arrays (20 bytes per entry in v1, 12.75 in v3, 12 bytes per restart point in
+//! v2).
 
 use std::fmt;
 use std::io::Write;
@@ -48,8 +49,9 @@ pub struct SparseIndexWriter<W> {
     offsets: Vec<u64>,
     /// v1, v3: every key end; v2: the stream position of every restart entry.
     ends: Vec<u32>,
-    /// v1 (v3): the head of every (16th) key relative to the prefix shared by the keys added before it. The shared prefix only
-    /// shrinks as keys are added; `finish` widens the heads of earlier epochs with bytes of the first key.
+    /// v1 (v3): the head of every (16th) key relative to the prefix shared by the keys added before it. The shared
+    /// prefix only shrinks as keys are added; `finish` widens the heads of earlier epochs with bytes of the first
+    /// key.
     heads: Vec<u64>,
     /// v3: where every 16th key starts in the key heap.
     group_starts: Vec<u32>,

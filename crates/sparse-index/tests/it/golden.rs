@@ -84,7 +84,8 @@ fn fields(bytes: &[u8]) -> String {
     };
     format!(
         "magic: {:?}\nversion: {}\nflags: {}\nreserved/restart interval: {}\nbody ({} bytes): {:?}\n\
-         offsets: {offsets:?}\nends: {ends:?}\ngroup starts: {group_starts:?}\nheads: {heads:?}\nn: {n}\ndata_end: {}\nprefix_len: {}\n\
+         offsets: {offsets:?}\nends: {ends:?}\ngroup starts: {group_starts:?}\nheads: {heads:?}\nn: {n}\n\
+         data_end: {}\nprefix_len: {}\n\
          crc32: {:#010x}\ntail magic: {:?}\n",
         String::from_utf8_lossy(&bytes[..4]),
         bytes[4],
