@@ -146,6 +146,10 @@ enum Overlap {
 /// there, and the [`io::Read`](std::io::Read) implementation an error holding [`Error::NotCached`], so that a
 /// gap is never mistaken for the end of the file.
 ///
+/// Lookups descend an ordered map of the stored chunks. Once there have been as many reads as chunks since the
+/// last change, [`read_at`](Self::read_at) switches to a flat sorted copy of the map (about 40 bytes per chunk,
+/// sharing the chunks' bytes), which is faster to search and is dropped by the next change.
+///
 /// ```
 /// use sparse_buffer::{ReadAt, SparseBuffer};
 ///
