@@ -235,7 +235,11 @@ fn main() -> Result<()> {
         &decode_intmap,
     ));
     for (name, bytes) in [
-        ("sparse index v1 (4 entries)", index.to_bytes()),
+        (
+            "sparse index v1 (4 entries)",
+            index.to_bytes_with(Format::Plain)?,
+        ),
+        ("sparse index v3 (4 entries)", index.to_bytes()),
         (
             "sparse index v2, restart 2 (4 entries)",
             index.to_bytes_with(v2)?,

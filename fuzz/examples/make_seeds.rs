@@ -113,10 +113,12 @@ fn sparse_index(out: &Path) -> Result<()> {
         index.add(key, i as u64 * 4096)?;
     }
     let dir = out.join("sparse_index");
-    save(&dir, "v1_no_end.spx", &index.to_bytes())?;
+    save(&dir, "v1_no_end.spx", &index.to_bytes_with(Format::Plain)?)?;
+    save(&dir, "v3_no_end.spx", &index.to_bytes())?;
     save(&dir, "legacy.spx", &index.to_legacy_bytes())?;
     index.set_data_end(40_000)?;
-    save(&dir, "v1.spx", &index.to_bytes())?;
+    save(&dir, "v1.spx", &index.to_bytes_with(Format::Plain)?)?;
+    save(&dir, "v3.spx", &index.to_bytes())?;
     for restart in [1u16, 3, 16] {
         let format = Format::PrefixCompressed {
             restart_interval: NonZeroU16::new(restart).ok_or("zero")?,
@@ -127,7 +129,12 @@ fn sparse_index(out: &Path) -> Result<()> {
             &index.to_bytes_with(format)?,
         )?;
     }
-    save(&dir, "empty_v1.spx", &SparseIndex::new().to_bytes())?;
+    save(
+        &dir,
+        "empty_v1.spx",
+        &SparseIndex::new().to_bytes_with(Format::Plain)?,
+    )?;
+    save(&dir, "empty_v3.spx", &SparseIndex::new().to_bytes())?;
     save(
         &dir,
         "empty_legacy.spx",

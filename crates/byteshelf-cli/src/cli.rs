@@ -300,6 +300,8 @@ pub(crate) enum IndexFormatArg {
     V1,
     /// Version 2: keys prefix-compressed, with a restart point every 16 entries.
     V2,
+    /// Version 3: keys stored whole, a head for every 16th key (the library's default; smaller than v1).
+    V3,
 }
 
 /// `byteshelf index lookup`.

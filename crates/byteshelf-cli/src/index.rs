@@ -60,6 +60,7 @@ fn format_id(format: FileFormat) -> String {
     match format {
         FileFormat::V1 => "v1".to_owned(),
         FileFormat::V2 => "v2".to_owned(),
+        FileFormat::V3 => "v3".to_owned(),
         FileFormat::Legacy => "legacy".to_owned(),
         FileFormat::UnknownVersion(version) => format!("unknown-v{version}"),
         _ => "unknown".to_owned(),
@@ -312,6 +313,7 @@ fn build(args: &IndexBuildArgs) -> Result {
     let format = match args.format {
         IndexFormatArg::V1 => Format::Plain,
         IndexFormatArg::V2 => Format::prefix_compressed(),
+        IndexFormatArg::V3 => Format::Sampled,
     };
     let dir = fsutil::out_dir(out);
     let prefix = fsutil::part_prefix(PART_PREFIX, out);
@@ -389,6 +391,7 @@ fn build(args: &IndexBuildArgs) -> Result {
         match args.format {
             IndexFormatArg::V1 => FileFormat::V1.name(),
             IndexFormatArg::V2 => FileFormat::V2.name(),
+            IndexFormatArg::V3 => FileFormat::V3.name(),
         }
     ))?;
     stdout.flush()

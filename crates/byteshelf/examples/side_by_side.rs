@@ -600,7 +600,7 @@ fn sparse_index(work: &Path, params: &Params, rng: &mut Rng) -> BoxResult<()> {
 
     let ours_path = work.join("ours.spix");
     let mut writer =
-        SparseIndexWriter::with_format(BufWriter::new(File::create(&ours_path)?), Format::Plain);
+        SparseIndexWriter::with_format(BufWriter::new(File::create(&ours_path)?), Format::Sampled);
     for (i, key) in keys.iter().enumerate() {
         writer.add(key, i as u64 * INDEX_BLOCK)?;
     }
@@ -615,7 +615,7 @@ fn sparse_index(work: &Path, params: &Params, rng: &mut Rng) -> BoxResult<()> {
     Figure {
         id: "sparse_index.size",
         group: "sparse-index",
-        name: format!("size, {n} x 16 B keys -> u64 offsets (v1)"),
+        name: format!("size, {n} x 16 B keys -> u64 offsets (v3, the default)"),
         unit: "MB",
         ours: mb(&ours_path)?,
         peer: Some(("fst 0.4 Map of the same keys -> offsets", mb(&fst_path)?)),
@@ -643,7 +643,7 @@ fn sparse_index(work: &Path, params: &Params, rng: &mut Rng) -> BoxResult<()> {
     Figure {
         id: "sparse_index.open_verify",
         group: "sparse-index",
-        name: format!("open (memmap2) + full verify, {n} keys (v1)"),
+        name: format!("open (memmap2) + full verify, {n} keys (v3)"),
         unit: "ns/op",
         ours: per_op_ns(open, 1),
         peer: Some((
@@ -690,7 +690,7 @@ fn sparse_index(work: &Path, params: &Params, rng: &mut Rng) -> BoxResult<()> {
     Figure {
         id: "sparse_index.floor",
         group: "sparse-index",
-        name: format!("floor_offset, random probes ({n} x 16 B keys, v1, memmap2)"),
+        name: format!("floor_offset, random probes ({n} x 16 B keys, v3, memmap2)"),
         unit: "ns/op",
         ours: per_op_ns(floor, n),
         peer: Some((

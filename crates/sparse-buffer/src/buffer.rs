@@ -9,10 +9,18 @@
 //! two descents of the map when it covers none; since each add inserts at most two chunks, and a chunk is
 //! removed at most once, that is amortised O(log n) per add. A lookup costs one descent plus one step per
 //! chunk it reads.
+//!
+//! Reads that follow many other reads without a change in between search a flat copy of the map instead
+//! ([`Flat`]): sorted arrays of chunk starts and chunks, built once as many reads as there are chunks have gone
+//! by since the last change (so it costs at most about one array push per read), and dropped by the next change.
+//! A lookup there is two short binary searches over arrays that mostly stay in cache, where a `BTreeMap` descent
+//! misses the cache at almost every node.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Bound, Range};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
 
@@ -39,6 +47,85 @@ const COMPACT_TRIGGER: usize = 256;
 /// Chunks joined that way stay at most this long.
 const COMPACT_LIMIT: usize = 4096;
 
+/// Starts per block of [`Flat::starts`]: [`Flat::fences`] holds the first start of every block.
+const FENCE_EVERY: usize = 32;
+/// Reads without a change before the flat copy is built, at the least (more when there are more chunks).
+const MIN_READS_BEFORE_FLAT: usize = 32;
+
+/// A sorted, flat copy of the chunk map for lookups: a read finds its chunk with a binary search over
+/// [`fences`](Self::fences) (small enough to stay in cache), then over one block of [`FENCE_EVERY`] starts.
+#[derive(Clone, Default)]
+struct Flat {
+    /// The first offset of every chunk, ascending.
+    starts: Vec<u64>,
+    /// `starts[FENCE_EVERY * j]` for every block `j`.
+    fences: Vec<u64>,
+    /// The chunks, in the order of `starts`.
+    chunks: Vec<Bytes>,
+}
+
+impl Flat {
+    fn new(map: &BTreeMap<u64, Bytes>) -> Self {
+        let starts: Vec<u64> = map.keys().copied().collect();
+        let fences = starts.iter().copied().step_by(FENCE_EVERY).collect();
+        Self {
+            starts,
+            fences,
+            chunks: map.values().cloned().collect(),
+        }
+    }
+
+    /// Number of chunks starting at or before `offset`.
+    #[inline]
+    fn count_up_to(&self, offset: u64) -> usize {
+        let blocks = count_le(&self.fences, offset);
+        let Some(block) = blocks.checked_sub(1) else {
+            return 0;
+        };
+        let first = block * FENCE_EVERY;
+        let end = (first + FENCE_EVERY).min(self.starts.len());
+        first + count_le(&self.starts[first..end], offset)
+    }
+}
+
+/// Number of leading values `<= x` in ascending `values`: a binary search whose loop runs ⌈log2 n⌉ times
+/// whatever the comparisons find, so it has no branch to mispredict.
+#[inline]
+fn count_le(values: &[u64], x: u64) -> usize {
+    let Some(&first) = values.first() else {
+        return 0;
+    };
+    if first > x {
+        return 0;
+    }
+    // Invariant: values[base] <= x.
+    let mut base = 0;
+    let mut size = values.len();
+    while size > 1 {
+        let half = size / 2;
+        let mid = base + half;
+        base = if values[mid] <= x { mid } else { base };
+        size -= half;
+    }
+    base + 1
+}
+
+/// The lazily built [`Flat`] copy of a buffer's chunks, and the reads counted while there is none.
+#[derive(Default)]
+struct ReadIndex {
+    flat: OnceLock<Flat>,
+    reads: AtomicUsize,
+}
+
+impl Clone for ReadIndex {
+    fn clone(&self) -> Self {
+        Self {
+            flat: self.flat.clone(),
+            reads: AtomicUsize::new(self.reads.load(Ordering::Relaxed)),
+        }
+    }
+}
+
 /// How a new region meets the chunks already stored (see [`SparseBuffer::add_region`]).
 enum Overlap {
     /// No chunk starts before its end.
@@ -58,6 +145,10 @@ enum Overlap {
 /// must lie inside `0..size`. Reads never cross a gap: [`read_at`](Self::read_at) returns [`ReadAt::Gap`]
 /// there, and the [`io::Read`](std::io::Read) implementation an error holding [`Error::NotCached`], so that a
 /// gap is never mistaken for the end of the file.
+///
+/// Lookups descend an ordered map of the stored chunks. Once there have been as many reads as chunks since the
+/// last change, [`read_at`](Self::read_at) switches to a flat sorted copy of the map (about 40 bytes per chunk,
+/// sharing the chunks' bytes), which is faster to search and is dropped by the next change.
 ///
 /// ```
 /// use sparse_buffer::{ReadAt, SparseBuffer};
@@ -79,6 +170,8 @@ enum Overlap {
 pub struct SparseBuffer {
     /// Disjoint chunks keyed by their first offset; touching chunks belong to one region.
     chunks: BTreeMap<u64, Bytes>,
+    /// A flat copy of `chunks` for reads, once enough reads came without a change; every change drops it.
+    index: ReadIndex,
     size: u64,
     cached: u64,
     /// The cursor of the `io::Read` and `io::Seek` implementations.
@@ -112,6 +205,7 @@ impl SparseBuffer {
     pub fn new(size: u64) -> Self {
         Self {
             chunks: BTreeMap::new(),
+            index: ReadIndex::default(),
             size,
             cached: 0,
             position: 0,
@@ -144,8 +238,28 @@ impl SparseBuffer {
 
     /// Drops every cached byte; the size and the cursor stay.
     pub fn clear(&mut self) {
+        self.changed();
         self.chunks.clear();
         self.cached = 0;
+    }
+
+    /// Drops the flat copy of the chunks: called before every change to them.
+    fn changed(&mut self) {
+        if self.index.flat.get().is_some() {
+            self.index.flat = OnceLock::new();
+        }
+        *self.index.reads.get_mut() = 0;
+    }
+
+    /// The flat copy of the chunks, built now if enough reads came without a change.
+    #[inline]
+    fn flat(&self) -> Option<&Flat> {
+        if let Some(flat) = self.index.flat.get() {
+            return Some(flat);
+        }
+        let reads = self.index.reads.fetch_add(1, Ordering::Relaxed);
+        (reads >= self.chunks.len().max(MIN_READS_BEFORE_FLAT))
+            .then(|| self.index.flat.get_or_init(|| Flat::new(&self.chunks)))
     }
 
     /// Stores `data` as the bytes at `offset..offset + data.len()`, taking ownership without copying.
@@ -162,6 +276,7 @@ impl SparseBuffer {
             return Ok(());
         }
         let end = self.region_end(offset, data.len())?;
+        self.changed();
         // The last chunk starting before `end` tells which case this is, in one descent of the map.
         let mut tail = None;
         let case = match self.chunks.range_mut(..end).next_back() {
@@ -294,6 +409,7 @@ impl SparseBuffer {
         if range.start >= end {
             return 0;
         }
+        self.changed();
         let removed = self.carve(range.start, end);
         self.cached -= removed;
         removed
@@ -422,6 +538,9 @@ impl SparseBuffer {
         if offset >= self.size {
             return ReadAt::End;
         }
+        if let Some(flat) = self.flat() {
+            return self.read_flat(flat, offset, buf);
+        }
         let Some((chunk_start, chunk)) = self.chunk_at(offset) else {
             return ReadAt::Gap {
                 next_cached: self.next_region_after(offset),
@@ -446,6 +565,39 @@ impl SparseBuffer {
                 filled += take;
                 cursor += len_u64(next.len());
             }
+        }
+        ReadAt::Data(filled)
+    }
+
+    /// [`read_at`](Self::read_at) through the flat copy of the chunks (`offset < size`).
+    #[inline]
+    fn read_flat(&self, flat: &Flat, offset: u64, buf: &mut [u8]) -> ReadAt {
+        let at = flat.count_up_to(offset);
+        let found = at.checked_sub(1).and_then(|i| {
+            let start = flat.starts[i];
+            let chunk = &flat.chunks[i];
+            (offset < start + len_u64(chunk.len())).then_some((start, chunk))
+        });
+        let Some((chunk_start, chunk)) = found else {
+            return ReadAt::Gap {
+                next_cached: flat.starts.get(at).copied(),
+            };
+        };
+        let want = to_usize(len_u64(buf.len()).min(self.size - offset));
+        let from = to_usize(offset - chunk_start);
+        let first = want.min(chunk.len() - from);
+        buf[..first].copy_from_slice(&chunk[from..from + first]);
+        let mut filled = first;
+        let mut cursor = chunk_start + len_u64(chunk.len());
+        // Touching chunks continue the region.
+        for (&next_start, next) in flat.starts[at..].iter().zip(&flat.chunks[at..]) {
+            if next_start != cursor || filled == want {
+                break;
+            }
+            let take = (want - filled).min(next.len());
+            buf[filled..filled + take].copy_from_slice(&next[..take]);
+            filled += take;
+            cursor += len_u64(next.len());
         }
         ReadAt::Data(filled)
     }

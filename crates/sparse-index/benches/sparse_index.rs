@@ -64,11 +64,13 @@ fn benches(c: &mut Criterion) {
     let probes: Vec<[u8; 16]> = (0..PROBES).map(|_| rng.key()).collect();
     let v1 = build(&keys, Format::Plain);
     let v2 = build(&keys, Format::prefix_compressed());
+    let v3 = build(&keys, Format::Sampled);
     let owned = SparseIndex::from_bytes(&v1).unwrap();
 
     let mut group = c.benchmark_group("floor");
     let view1 = SparseIndexRef::from_bytes_verified(v1.as_slice()).unwrap();
     let view2 = SparseIndexRef::from_bytes_verified(v2.as_slice()).unwrap();
+    let view3 = SparseIndexRef::from_bytes_verified(v3.as_slice()).unwrap();
     let mut i = 0;
     group.bench_function("v1_view", |b| {
         b.iter(|| {
@@ -82,6 +84,12 @@ fn benches(c: &mut Criterion) {
             view2.floor(black_box(&probes[i]))
         })
     });
+    group.bench_function("v3_view", |b| {
+        b.iter(|| {
+            i = (i + 1) & (PROBES - 1);
+            view3.floor(black_box(&probes[i]))
+        })
+    });
     group.bench_function("owned", |b| {
         b.iter(|| {
             i = (i + 1) & (PROBES - 1);
@@ -92,7 +100,7 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("from_bytes");
     group.sample_size(20);
-    for (name, bytes) in [("v1", &v1), ("v2", &v2)] {
+    for (name, bytes) in [("v1", &v1), ("v2", &v2), ("v3", &v3)] {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(name), bytes, |b, bytes| {
             b.iter(|| {
@@ -109,6 +117,7 @@ fn benches(c: &mut Criterion) {
     for (name, format, len) in [
         ("v1", Format::Plain, v1.len()),
         ("v2", Format::prefix_compressed(), v2.len()),
+        ("v3", Format::Sampled, v3.len()),
     ] {
         group.throughput(Throughput::Bytes(len as u64));
         let mut out = Vec::with_capacity(len);

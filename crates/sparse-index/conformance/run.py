@@ -150,7 +150,7 @@ def check_index(rust, rng, case, keys, offsets):
     expected = reference_answers(reference, queries)
     problems = []
     sources = [("legacy", py_file)]
-    for version in ("v1", "v2"):
+    for version in ("v1", "v2", "v3"):
         converted = rust.path(f"{case}.{version}")
         ok, err = rust.run("convert", py_file, converted, version)
         if not ok:

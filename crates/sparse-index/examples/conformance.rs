@@ -6,7 +6,7 @@
 //! ```text
 //! conformance legacy-encode <entries> <out>        write the reference's layout
 //! conformance decode <in> <entries>                read any layout (detected) and list its entries
-//! conformance convert <in> <out> v1|v2             read any layout, write a byteshelf one
+//! conformance convert <in> <out> v1|v2|v3          read any layout, write a byteshelf one
 //! conformance query <in> <probes> <answers>        answer probes on any layout, through the zero-copy view
 //! ```
 //!
@@ -75,6 +75,7 @@ fn run(args: &[String]) -> Result<()> {
             let format = match arg(3)? {
                 "v1" => Format::Plain,
                 "v2" => Format::prefix_compressed(),
+                "v3" => Format::Sampled,
                 other => return Err(format!("unknown format {other}").into()),
             };
             fs::write(arg(2)?, index.to_index().to_bytes_with(format)?)?;

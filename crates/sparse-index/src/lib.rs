@@ -14,7 +14,8 @@
 //! - Lookups on both: [`floor`](SparseIndexRef::floor) / [`ceil`](SparseIndexRef::ceil) (entry indexes),
 //!   `floor_offset`, `ceil_offset`, `next_offset_after` (as the Python reference), `get`, `block_range`,
 //!   `blocks_for(key_range)`, `first_key`, `last_key`, `iter` (both directions).
-//! - Two layouts ([`Format`]): version 1 stores keys whole, version 2 prefix-compresses them with restart points.
+//! - Three layouts ([`Format`]): version 3, the default, stores keys whole with a head for every 16th key; version
+//!   1 stores keys whole with a head for every key; version 2 prefix-compresses them with restart points.
 //! - The Python reference's own layout: [`SparseIndex::from_legacy_bytes`] and [`SparseIndex::to_legacy_bytes`];
 //!   [`detect_format`] and [`SparseIndexRef::from_any_bytes`] open whatever they are given.
 //!

@@ -1,5 +1,6 @@
-//! Format version 1, plain: every key whole in a heap, found through per-key heads and a static B+-tree of them;
-//! lookups and the one-pass verification (structure and CRC together).
+//! Format versions 1 and 3, plain: every key whole in a heap, found through heads (v1: one per key; v3: one per
+//! group of 16 keys) and a static B+-tree of them; lookups and the one-pass verification (structure and CRC
+//! together).
 
 use std::cmp::Ordering;
 
@@ -61,7 +62,11 @@ impl<'a> Plain<'a> {
         let heap = layout.body(bytes);
         let ends = &bytes[layout.ends_start..layout.ends_start + 4 * n];
         let offsets = &bytes[layout.offsets_start..layout.offsets_start + 8 * n];
-        let heads = &bytes[layout.heads_start..layout.heads_start + 8 * n];
+        let group = layout.group;
+        let (heads_start, heads_len) = layout.levels[0];
+        let heads = &bytes[heads_start..heads_start + 8 * heads_len];
+        // v3: the heap start of every group (empty in v1).
+        let group_starts = &bytes[layout.starts_start..heads_start];
         // The prefix length must be that of the first and last keys (hence of all keys, as they ascend).
         let first_key = heap.get(
             ..(ends
@@ -98,9 +103,10 @@ impl<'a> Plain<'a> {
         let (ends, _) = ends.as_chunks::<4>();
         let (offsets, _) = offsets.as_chunks::<8>();
         let (heads, _) = heads.as_chunks::<8>();
-        // Level 1 of the head levels (every 16th head), checked batch by batch while the heads are in cache.
+        let (group_starts, _) = group_starts.as_chunks::<4>();
+        // v1: level 1 of the head levels (every 16th head), checked batch by batch while the heads are in cache.
         let level1 = match layout.levels[..layout.depth] {
-            [_, (start, len), ..] => bytes[start..start + 8 * len].as_chunks::<8>().0,
+            [_, (start, len), ..] if group == 1 => bytes[start..start + 8 * len].as_chunks::<8>().0,
             _ => &[],
         };
         // Key i spans heap[start..end]; the previous key heap[last_start..start].
@@ -119,7 +125,6 @@ impl<'a> Plain<'a> {
                     });
                 };
                 let offset = u64::from_le_bytes(offsets[i]);
-                let head = u64::from_be_bytes(heads[i]);
                 let suffix = if prefix.is_empty() {
                     Some(key)
                 } else {
@@ -132,12 +137,23 @@ impl<'a> Plain<'a> {
                         reason: "does not start with the prefix of the first and last keys",
                     });
                 };
-                if key_head(suffix) != head {
-                    return Err(Error::CorruptKey {
-                        index: i,
-                        offset: layout.heads_start + 8 * i,
-                        reason: "head does not match the key",
-                    });
+                let head = key_head(suffix);
+                // v1 stores every key's head, v3 every 16th, with where it starts.
+                if i % group == 0 {
+                    if u64::from_be_bytes(heads[i / group]) != head {
+                        return Err(Error::CorruptKey {
+                            index: i,
+                            offset: layout.heads_start + 8 * (i / group),
+                            reason: "head does not match the key",
+                        });
+                    }
+                    if group > 1 && u32::from_le_bytes(group_starts[i / group]) as usize != start {
+                        return Err(Error::CorruptKey {
+                            index: i,
+                            offset: layout.starts_start + 4 * (i / group),
+                            reason: "group start does not match the key ends",
+                        });
+                    }
                 }
                 if i > 0 {
                     // Heads are monotone in the keys, so a smaller head proves a smaller key.
@@ -174,7 +190,13 @@ impl<'a> Plain<'a> {
             crc.heap.update(&heap[heap_start..start]);
             crc.offsets.update(offsets[batch.clone()].as_flattened());
             crc.ends.update(ends[batch.clone()].as_flattened());
-            crc.heads.update(heads[batch].as_flattened());
+            // Batches start at multiples of 16, so each group's head belongs to the batch of its first key.
+            let groups = batch.start / group..batch.end.div_ceil(group);
+            if group > 1 {
+                crc.starts
+                    .update(group_starts[groups.clone()].as_flattened());
+            }
+            crc.heads.update(heads[groups].as_flattened());
         }
         let last_end = start;
         if last_end != heap.len() {
@@ -184,9 +206,12 @@ impl<'a> Plain<'a> {
                 reason: "does not end where the key heap ends",
             });
         }
-        // Each higher level holds every 16th entry of the level below (level 1 was checked with the heads).
-        let mut stride = FANOUT;
-        for pair in layout.levels[..layout.depth].windows(2).skip(1) {
+        // Each higher level holds every 16th entry of the level below (in v1, level 1 was checked with the heads).
+        let mut stride = if group == 1 { FANOUT } else { group };
+        for pair in layout.levels[..layout.depth]
+            .windows(2)
+            .skip(usize::from(group == 1))
+        {
             let [(below_start, _), (start, len)] = [pair[0], pair[1]];
             stride *= FANOUT;
             for j in 0..len {
@@ -221,6 +246,8 @@ struct SectionCrcs {
     heap: crc32fast::Hasher,
     offsets: crc32fast::Hasher,
     ends: crc32fast::Hasher,
+    /// v3 only.
+    starts: crc32fast::Hasher,
     heads: crc32fast::Hasher,
 }
 
@@ -229,10 +256,17 @@ impl SectionCrcs {
     fn check(self, layout: &Layout, bytes: &[u8]) -> Result<()> {
         let mut crc = crc32fast::Hasher::new();
         crc.update(&bytes[..layout.body_start]);
-        for section in [&self.heap, &self.offsets, &self.ends, &self.heads] {
+        for section in [
+            &self.heap,
+            &self.offsets,
+            &self.ends,
+            &self.starts,
+            &self.heads,
+        ] {
             crc.combine(section);
         }
-        let levels_start = layout.heads_start + 8 * layout.len;
+        let (heads_start, heads_len) = layout.levels[0];
+        let levels_start = heads_start + 8 * heads_len;
         crc.update(&bytes[levels_start..layout.crc_at]);
         let computed = crc.finalize();
         let stored = read_u32(bytes, layout.crc_at);
@@ -247,6 +281,9 @@ impl SectionCrcs {
         }
     }
 }
+
+/// Bytes of a v3 group's keys requested at once, before their ends are known: 16 keys of 16 bytes.
+const PREFETCH: usize = 256;
 
 /// Number of keys `<= key` (`strict`: `< key`) in a plain index.
 ///
@@ -271,21 +308,59 @@ fn count_keys_below(layout: &Layout, bytes: &[u8], key: &[u8], strict: bool) -> 
         Ordering::Equal => {}
     }
     let head = key_head(&key[prefix.len()..]);
+    let group = layout.group;
+    let heads = layout.levels[0].1;
     let below = layout.count_heads_below(bytes, head);
-    // Keys with an equal head (usually none) are ordered by comparing them in full.
+    // Heads equal to the key's (usually none) are ordered by comparing their keys in full.
     let mut ties = 0;
-    while below + ties < n && layout.head(bytes, below + ties) == head && ties < 8 {
+    while below + ties < heads && layout.head(bytes, below + ties) == head && ties < 8 {
         ties += 1;
     }
     if ties == 8 {
-        ties += search::partition_point(n - below - ties, |i| {
+        ties += search::partition_point(heads - below - ties, |i| {
             layout.head(bytes, below + 8 + i) == head
         });
     }
-    below
+    let headed = below
         + search::partition_point(ties, |i| {
-            search::is_below(key_at(layout, bytes, below + i), key, strict)
-        })
+            search::is_below(key_at(layout, bytes, group * (below + i)), key, strict)
+        });
+    if group == 1 {
+        return headed;
+    }
+    // v3: `headed` groups start with a key below `key`; the answer lies in the last of them, whose first key is
+    // below `key`: scan its other keys, contiguous in the heap, until one is not.
+    let Some(last) = headed.checked_sub(1) else {
+        return 0;
+    };
+    let first = group * last;
+    let end = (first + group).min(n);
+    // The group's offsets are where `floor_offset` reads next: ask for them now, so that their cache misses
+    // overlap those of the keys instead of following them.
+    std::hint::black_box((
+        layout.offset_slot(bytes, first),
+        layout.offset_slot(bytes, end - 1),
+    ));
+    let heap = layout.body(bytes);
+    // The group's keys start here: fetch their first cache lines now, alongside their ends.
+    let group_start = read_u32(bytes, layout.starts_start + 4 * last) as usize;
+    for line in (group_start..heap.len().min(group_start + PREFETCH)).step_by(64) {
+        std::hint::black_box(heap[line]);
+    }
+    let ends = &bytes[layout.ends_start + 4 * first..layout.ends_start + 4 * end];
+    let (ends, _) = ends.as_chunks::<4>();
+    let mut start = u32::from_le_bytes(ends[0]) as usize;
+    let mut count = 1;
+    for end in &ends[1..] {
+        let end = u32::from_le_bytes(*end) as usize;
+        let candidate = heap.get(start..end).unwrap_or_default();
+        if !search::is_below(candidate, key, strict) {
+            break;
+        }
+        count += 1;
+        start = end;
+    }
+    first + count
 }
 
 /// Key `i` (`i < len`) of a plain index; empty if the (unverified) key ends are inconsistent.

@@ -7,7 +7,9 @@ use std::iter::FusedIterator;
 use std::ops::{Range, RangeBounds};
 
 use crate::error::{Error, Key, Result};
-use crate::format::{FileFormat, Layout, MAGIC, UNKNOWN_DATA_END, VERSION_PLAIN, detect_format};
+use crate::format::{
+    FileFormat, Layout, MAGIC, UNKNOWN_DATA_END, VERSION_PLAIN, VERSION_PREFIX, detect_format,
+};
 use crate::index::{DebugEntries, SparseIndex};
 use crate::plain::Plain;
 use crate::prefix::{Prefixed, Walk};
@@ -21,7 +23,7 @@ use crate::stats::{KeyStats, common_prefix_len};
 /// (CRC-32, key and offset order, every length) with [`verify`](Self::verify); or do both at once with
 /// [`from_bytes_verified`](Self::from_bytes_verified), the right choice for bytes from outside.
 ///
-/// Keys are returned as [`Cow`]: borrowed from the bytes in format version 1 (and for the restart points of
+/// Keys are returned as [`Cow`]: borrowed from the bytes in format versions 1 and 3 (and for the restart points of
 /// version 2), rebuilt for the other entries of version 2.
 ///
 /// ```
@@ -90,7 +92,7 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
         }
     }
 
-    /// The format version (1 or 2).
+    /// The format version (1, 2 or 3).
     #[must_use]
     pub fn version(&self) -> u8 {
         self.layout.version
@@ -99,14 +101,14 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
     /// The format, as [`detect_format`] names it.
     #[must_use]
     pub fn file_format(&self) -> FileFormat {
-        if self.layout.version == VERSION_PLAIN {
-            FileFormat::V1
-        } else {
-            FileFormat::V2
+        match self.layout.version {
+            VERSION_PLAIN => FileFormat::V1,
+            VERSION_PREFIX => FileFormat::V2,
+            _ => FileFormat::V3,
         }
     }
 
-    /// The v2 restart interval (entries per restart point), or 1 for version 1.
+    /// The v2 restart interval (entries per restart point), or 1 for versions 1 and 3.
     #[must_use]
     pub fn restart_interval(&self) -> usize {
         self.layout.restart_interval
@@ -285,7 +287,7 @@ impl<D: AsRef<[u8]>> SparseIndexRef<D> {
     }
 
     fn prefixed(&self) -> Option<Prefixed<'_>> {
-        (self.layout.version != VERSION_PLAIN).then(|| Prefixed {
+        (self.layout.version == VERSION_PREFIX).then(|| Prefixed {
             layout: &self.layout,
             bytes: self.data.as_ref(),
         })
@@ -307,8 +309,9 @@ fn fold(mut stats: KeyStats, len: usize) -> KeyStats {
 impl<'a> SparseIndexRef<Cow<'a, [u8]>> {
     /// Opens an index in any format this crate reads, for tools that accept whatever file they are given.
     ///
-    /// byteshelf indexes (v1 and v2) are checked and borrowed; a legacy (Python reference) index is decoded,
-    /// checked and re-encoded as v1, with an unknown data end. Returns the view and the format found.
+    /// byteshelf indexes (v1, v2 and v3) are checked and borrowed; a legacy (Python reference) index is decoded,
+    /// checked and re-encoded in the default layout (v3), with an unknown data end. Returns the view and the
+    /// format found.
     ///
     /// ```
     /// use sparse_index::{FileFormat, SparseIndex, SparseIndexRef};

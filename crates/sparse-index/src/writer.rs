@@ -1,5 +1,6 @@
 //! [`SparseIndexWriter`]: builds an index straight into an [`io::Write`](std::io::Write), streaming the keys and
-//! buffering only the fixed-width arrays (12 bytes per entry in v1, 12 bytes per restart point in v2).
+//! buffering only the fixed-width arrays (20 bytes per entry in v1, 12.75 in v3, 12 bytes per restart point in
+//! v2).
 
 use std::fmt;
 use std::io::Write;
@@ -35,21 +36,26 @@ const FLUSH_AT: usize = 64 * 1024;
 pub struct SparseIndexWriter<W> {
     out: W,
     format: Format,
-    /// Restart interval (v2) or 1 (v1).
+    /// Restart interval (v2) or 1 (v1, v3).
     interval: usize,
+    /// Entries per head: 1 (v1), 16 (v3), 0 (v2: no heads).
+    group: usize,
     buf: Vec<u8>,
     crc: crc32fast::Hasher,
     /// Bytes of body written so far (flushed or still in `buf`).
     body_len: u64,
     len: usize,
-    /// v1: every block offset; v2: the offset of every restart entry.
+    /// v1, v3: every block offset; v2: the offset of every restart entry.
     offsets: Vec<u64>,
-    /// v1: every key end; v2: the stream position of every restart entry.
+    /// v1, v3: every key end; v2: the stream position of every restart entry.
     ends: Vec<u32>,
-    /// v1: the head of every key relative to the prefix shared by the keys added before it. The shared prefix only
-    /// shrinks as keys are added; `finish` widens the heads of earlier epochs with bytes of the first key.
+    /// v1 (v3): the head of every (16th) key relative to the prefix shared by the keys added before it. The shared
+    /// prefix only shrinks as keys are added; `finish` widens the heads of earlier epochs with bytes of the first
+    /// key.
     heads: Vec<u64>,
-    /// v1: (first entry, shared prefix length) of every epoch, in order; the prefix length decreases.
+    /// v3: where every 16th key starts in the key heap.
+    group_starts: Vec<u32>,
+    /// v1, v3: (first entry, shared prefix length) of every epoch, in order; the prefix length decreases.
     epochs: Vec<(usize, usize)>,
     first_key: Vec<u8>,
     last_key: Vec<u8>,
@@ -57,16 +63,19 @@ pub struct SparseIndexWriter<W> {
 }
 
 impl<W: Write> SparseIndexWriter<W> {
-    /// A writer of the plain layout (format version 1).
+    /// A writer of the default layout, [`Format::Sampled`] (format version 3).
     pub fn new(out: W) -> Self {
-        Self::with_format(out, Format::Plain)
+        Self::with_format(out, Format::default())
     }
 
     /// A writer of `format`.
     pub fn with_format(out: W, format: Format) -> Self {
-        let interval = match format {
-            Format::Plain => 1,
-            Format::PrefixCompressed { restart_interval } => usize::from(restart_interval.get()),
+        let (interval, group) = match format {
+            Format::Plain => (1, 1),
+            Format::Sampled => (1, format::FANOUT),
+            Format::PrefixCompressed { restart_interval } => {
+                (usize::from(restart_interval.get()), 0)
+            }
         };
         let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
         buf.extend_from_slice(&format::encode_header(format));
@@ -74,6 +83,7 @@ impl<W: Write> SparseIndexWriter<W> {
             out,
             format,
             interval,
+            group,
             buf,
             crc: crc32fast::Hasher::new(),
             body_len: 0,
@@ -81,6 +91,7 @@ impl<W: Write> SparseIndexWriter<W> {
             offsets: Vec::new(),
             ends: Vec::new(),
             heads: Vec::new(),
+            group_starts: Vec::new(),
             epochs: Vec::new(),
             first_key: Vec::new(),
             last_key: Vec::new(),
@@ -88,14 +99,18 @@ impl<W: Write> SparseIndexWriter<W> {
         }
     }
 
-    /// Reserves room for `entries` more entries in the buffered fixed-width arrays (20 bytes per entry in v1, 12
-    /// bytes per restart point in v2), sparing reallocations when the number of blocks is roughly known.
+    /// Reserves room for `entries` more entries in the buffered fixed-width arrays (20 bytes per entry in v1,
+    /// 12.75 in v3, 12 bytes per restart point in v2), sparing reallocations when the number of blocks is roughly
+    /// known.
     pub fn reserve(&mut self, entries: usize) {
         let slots = entries.div_ceil(self.interval);
         self.offsets.reserve(slots);
         self.ends.reserve(slots);
-        if self.format == Format::Plain {
-            self.heads.reserve(entries);
+        if self.group > 0 {
+            self.heads.reserve(entries.div_ceil(self.group));
+        }
+        if self.group > 1 {
+            self.group_starts.reserve(entries.div_ceil(self.group));
         }
     }
 
@@ -128,7 +143,7 @@ impl<W: Write> SparseIndexWriter<W> {
         let start = self.buf.len();
         let restart = self.len.is_multiple_of(self.interval);
         match self.format {
-            Format::Plain => self.buf.extend_from_slice(key),
+            Format::Plain | Format::Sampled => self.buf.extend_from_slice(key),
             Format::PrefixCompressed { .. } if restart => {
                 prefix::put_varint(&mut self.buf, key.len() as u64);
                 self.buf.extend_from_slice(key);
@@ -146,7 +161,7 @@ impl<W: Write> SparseIndexWriter<W> {
         let Ok(end) = u32::try_from(body_len) else {
             self.buf.truncate(start);
             return Err(Error::TooLarge {
-                what: if self.format == Format::Plain {
+                what: if self.group > 0 {
                     "key bytes"
                 } else {
                     "entry stream bytes"
@@ -154,7 +169,7 @@ impl<W: Write> SparseIndexWriter<W> {
             });
         };
         match self.format {
-            Format::Plain => {
+            Format::Plain | Format::Sampled => {
                 self.offsets.push(offset);
                 self.ends.push(end);
                 if self.len == 0 {
@@ -166,8 +181,14 @@ impl<W: Write> SparseIndexWriter<W> {
                 if common < shared {
                     self.epochs.push((self.len, common));
                 }
-                self.heads
-                    .push(format::key_head(&key[common.min(shared)..]));
+                if self.len.is_multiple_of(self.group) {
+                    self.heads
+                        .push(format::key_head(&key[common.min(shared)..]));
+                    if self.group > 1 {
+                        // `position <= body_len`, which fits a u32.
+                        self.group_starts.push(position as u32);
+                    }
+                }
             }
             Format::PrefixCompressed { .. } if restart => {
                 self.offsets.push(offset);
@@ -214,11 +235,18 @@ impl<W: Write> SparseIndexWriter<W> {
         self.put_words(&offsets, |offset| offset.to_le_bytes())?;
         let ends = std::mem::take(&mut self.ends);
         self.put_words(&ends, |end| end.to_le_bytes())?;
+        let group_starts = std::mem::take(&mut self.group_starts);
+        self.put_words(&group_starts, |start| start.to_le_bytes())?;
         let prefix_len = self.epochs.last().map_or(0, |&(_, shared)| shared);
         let mut heads = std::mem::take(&mut self.heads);
         let epochs = std::mem::take(&mut self.epochs);
+        // Epochs start at entries; entry `i` has head `i / group` if `group` divides `i`.
+        let group = self.group.max(1);
         for (e, &(start, shared)) in epochs.iter().enumerate() {
-            let end = epochs.get(e + 1).map_or(heads.len(), |&(next, _)| next);
+            let start = start.div_ceil(group);
+            let end = epochs
+                .get(e + 1)
+                .map_or(heads.len(), |&(next, _)| next.div_ceil(group));
             let widen = shared - prefix_len;
             if widen > 0 {
                 let from_first = format::key_head(&self.first_key[prefix_len..shared]);
@@ -236,7 +264,7 @@ impl<W: Write> SparseIndexWriter<W> {
         self.put_words(&heads, |head| head.to_be_bytes())?;
         let upper: Vec<u64> = format::upper_level_heads(&level1, heads.len()).collect();
         self.put_words(&upper, |head| head.to_be_bytes())?;
-        // `add` keeps all three within u32.        // `add` keeps all three within u32.
+        // `add` keeps all three within u32.
         self.buf.extend_from_slice(&format::encode_trailer_fields(
             self.len as u32,
             self.body_len as u32,

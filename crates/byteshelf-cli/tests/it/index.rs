@@ -13,14 +13,18 @@ fn write_indexes(d: &Path) -> Vec<u8> {
         index.add(format!("key{:02}", i * 10), i * 100).unwrap();
     }
     index.set_data_end(1000).unwrap();
-    std::fs::write(d.join("v1.spix"), index.to_bytes()).unwrap();
+    std::fs::write(
+        d.join("v1.spix"),
+        index.to_bytes_with(Format::Plain).unwrap(),
+    )
+    .unwrap();
     std::fs::write(
         d.join("v2.spix"),
         index.to_bytes_with(Format::prefix_compressed()).unwrap(),
     )
     .unwrap();
     std::fs::write(d.join("legacy.idx"), index.to_legacy_bytes()).unwrap();
-    index.to_bytes()
+    index.to_bytes_with(Format::Plain).unwrap()
 }
 
 #[test]
@@ -298,10 +302,10 @@ fn build_refuses_bad_input_by_line() {
             "--from-tsv",
             "in.tsv",
             "--format",
-            "v3",
+            "v4",
         ],
     )
-    .fails(2, &["v3"]);
+    .fails(2, &["v4"]);
 }
 
 #[test]

@@ -296,3 +296,53 @@ fn debug_shows_the_shape_not_the_bytes() -> Result<(), Error> {
     assert_eq!(format!("{:?}", b.regions()), "[0..1010, 2000..2010]");
     Ok(())
 }
+
+#[test]
+fn many_reads_without_a_change_then_a_change() -> Result<(), Error> {
+    // 100 chunks of 10 bytes with gaps; 1,000 reads switch the buffer to its flat copy of the chunks, and the
+    // changes after them must be seen by the reads that follow.
+    let mut buffer = SparseBuffer::new(2_000);
+    for i in 0..100u8 {
+        buffer.add_region(20 * u64::from(i), vec![i; 10])?;
+    }
+    let mut out = [0; 16];
+    for round in 0..10u64 {
+        for i in 0..100u8 {
+            let at = 20 * u64::from(i) + round;
+            assert_eq!(
+                buffer.read_at(at, &mut out),
+                ReadAt::Data(10 - round as usize)
+            );
+            assert!(out[..10 - round as usize].iter().all(|&b| b == i));
+            assert_eq!(
+                buffer.read_at(at + 10 - round, &mut out),
+                ReadAt::Gap {
+                    next_cached: (i < 99).then(|| 20 * u64::from(i) + 20)
+                }
+            );
+        }
+    }
+    // Bridge the gap after chunk 0: a read at 5 now runs through three touching chunks.
+    buffer.add_region(10, vec![0xaa; 10])?;
+    assert_eq!(buffer.read_at(5, &mut out), ReadAt::Data(16));
+    assert_eq!(
+        &out[..],
+        &[[0u8; 5].as_slice(), &[0xaa; 10], &[1]].concat()[..]
+    );
+    for _ in 0..300 {
+        assert_eq!(buffer.read_at(5, &mut out), ReadAt::Data(16));
+    }
+    assert_eq!(buffer.remove(0..15), 15);
+    assert_eq!(
+        buffer.read_at(5, &mut out),
+        ReadAt::Gap {
+            next_cached: Some(15)
+        }
+    );
+    buffer.clear();
+    assert_eq!(
+        buffer.read_at(25, &mut out),
+        ReadAt::Gap { next_cached: None }
+    );
+    Ok(())
+}

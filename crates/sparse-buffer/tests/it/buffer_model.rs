@@ -50,13 +50,36 @@ impl Model {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Add { offset: u64, len: usize, fill: u8 },
-    Read { len: usize },
+    Add {
+        offset: u64,
+        len: usize,
+        fill: u8,
+    },
+    Read {
+        len: usize,
+    },
     Seek(SeekFrom),
-    ReadAt { offset: u64, len: usize },
-    Missing { start: u64, end: u64 },
-    Find { start: u64, len: u64 },
-    Remove { start: u64, end: u64 },
+    ReadAt {
+        offset: u64,
+        len: usize,
+    },
+    /// `read_at` at every offset in turn: more reads in a row than there are chunks, so that the buffer switches
+    /// to its flat copy of the chunks part way through (and later changes must drop that copy).
+    Scan {
+        len: usize,
+    },
+    Missing {
+        start: u64,
+        end: u64,
+    },
+    Find {
+        start: u64,
+        len: u64,
+    },
+    Remove {
+        start: u64,
+        end: u64,
+    },
     Clear,
 }
 
@@ -72,6 +95,7 @@ fn op() -> impl Strategy<Value = Op> {
             (-220..20i64).prop_map(SeekFrom::End),
         ].prop_map(Op::Seek),
         3 => (0..SIZE + 10, 0..80usize).prop_map(|(offset, len)| Op::ReadAt { offset, len }),
+        1 => (0..80usize).prop_map(|len| Op::Scan { len }),
         2 => (0..SIZE + 10, 0..SIZE + 20).prop_map(|(start, end)| Op::Missing { start, end }),
         2 => (0..SIZE + 10, 0..60u64).prop_map(|(start, len)| Op::Find { start, len }),
         1 => (0..SIZE + 10, 0..SIZE + 20).prop_map(|(start, end)| Op::Remove { start, end }),
@@ -169,6 +193,25 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                             prop_assert_eq!(&out[..want.len()], &want[..]);
                         }
                         Err(next) => prop_assert_eq!(got, ReadAt::Gap { next_cached: next }),
+                    }
+                }
+            }
+            Op::Scan { len } => {
+                let mut out = vec![0; len];
+                for offset in 0..SIZE + 5 {
+                    let got = buffer.read_at(offset, &mut out);
+                    if offset >= SIZE {
+                        prop_assert_eq!(got, ReadAt::End);
+                        continue;
+                    }
+                    match model.read_at(offset, len) {
+                        Ok(want) => {
+                            prop_assert_eq!(got, ReadAt::Data(want.len()), "at {}", offset);
+                            prop_assert_eq!(&out[..want.len()], &want[..]);
+                        }
+                        Err(next) => {
+                            prop_assert_eq!(got, ReadAt::Gap { next_cached: next }, "at {}", offset)
+                        }
                     }
                 }
             }

@@ -15,10 +15,23 @@ fn sample() -> SparseIndex {
     index
 }
 
+/// 40 entries: three v3 groups, so that a flip can hit a group head and the head level above them.
+fn sample_of_groups() -> SparseIndex {
+    let mut index = SparseIndex::new();
+    for i in 0..40u8 {
+        index.add([b'k', i / 3, i], 10 * u64::from(i)).unwrap();
+    }
+    index
+}
+
 fn encodings() -> Vec<Vec<u8>> {
     let index = sample();
+    let groups = sample_of_groups();
     vec![
-        index.to_bytes(),
+        index.to_bytes_with(Format::Plain).unwrap(),
+        index.to_bytes_with(Format::Sampled).unwrap(),
+        groups.to_bytes_with(Format::Sampled).unwrap(),
+        groups.to_bytes_with(Format::Plain).unwrap(),
         index.to_bytes_with(Format::prefix_compressed()).unwrap(),
         index
             .to_bytes_with(Format::PrefixCompressed {
@@ -55,6 +68,8 @@ fn exercise(bytes: &[u8]) {
         assert_eq!(owned.len(), index.len());
         let format = if index.version() == 1 {
             Format::Plain
+        } else if index.version() == 3 {
+            Format::Sampled
         } else {
             Format::PrefixCompressed {
                 restart_interval: u16::try_from(index.restart_interval())
@@ -109,7 +124,7 @@ fn with_valid_crc(mut bytes: Vec<u8>, damage: impl FnOnce(&mut [u8])) -> Vec<u8>
 #[test]
 fn structure_is_checked_behind_a_valid_crc() {
     let index = sample();
-    let v1 = index.to_bytes();
+    let v1 = index.to_bytes_with(Format::Plain).unwrap();
     let n = index.len();
     let heap_len = 12;
     let offsets_at = 8 + heap_len;
@@ -130,7 +145,7 @@ fn structure_is_checked_behind_a_valid_crc() {
     for (i, key) in [b"ax", b"bx", b"bz"].iter().enumerate() {
         tricky.add(key, i as u64).unwrap();
     }
-    let mut bytes = tricky.to_bytes();
+    let mut bytes = tricky.to_bytes_with(Format::Plain).unwrap();
     assert_eq!(&bytes[8..14], b"axbxbz");
     bytes[12] = b'a'; // the last key becomes "az": the prefix "a" is now shared by the first and last keys
     let prefix_at = bytes.len() - 12;
@@ -224,7 +239,7 @@ fn structure_is_checked_behind_a_valid_crc() {
 
 #[test]
 fn frame_errors_name_the_problem() {
-    let bytes = sample().to_bytes();
+    let bytes = sample().to_bytes_with(Format::Plain).unwrap();
     assert!(matches!(
         SparseIndexRef::from_bytes_verified(&bytes[..35]),
         Err(Error::Truncated {
@@ -233,10 +248,10 @@ fn frame_errors_name_the_problem() {
         })
     ));
     let mut bad = bytes.clone();
-    bad[4] = 3;
+    bad[4] = 4;
     assert!(matches!(
         SparseIndexRef::from_bytes_verified(&bad[..]),
-        Err(Error::UnsupportedVersion { version: 3 })
+        Err(Error::UnsupportedVersion { version: 4 })
     ));
     let mut bad = bytes.clone();
     bad[5] = 1;
@@ -283,16 +298,18 @@ proptest! {
 
     #[test]
     fn framed_noise_never_panics(
-        version in 1u8..3,
+        version in 1u8..4,
         interval in 0u16..4,
         body in prop::collection::vec(any::<u8>(), 0..120),
-        n in 0u32..12,
+        n in 0u32..40,
         data_end in any::<u64>(),
         prefix_len in 0u32..3,
     ) {
         // A correct frame and CRC around random contents, so the structural checks are what is tested.
         let fixed_len = if version == 1 {
             20 * n as usize
+        } else if version == 3 {
+            12 * n as usize + 8 * (n as usize).div_ceil(16)
         } else {
             12 * (n as usize).div_ceil(usize::from(interval.max(1)))
         };
@@ -300,14 +317,14 @@ proptest! {
         let mut bytes = b"SPIX".to_vec();
         bytes.push(version);
         bytes.push(0);
-        bytes.extend_from_slice(&if version == 1 { 0 } else { interval }.to_le_bytes());
+        bytes.extend_from_slice(&if version == 2 { interval } else { 0 }.to_le_bytes());
         bytes.extend_from_slice(body);
         bytes.extend_from_slice(fixed);
         bytes.resize(8 + body.len() + fixed_len, 0);
         bytes.extend_from_slice(&n.to_le_bytes());
         bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&data_end.to_le_bytes());
-        bytes.extend_from_slice(&if version == 1 { prefix_len } else { 0 }.to_le_bytes());
+        bytes.extend_from_slice(&if version == 2 { 0 } else { prefix_len }.to_le_bytes());
         let crc = crc32fast::hash(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
         bytes.extend_from_slice(b"SPIX");
@@ -321,11 +338,19 @@ fn head_levels_are_checked() {
     for i in 0..5000u32 {
         index.add(i.to_be_bytes(), u64::from(i) * 64).unwrap();
     }
-    let bytes = index.to_bytes();
-    // Levels after the heads: 313 entries (level 1), then 20, then 2.
-    let levels_at = bytes.len() - 28 - 8 * (313 + 20 + 2);
-    for (entry, index_named) in [(5, 5 * 16), (313 + 3, 3 * 256), (313 + 20 + 1, 4096)] {
-        let at = levels_at + 8 * entry;
+    let v1 = index.to_bytes_with(Format::Plain).unwrap();
+    // v1: levels after the heads: 313 entries (level 1), then 20, then 2.
+    let v1_levels_at = v1.len() - 28 - 8 * (313 + 20 + 2);
+    // v3: the 313 group heads are level 0; above them 20, then 2.
+    let v3 = index.to_bytes();
+    let v3_levels_at = v3.len() - 28 - 8 * (20 + 2);
+    for (bytes, at, index_named) in [
+        (&v1, v1_levels_at + 8 * 5, 5 * 16),
+        (&v1, v1_levels_at + 8 * (313 + 3), 3 * 256),
+        (&v1, v1_levels_at + 8 * (313 + 20 + 1), 4096),
+        (&v3, v3_levels_at + 8 * 3, 3 * 256),
+        (&v3, v3_levels_at + 8 * (20 + 1), 4096),
+    ] {
         let damaged = with_valid_crc(bytes.clone(), |b| b[at + 7] ^= 1);
         match SparseIndexRef::from_bytes_verified(&damaged[..]) {
             Err(Error::CorruptKey {
@@ -335,7 +360,38 @@ fn head_levels_are_checked() {
             }) => {
                 assert_eq!((index, offset), (index_named, at));
             }
-            other => panic!("level entry {entry}: {other:?}"),
+            other => panic!("level entry at {at}: {other:?}"),
         }
     }
+}
+
+#[test]
+fn v3_group_starts_and_heads_are_checked() {
+    let mut index = SparseIndex::new();
+    for i in 0..40u32 {
+        index.add(i.to_be_bytes(), u64::from(i) * 64).unwrap();
+    }
+    let bytes = index.to_bytes();
+    // 160 bytes of keys, 40 offsets and ends, then 3 group starts and 3 group heads (no level above them).
+    let starts_at = 8 + 160 + 12 * 40;
+    let heads_at = starts_at + 4 * 3;
+    assert_eq!(bytes.len(), heads_at + 8 * 3 + 28);
+    let damaged = with_valid_crc(bytes.clone(), |b| b[starts_at + 4] ^= 1);
+    assert!(matches!(
+        SparseIndexRef::from_bytes_verified(&damaged[..]),
+        Err(Error::CorruptKey {
+            index: 16,
+            offset,
+            reason: "group start does not match the key ends",
+        }) if offset == starts_at + 4
+    ));
+    let damaged = with_valid_crc(bytes, |b| b[heads_at + 8 * 2 + 3] ^= 1);
+    assert!(matches!(
+        SparseIndexRef::from_bytes_verified(&damaged[..]),
+        Err(Error::CorruptKey {
+            index: 32,
+            offset,
+            reason: "head does not match the key",
+        }) if offset == heads_at + 16
+    ));
 }

@@ -60,7 +60,7 @@ fn the_data_end_must_follow_the_last_block() {
 
 #[test]
 fn the_writer_rejects_misuse_and_stays_usable() {
-    for format in [Format::Plain, Format::prefix_compressed()] {
+    for format in [Format::Plain, Format::Sampled, Format::prefix_compressed()] {
         let mut writer = SparseIndexWriter::with_format(Vec::new(), format);
         writer.add(b"m", 5).unwrap();
         assert!(matches!(

@@ -27,9 +27,10 @@ fn index() -> SparseIndex {
     index
 }
 
-fn formats() -> [Format; 3] {
+fn formats() -> [Format; 4] {
     [
         Format::Plain,
+        Format::Sampled,
         Format::PrefixCompressed {
             restart_interval: NonZeroU16::new(1).unwrap(),
         },

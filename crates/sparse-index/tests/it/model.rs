@@ -6,7 +6,7 @@ use std::num::NonZeroU16;
 use std::ops::Bound;
 
 use proptest::prelude::*;
-use sparse_index::{Format, SparseIndex, SparseIndexRef};
+use sparse_index::{Format, SparseIndex, SparseIndexRef, SparseIndexWriter};
 
 /// The answers of one representation, owned so that all can be compared with one model.
 trait Lookups {
@@ -307,9 +307,21 @@ proptest! {
         let owned = build(&model);
         check(&model, &owned, &probes, &offsets);
 
-        let v1 = SparseIndexRef::from_bytes_verified(owned.to_bytes()).unwrap();
+        let v1 = SparseIndexRef::from_bytes_verified(owned.to_bytes_with(Format::Plain).unwrap()).unwrap();
         prop_assert_eq!(v1.version(), 1);
         check(&model, &v1, &probes, &offsets);
+
+        let v3_bytes = owned.to_bytes_with(Format::Sampled).unwrap();
+        let v3 = SparseIndexRef::from_bytes_verified(v3_bytes.clone()).unwrap();
+        prop_assert_eq!(v3.version(), 3);
+        check(&model, &v3, &probes, &offsets);
+        prop_assert_eq!(SparseIndex::from_bytes(&v3_bytes).unwrap(), owned.clone());
+        // The streaming writer (its default layout) writes the same bytes as the owned index.
+        let mut writer = SparseIndexWriter::new(Vec::new());
+        for (key, offset) in &owned {
+            writer.add(key, offset).unwrap();
+        }
+        prop_assert_eq!(writer.finish(owned.data_end()).unwrap(), v3_bytes);
 
         let formats = [
             Format::prefix_compressed(),
@@ -345,7 +357,8 @@ fn key_stats_agree_across_representations() {
     assert_eq!(stats.common_prefix_len, 5);
     assert_eq!(stats.mean_len(), 8.0);
     for bytes in [
-        index.to_bytes(),
+        index.to_bytes_with(Format::Plain).unwrap(),
+        index.to_bytes_with(Format::Sampled).unwrap(),
         index.to_bytes_with(Format::prefix_compressed()).unwrap(),
     ] {
         assert_eq!(
@@ -378,10 +391,52 @@ fn long_runs_of_equal_heads_are_searched_by_full_keys() {
     check(&model, &index, &probes, &offsets);
     check(
         &model,
-        &SparseIndexRef::from_bytes_verified(index.to_bytes()).unwrap(),
+        &SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Plain).unwrap()).unwrap(),
         &probes,
         &offsets,
     );
+    check(
+        &model,
+        &SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Sampled).unwrap())
+            .unwrap(),
+        &probes,
+        &offsets,
+    );
+}
+
+#[test]
+fn groups_whose_first_keys_share_a_head_are_searched_by_full_keys() {
+    // v3 keeps one head per 16 keys: 200 keys agreeing on their first 8 bytes make 13 groups with equal heads,
+    // around groups with other heads.
+    let mut entries: Vec<(Vec<u8>, u64)> =
+        (0..20u8).map(|i| (vec![b'a', i], u64::from(i))).collect();
+    for i in 0..200u16 {
+        let mut key = b"b1234567".to_vec();
+        key.extend_from_slice(&i.to_be_bytes());
+        entries.push((key, 100 + u64::from(i)));
+    }
+    entries.extend((0..20u8).map(|i| (vec![b'c', i], 1000 + u64::from(i))));
+    let model = Model {
+        entries,
+        data_end: None,
+    };
+    let index = build(&model);
+    let mut extra = vec![
+        b"b1234567".to_vec(),
+        b"b12345670".to_vec(),
+        b"b1234567\xff".to_vec(),
+    ];
+    for i in (0..200u16).step_by(7) {
+        let mut key = b"b1234567".to_vec();
+        key.extend_from_slice(&i.to_be_bytes());
+        key.push(0);
+        extra.push(key);
+    }
+    let probes = probes(&model, extra);
+    let offsets = offset_probes(&model);
+    let view =
+        SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Sampled).unwrap()).unwrap();
+    check(&model, &view, &probes, &offsets);
 }
 
 #[test]
@@ -405,7 +460,10 @@ fn deep_head_levels_agree_with_a_btreemap() {
     for (i, key) in map.keys().enumerate() {
         index.add(key, i as u64 * 7).unwrap();
     }
-    let view = SparseIndexRef::from_bytes_verified(index.to_bytes()).unwrap();
+    let view =
+        SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Plain).unwrap()).unwrap();
+    let v3 =
+        SparseIndexRef::from_bytes_verified(index.to_bytes_with(Format::Sampled).unwrap()).unwrap();
     let v2 = SparseIndexRef::from_bytes_verified(
         index.to_bytes_with(Format::prefix_compressed()).unwrap(),
     )
@@ -428,6 +486,8 @@ fn deep_head_levels_agree_with_a_btreemap() {
         assert_eq!(view.ceil(&probe), ceil, "{probe:?}");
         assert_eq!(v2.floor(&probe), floor, "{probe:?}");
         assert_eq!(v2.ceil(&probe), ceil, "{probe:?}");
+        assert_eq!(v3.floor(&probe), floor, "{probe:?}");
+        assert_eq!(v3.ceil(&probe), ceil, "{probe:?}");
     }
     for probe in [&b""[..], b"k", b"k/", b"k0", b"\xff"] {
         assert_eq!(view.floor(probe), index.floor(probe));

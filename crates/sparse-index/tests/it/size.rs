@@ -11,7 +11,7 @@ fn prefix_compression_saves_at_least_40_percent_on_shared_prefixes() {
         index.add(&key, u64::from(i) * 4096).unwrap();
     }
     index.set_data_end(100_000 * 4096).unwrap();
-    let v1 = index.to_bytes();
+    let v1 = index.to_bytes_with(Format::Plain).unwrap();
     let v2 = index.to_bytes_with(Format::prefix_compressed()).unwrap();
     // 20 bytes + key per entry, plus the head levels (6,250 + 391 + 25 + 2 heads).
     assert_eq!(v1.len(), 36 + 100_000 * (20 + 16) + 8 * 6_668);

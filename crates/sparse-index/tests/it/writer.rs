@@ -22,7 +22,7 @@ proptest! {
         }
         let data_end = keys.len() as u64 * gap + 1;
         index.set_data_end(data_end).unwrap();
-        for format in [Format::Plain, Format::PrefixCompressed { restart_interval: NonZeroU16::new(interval).unwrap() }] {
+        for format in [Format::Plain, Format::Sampled, Format::PrefixCompressed { restart_interval: NonZeroU16::new(interval).unwrap() }] {
             let mut writer = SparseIndexWriter::with_format(Vec::new(), format);
             for (key, offset) in &index {
                 writer.add(key, offset).unwrap();
