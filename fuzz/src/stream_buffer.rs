@@ -76,7 +76,11 @@ pub fn stream_buffer(data: &[u8]) {
         let offset = input.u16() % (total + 64);
         let len = input.u16() % 2000;
         match op {
-            0 => check(offset, len, buffer.read(offset, len as usize).map(Vec::from)),
+            0 => check(
+                offset,
+                len,
+                buffer.read(offset, len as usize).map(Vec::from),
+            ),
             1 => {
                 let mut out = vec![0; len as usize];
                 let got = buffer
@@ -84,7 +88,11 @@ pub fn stream_buffer(data: &[u8]) {
                     .map(|n| out[..n].to_vec());
                 check(offset, len, got);
             }
-            2 => check(offset, len, buffer.slice(offset..offset + len).map(Vec::from)),
+            2 => check(
+                offset,
+                len,
+                buffer.slice(offset..offset + len).map(Vec::from),
+            ),
             3 => {
                 let mut cursor = buffer.cursor();
                 cursor.seek(SeekFrom::Start(offset)).expect("seek");

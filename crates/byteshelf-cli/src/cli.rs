@@ -288,8 +288,9 @@ pub(crate) struct IndexBuildArgs {
     /// unknown if not given.
     #[arg(long, value_name = "N")]
     pub(crate) data_end: Option<u64>,
-    /// The layout: `v1` (plain) or `v2` (prefix-compressed keys, smaller when keys share prefixes).
-    #[arg(long, value_enum, default_value_t = IndexFormatArg::V1)]
+    /// The layout: `v3` (the library's default: whole keys, a search head per 16 keys), `v1` (a head per key, for
+    /// readers older than 0.2) or `v2` (prefix-compressed keys, smallest when keys share prefixes, slower to search).
+    #[arg(long, value_enum, default_value_t = IndexFormatArg::V3)]
     pub(crate) format: IndexFormatArg,
 }
 

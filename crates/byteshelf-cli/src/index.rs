@@ -405,7 +405,7 @@ fn build(args: &IndexBuildArgs) -> Result {
 struct VerifyJson {
     ok: bool,
     path: String,
-    /// `"v1"`, `"v2"` or `"legacy"`; `null` when the file is not a valid index.
+    /// `"v1"`, `"v2"`, `"v3"` or `"legacy"`; `null` when the file is not a valid index.
     format: Option<String>,
     /// File size; `null` when it cannot be read.
     bytes: Option<u64>,

@@ -304,7 +304,7 @@ fn sparse_index_part(out: &mut Stdout, dir: &Path, n: u64) -> Result {
             .finish(n * BLOCK)
             .map_err(|e| Error::from_lib(&path, &e))
     };
-    let (index_bytes, build_time) = timed(|| write(Format::Plain))?;
+    let (index_bytes, build_time) = timed(|| write(Format::default()))?;
     let compressed = write(Format::prefix_compressed())?.len() as u64;
     std::fs::write(&path, &index_bytes).map_err(|e| Error::io(&path, &e))?;
     out.line(format!(

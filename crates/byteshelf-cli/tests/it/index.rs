@@ -1,4 +1,4 @@
-//! `byteshelf index ...`: byteshelf v1 and v2 indexes and the reference's legacy layout.
+//! `byteshelf index ...`: byteshelf v1, v2 and v3 indexes and the reference's legacy layout.
 
 use std::path::Path;
 
@@ -23,8 +23,9 @@ fn write_indexes(d: &Path) -> Vec<u8> {
         index.to_bytes_with(Format::prefix_compressed()).unwrap(),
     )
     .unwrap();
+    std::fs::write(d.join("v3.spix"), index.to_bytes()).unwrap();
     std::fs::write(d.join("legacy.idx"), index.to_legacy_bytes()).unwrap();
-    index.to_bytes_with(Format::Plain).unwrap()
+    index.to_bytes()
 }
 
 #[test]
@@ -148,7 +149,7 @@ fn a_text_file_is_not_a_sparse_index() {
 fn build_from_tsv_matches_the_crate() {
     let dir = tempdir();
     let d = dir.path();
-    let v1 = write_indexes(d);
+    let default = write_indexes(d);
     let tsv: String = (0..10)
         .map(|i| format!("key{:02}\t{}\n", i * 10, i * 100))
         .collect();
@@ -169,9 +170,28 @@ fn build_from_tsv_matches_the_crate() {
     );
     insta::assert_snapshot!(
         built.text(),
-        @"built out.spix: 10 entries, data end 1000, 286 bytes (byteshelf v1 (plain))"
+        @"built out.spix: 10 entries, data end 1000, 218 bytes (byteshelf v3 (plain, sampled heads))"
     );
-    assert_eq!(std::fs::read(d.join("out.spix")).unwrap(), v1);
+    assert_eq!(std::fs::read(d.join("out.spix")).unwrap(), default);
+    run_in(
+        d,
+        &[
+            "index",
+            "build",
+            "out1.spix",
+            "--from-tsv",
+            "keys.tsv",
+            "--data-end",
+            "1000",
+            "--format",
+            "v1",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read(d.join("out1.spix")).unwrap(),
+        std::fs::read(d.join("v1.spix")).unwrap()
+    );
     let built = crate::run_with_stdin(
         d,
         &[
@@ -316,6 +336,7 @@ fn verify_text_and_json() {
     for (file, format) in [
         ("v1.spix", "v1"),
         ("v2.spix", "v2"),
+        ("v3.spix", "v3"),
         ("legacy.idx", "legacy"),
     ] {
         let text = run_in(d, &["index", "verify", file]);
@@ -343,13 +364,13 @@ fn verify_text_and_json() {
       "ok": false,
       "path": "bad.spix",
       "format": null,
-      "bytes": 286,
+      "bytes": 218,
       "entries": null,
       "errors": [
         {
           "file": "bad.spix",
-          "offset": 278,
-          "message": "bad.spix: sparse index checksum mismatch at byte 278: stored 0xa46f7779, computed 0x5041d0df"
+          "offset": 210,
+          "message": "bad.spix: sparse index checksum mismatch at byte 210: stored 0xc71d3a57, computed 0x49d64a68"
         }
       ]
     }
