@@ -7,6 +7,8 @@
 //!   (roxxel 0.9.14 with jax, mapbuffer 1.2.0, roboto 0.62.0) are not installed again: the venvs that
 //!   `cargo xtask conformance` makes for them are linked in with a `.pth` file, after the test venv's own packages.
 //! - `BYTESHELF_REQUIRE_REFERENCES=1` makes a reference that does not import an error instead of a skip.
+//! - The remote tests start nginx and moto (installed by `cargo xtask servers`, which this runs first) and fail,
+//!   never skip, when they are missing.
 //!
 //! [`bench()`] runs `xtask/bench/py_byteshelf_bench.py` in the same venv with a release wheel.
 
@@ -134,6 +136,8 @@ fn purelib(python: &Path) -> Result<PathBuf> {
 
 /// The CI step: a debug wheel (it builds faster; the suite checks behaviour, not speed) and the pytest suite.
 pub(crate) fn run() -> Result<()> {
+    // The remote tests (tests/test_remote.py) start nginx and moto, and fail without them.
+    crate::servers::ensure()?;
     let python = prepare(false)?;
     cmd::run(
         cmd::new(

@@ -122,7 +122,7 @@ fn map_fd(py: Python<'_>, fd: i32) -> PyResult<Mmap> {
 }
 
 /// A key argument: any int in 0..2^64 (the whole u64 range; Python mapbuffer stops at 2^63).
-fn key_of(label: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+pub(crate) fn key_of(label: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
     if let Ok(key) = label.extract::<u64>() {
         return Ok(Some(key));
     }
@@ -291,6 +291,20 @@ impl MapBuffer {
             check_crc,
             compute_crc,
         })
+    }
+
+    /// A MapBuffer in object storage (`s3://bucket/map.mb`, `https://host/map.mb`, `file:///path/map.mb`), read
+    /// on demand through the remote reader: a `RemoteMapBuffer` with the reading half of this class's API. S3
+    /// credentials, region and endpoint come from the `AWS_*` environment variables.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, check_crc = true, frombytesfn = None))]
+    fn open_url(
+        py: Python<'_>,
+        url: &str,
+        check_crc: bool,
+        frombytesfn: Option<Py<PyAny>>,
+    ) -> PyResult<crate::remote::RemoteMapBuffer> {
+        crate::remote::RemoteMapBuffer::open(py, url, check_crc, frombytesfn)
     }
 
     fn __len__(&self) -> usize {
