@@ -10,7 +10,8 @@
 //! - The remote tests start nginx and moto (installed by `cargo xtask servers`, which this runs first) and fail,
 //!   never skip, when they are missing.
 //!
-//! [`bench()`] runs `xtask/bench/py_byteshelf_bench.py` in the same venv with a release wheel.
+//! [`bench()`] runs `xtask/bench/py_byteshelf_bench.py` in the same venv with a release wheel, and the
+//! `byteshelf` crate's `scan` example (release) for the Rust side of the sequential-pass row.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -184,6 +185,29 @@ pub(crate) fn bench(quick: bool) -> Result<()> {
     if quick {
         script.arg("--quick");
     }
+    // The Rust half of the sequential-pass row: a full pass over the same file, in the same run.
+    cmd::run(
+        cmd::new(
+            "cargo",
+            [
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "byteshelf",
+                "--example",
+                "scan",
+            ],
+        )
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", conformance::target_dir()),
+    )?;
+    script.arg("--rust-scan").arg(
+        conformance::target_dir()
+            .join("release")
+            .join("examples")
+            .join("scan"),
+    );
     let python3 = conformance::find_python()?;
     match conformance::ensure_venv_at(
         &python3,
