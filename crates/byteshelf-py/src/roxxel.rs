@@ -10,7 +10,9 @@ use numpy::npyffi::NPY_TYPES;
 use numpy::{PyArray1, PyArrayMethods, PyUntypedArray};
 use pyo3::exceptions::{PyAttributeError, PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyList, PySlice, PyString, PyTuple};
+use pyo3::types::{
+    PyByteArray, PyBytes, PyList, PyRange, PyRangeMethods, PySlice, PyString, PyTuple,
+};
 use roxxel_format::{
     BlockPacker, BlockingRemoteDataset, Dataset, DatasetSpec, Dtype, OpenOptions, RemoteOptions,
     Writer, WriterOptions,
@@ -727,7 +729,8 @@ impl Roxxel {
     }
 
     /// Records copied into one 2-D uint8 array `[len(indices), record_size]` (every record must have the same
-    /// size, as blocks do). Negative indices count from the end. The copy runs without the GIL.
+    /// size, as blocks do). Negative indices count from the end. The copy runs without the GIL. A `range` is read
+    /// from its bounds (no Python int per index): `gather(range(i, i + 1024))` is the fast sequential pass.
     fn gather<'py>(
         &self,
         py: Python<'py>,
@@ -744,8 +747,25 @@ impl Roxxel {
             (None, None) => 0,
         };
         let mut wanted = Vec::new();
-        for index in indices.try_iter()? {
-            wanted.push(resolve(index?.extract()?, len)?);
+        let mut contiguous = None;
+        if let Ok(range) = indices.cast::<PyRange>() {
+            // A `range` (a sequential pass in batches): its indices come from its bounds, not one Python int each.
+            let (start, step) = (range.start()? as i64, range.step()? as i64);
+            let count = range.len()?;
+            wanted.reserve(count);
+            for k in 0..count as i64 {
+                wanted.push(resolve(start + k * step, len)?);
+            }
+            if let (1, Some(&first), Some(&last)) = (step, wanted.first(), wanted.last())
+                && first <= last
+                && last - first + 1 == wanted.len() as u64
+            {
+                contiguous = Some(first..last + 1);
+            }
+        } else {
+            for index in indices.try_iter()? {
+                wanted.push(resolve(index?.extract()?, len)?);
+            }
         }
         let local = open.map(|open| open.dataset.clone());
         let remote = remote.map(|remote| remote.dataset.clone());
@@ -755,13 +775,23 @@ impl Roxxel {
                     Some(remote) => remote.get_many(&wanted).map_err(PyErrState::Roxxel)?,
                     None => Vec::new(),
                 };
+                // Ascending consecutive indices of a local dataset (a sequential pass): walk them with the
+                // dataset's iterator, which reads each index entry once, instead of one lookup per record.
+                let mut run = match (&local, contiguous) {
+                    (Some(local), Some(range)) => {
+                        Some(local.range(range).map_err(PyErrState::Roxxel)?)
+                    }
+                    _ => None,
+                };
                 let mut width = None;
                 let mut out = Vec::new();
                 for (n, &i) in wanted.iter().enumerate() {
-                    let record: &[u8] = match (&local, fetched.get(n)) {
-                        (Some(local), _) => local.get(i).map_err(PyErrState::Roxxel)?,
-                        (None, Some(record)) => record,
-                        (None, None) => &[],
+                    let next = run.as_mut().and_then(Iterator::next);
+                    let record: &[u8] = match (next, &local, fetched.get(n)) {
+                        (Some(record), _, _) => record.map_err(PyErrState::Roxxel)?,
+                        (None, Some(local), _) => local.get(i).map_err(PyErrState::Roxxel)?,
+                        (None, None, Some(record)) => record,
+                        (None, None, None) => &[],
                     };
                     match width {
                         None => {
