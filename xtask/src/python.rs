@@ -7,8 +7,11 @@
 //!   (roxxel 0.9.14 with jax, mapbuffer 1.2.0, roboto 0.62.0) are not installed again: the venvs that
 //!   `cargo xtask conformance` makes for them are linked in with a `.pth` file, after the test venv's own packages.
 //! - `BYTESHELF_REQUIRE_REFERENCES=1` makes a reference that does not import an error instead of a skip.
+//! - The remote tests start nginx and moto (installed by `cargo xtask servers`, which this runs first) and fail,
+//!   never skip, when they are missing.
 //!
-//! [`bench()`] runs `xtask/bench/py_byteshelf_bench.py` in the same venv with a release wheel.
+//! [`bench()`] runs `xtask/bench/py_byteshelf_bench.py` in the same venv with a release wheel, and the
+//! `byteshelf` crate's `scan` example (release) for the Rust side of the sequential-pass row.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -134,6 +137,8 @@ fn purelib(python: &Path) -> Result<PathBuf> {
 
 /// The CI step: a debug wheel (it builds faster; the suite checks behaviour, not speed) and the pytest suite.
 pub(crate) fn run() -> Result<()> {
+    // The remote tests (tests/test_remote.py) start nginx and moto, and fail without them.
+    crate::servers::ensure()?;
     let python = prepare(false)?;
     cmd::run(
         cmd::new(
@@ -180,6 +185,29 @@ pub(crate) fn bench(quick: bool) -> Result<()> {
     if quick {
         script.arg("--quick");
     }
+    // The Rust half of the sequential-pass row: a full pass over the same file, in the same run.
+    cmd::run(
+        cmd::new(
+            "cargo",
+            [
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "byteshelf",
+                "--example",
+                "scan",
+            ],
+        )
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", conformance::target_dir()),
+    )?;
+    script.arg("--rust-scan").arg(
+        conformance::target_dir()
+            .join("release")
+            .join("examples")
+            .join("scan"),
+    );
     let python3 = conformance::find_python()?;
     match conformance::ensure_venv_at(
         &python3,

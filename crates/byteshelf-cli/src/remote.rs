@@ -1,7 +1,7 @@
 //! Files named by URL: `s3://bucket/key`, `http(s)://host/path` and `file:///path`, besides local paths.
 //!
-//! [`open_source`] turns a spec into a store and an object path with object_store's `parse_url_opts`; an S3
-//! store takes its credentials, region and endpoint from the standard `AWS_*` environment variables
+//! [`open_source`] turns a spec into a store and an object path with `byteshelf::remote::ObjectUrl` (shared
+//! with the Python wheel); an S3 store takes its credentials, region and endpoint from the standard `AWS_*` environment variables
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL`,
 //! `AWS_ALLOW_HTTP`, ...). Every remote read runs on one current-thread runtime owned by the process.
 //!
@@ -18,11 +18,12 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use byteshelf::mapbuffer::{BlockingRemoteMapBuffer, RemoteOptions as MapOptions};
+use byteshelf::remote::{ObjectUrl, UrlError};
 use byteshelf::roxxel::format::decode_index;
-use byteshelf::roxxel::{BlockingRemoteDataset, RemoteOptions, RemoteSpec};
+use byteshelf::roxxel::{BlockingRemoteDataset, RemoteOptions};
 use byteshelf::sparse_buffer::BlockingRuntime;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, parse_url_opts};
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::cli::{CatArgs, MapGetArgs, RoxGetArgs, Separator, SpecJsonArgs};
 use crate::error::{Error, Result};
@@ -34,6 +35,7 @@ pub(crate) struct Remote {
     store: Arc<dyn ObjectStore>,
     path: ObjectPath,
     spec: String,
+    url: ObjectUrl,
 }
 
 /// The store and object path of `spec` when it is a URL (`scheme://...`); `None` for a local path.
@@ -41,30 +43,14 @@ pub(crate) struct Remote {
 /// # Errors
 /// A usage error for a URL object_store cannot open (unknown scheme, bad bucket).
 pub(crate) fn open_source(spec: &str) -> Result<Option<Remote>> {
-    let Some((scheme, _)) = spec.split_once("://") else {
+    let Some(url) = ObjectUrl::parse(spec).map_err(|e| Error::usage(e.to_string()))? else {
         return Ok(None);
     };
-    if scheme.is_empty()
-        || !scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+')
-    {
-        return Ok(None);
-    }
-    let url = url::Url::parse(spec).map_err(|e| Error::usage(format!("{spec}: {e}")))?;
-    let mut options: Vec<(String, String)> = std::env::vars()
-        .filter(|(key, _)| key.starts_with("AWS_"))
-        .map(|(key, value)| (key.to_ascii_lowercase(), value))
-        .collect();
-    if url.scheme() == "http" {
-        options.push(("allow_http".to_owned(), "true".to_owned()));
-    }
-    let (store, path) =
-        parse_url_opts(&url, options).map_err(|e| Error::usage(format!("{spec}: {e}")))?;
     Ok(Some(Remote {
-        store: Arc::from(store),
-        path,
+        store: Arc::clone(url.store()),
+        path: url.path().clone(),
         spec: spec.to_owned(),
+        url,
     }))
 }
 
@@ -126,14 +112,16 @@ impl AsRef<[u8]> for Data {
 /// The remote dataset `spec` names: a glob in its last segment (listed), a prefix ending in `/`, or one object.
 fn dataset(remote: &Remote) -> Result<BlockingRemoteDataset> {
     let runtime = runtime()?;
-    let text = remote.path.as_ref();
-    let spec = if remote.spec.ends_with('/') {
-        RemoteSpec::Prefix(remote.path.clone())
-    } else if let Some((dir, pattern)) = glob_segment(text) {
-        RemoteSpec::Paths(list_glob(&runtime, remote, dir, pattern)?)
-    } else {
-        RemoteSpec::from(remote.path.clone())
-    };
+    let spec = runtime
+        .block_on(remote.url.dataset_spec())
+        .map_err(|e| lib_error(&remote.spec, &e))?
+        .map_err(|e| match e {
+            UrlError::Pattern { .. } => Error::usage(e.to_string()),
+            UrlError::NoMatch { .. } => {
+                Error::data(Path::new(&remote.spec), "no object matches this pattern")
+            }
+            other => lib_error(&remote.spec, &other),
+        })?;
     BlockingRemoteDataset::open(
         runtime,
         Arc::clone(&remote.store),
@@ -141,77 +129,6 @@ fn dataset(remote: &Remote) -> Result<BlockingRemoteDataset> {
         &RemoteOptions::default(),
     )
     .map_err(|e| lib_error(&remote.spec, &e))
-}
-
-/// `(directory, pattern)` when the last segment of `path` is a glob pattern.
-fn glob_segment(path: &str) -> Option<(&str, &str)> {
-    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    name.contains(['*', '?', '[']).then_some((dir, name))
-}
-
-/// Names in the order a local dataset sorts its shards: runs of digits compare as numbers (`ds_9999.rox` before
-/// `ds_10000.rox`), the rest byte by byte.
-fn numeric_order(a: &str, b: &str) -> std::cmp::Ordering {
-    fn runs(name: &str) -> Vec<(bool, &str)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        let bytes = name.as_bytes();
-        for i in 1..=bytes.len() {
-            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                out.push((bytes[start].is_ascii_digit(), &name[start..i]));
-                start = i;
-            }
-        }
-        out
-    }
-    let (a_runs, b_runs) = (runs(a), runs(b));
-    for (x, y) in a_runs.iter().zip(&b_runs) {
-        let order = match (x, y) {
-            ((true, x), (true, y)) => {
-                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
-            }
-            ((_, x), (_, y)) => x.cmp(y),
-        };
-        if order.is_ne() {
-            return order;
-        }
-    }
-    a_runs.len().cmp(&b_runs.len()).then_with(|| a.cmp(b))
-}
-
-/// The objects directly under `dir` whose names match `pattern`, in shard-number order.
-fn list_glob(
-    runtime: &BlockingRuntime,
-    remote: &Remote,
-    dir: &str,
-    pattern: &str,
-) -> Result<Vec<ObjectPath>> {
-    let matcher =
-        glob::Pattern::new(pattern).map_err(|e| Error::usage(format!("{}: {e}", remote.spec)))?;
-    let prefix = (!dir.is_empty()).then(|| ObjectPath::from(dir));
-    let listing = runtime
-        .block_on(remote.store.list_with_delimiter(prefix.as_ref()))
-        .map_err(|e| lib_error(&remote.spec, &e))?
-        .map_err(|e| lib_error(&remote.spec, &e))?;
-    let mut found: Vec<ObjectPath> = listing
-        .objects
-        .into_iter()
-        .map(|meta| meta.location)
-        .filter(|location| {
-            location
-                .filename()
-                .is_some_and(|name| matcher.matches(name))
-        })
-        .collect();
-    found.sort_by(|a, b| numeric_order(a.as_ref(), b.as_ref()));
-    if found.is_empty() {
-        return Err(Error::data(
-            Path::new(&remote.spec),
-            "no object matches this pattern",
-        ));
-    }
-    Ok(found)
 }
 
 /// `rox info` for a URL; `None` for a local spec.
@@ -398,42 +315,4 @@ pub(crate) fn map_get(args: &MapGetArgs) -> Option<Result> {
             .collect::<Result<Vec<_>>>()?;
         crate::map::print_got(args, &values)
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn specs() {
-        assert!(open_source("data/train.rox").unwrap().is_none());
-        assert!(open_source("C:\\data").unwrap().is_none());
-        let remote = open_source("file:///tmp/x/ds_0001.rox").unwrap().unwrap();
-        assert_eq!(remote.path.as_ref(), "tmp/x/ds_0001.rox");
-        assert_eq!(
-            glob_segment("bucket/dir/ds_*.rox"),
-            Some(("bucket/dir", "ds_*.rox"))
-        );
-        assert_eq!(glob_segment("ds_?.rox"), Some(("", "ds_?.rox")));
-        assert_eq!(glob_segment("dir/ds.rox"), None);
-        assert!(open_source("nosuchscheme://x/y").is_err());
-        let mut names = [
-            "ds_10000.rox",
-            "ds_9999.rox",
-            "ds_0002.rox",
-            "ds_a.rox",
-            "ds_1.rox",
-        ];
-        names.sort_by(|a, b| numeric_order(a, b));
-        assert_eq!(
-            names,
-            [
-                "ds_1.rox",
-                "ds_0002.rox",
-                "ds_9999.rox",
-                "ds_10000.rox",
-                "ds_a.rox"
-            ]
-        );
-    }
 }

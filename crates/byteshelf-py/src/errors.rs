@@ -34,6 +34,21 @@ pyo3::create_exception!(
 );
 pyo3::create_exception!(
     byteshelf,
+    RemoteError,
+    PyOSError,
+    "A read from object storage (S3, HTTP, file://) failed: the store's or the network's error, with the URL."
+);
+pyo3::create_exception!(
+    byteshelf,
+    ObjectChangedError,
+    RemoteError,
+    "An object was replaced after it was opened: no byte of the new version is ever mixed with the old. \
+     Attributes: `name` (the object), `expected` (the version pinned at open), `found` (the version the store \
+     reported, or None when it only refused the read's condition), `start` and `end` (the read that found it). \
+     Open the dataset or map again to read the new version."
+);
+pyo3::create_exception!(
+    byteshelf,
     StreamError,
     PyOSError,
     "A StreamBuffer's stream or spool failed; the message gives the stream offset."
@@ -48,10 +63,57 @@ pub(crate) fn os_error(err: &io::Error, message: String) -> PyErr {
     }
 }
 
+/// A remote read's error (`message` is the whole error's, naming the object): `ObjectChangedError` with its
+/// attributes, `FileNotFoundError` for a missing object, `RemoteError` otherwise.
+pub(crate) fn remote(source: &sparse_buffer::Error, message: String) -> PyErr {
+    match source {
+        sparse_buffer::Error::ObjectChanged {
+            name,
+            start,
+            end,
+            expected,
+            found,
+        } => Python::attach(|py| {
+            let err = ObjectChangedError::new_err(message);
+            let value = err.value(py);
+            let set = value
+                .setattr("name", name)
+                .and_then(|()| value.setattr("expected", expected))
+                .and_then(|()| value.setattr("found", found.as_deref()))
+                .and_then(|()| value.setattr("start", start))
+                .and_then(|()| value.setattr("end", end));
+            match set {
+                Ok(()) => err,
+                Err(other) => other,
+            }
+        }),
+        sparse_buffer::Error::Source { source, .. }
+            if source
+                .downcast_ref::<object_store::Error>()
+                .is_some_and(|e| matches!(e, object_store::Error::NotFound { .. })) =>
+        {
+            PyFileNotFoundError::new_err(message)
+        }
+        _ => RemoteError::new_err(message),
+    }
+}
+
+/// An error of `byteshelf::remote` (a URL that names no store, a glob that matches nothing).
+pub(crate) fn url(err: &byteshelf::remote::UrlError) -> PyErr {
+    use byteshelf::remote::UrlError as E;
+    let message = err.to_string();
+    match err {
+        E::NoMatch { .. } => PyFileNotFoundError::new_err(message),
+        E::List { .. } => RemoteError::new_err(message),
+        _ => PyValueError::new_err(message),
+    }
+}
+
 pub(crate) fn roxxel(err: roxxel_format::Error) -> PyErr {
     use roxxel_format::Error as E;
     let message = err.to_string();
     match &err {
+        E::Remote { source, .. } => remote(source, message),
         E::Io { source, .. } => os_error(source, message),
         E::NotRegularFile { .. } => PyOSError::new_err(message),
         E::NoShards { .. } => PyFileNotFoundError::new_err(message),
@@ -62,9 +124,25 @@ pub(crate) fn roxxel(err: roxxel_format::Error) -> PyErr {
 }
 
 pub(crate) fn mapbuffer(err: mapbuffer::Error) -> PyErr {
-    use mapbuffer::Error as E;
     let message = err.to_string();
-    match &err {
+    mapbuffer_with(&err, message)
+}
+
+/// A remote map's error, its message starting with the map's URL (unless it names the object already).
+pub(crate) fn mapbuffer_at(url: &str, err: mapbuffer::Error) -> PyErr {
+    let message = err.to_string();
+    let message = if message.contains(url) {
+        message
+    } else {
+        format!("{url}: {message}")
+    };
+    mapbuffer_with(&err, message)
+}
+
+fn mapbuffer_with(err: &mapbuffer::Error, message: String) -> PyErr {
+    use mapbuffer::Error as E;
+    match err {
+        E::Remote(source) => remote(source, message),
         E::Io(source) | E::Open { source, .. } => os_error(source, message),
         E::NotRegularFile { .. } => PyOSError::new_err(message),
         E::KeyNotFound { .. } => PyKeyError::new_err(message),
@@ -115,5 +193,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("DecompressionError", py.get_type::<DecompressionError>())?;
     module.add("NotCachedError", py.get_type::<NotCachedError>())?;
     module.add("StreamError", py.get_type::<StreamError>())?;
+    module.add("RemoteError", py.get_type::<RemoteError>())?;
+    module.add("ObjectChangedError", py.get_type::<ObjectChangedError>())?;
     Ok(())
 }

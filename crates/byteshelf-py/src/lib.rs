@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod mapbuffer;
+mod remote;
 mod roxxel;
 mod sparse;
 mod stream;
@@ -22,6 +23,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<roxxel::Mapping>()?;
     module.add_class::<mapbuffer::MapBuffer>()?;
     module.add_class::<mapbuffer::IntMap>()?;
+    module.add_class::<remote::RemoteMapBuffer>()?;
+    module.add_class::<remote::Fetched>()?;
     module.add_class::<sparse::SparseBuffer>()?;
     module.add_class::<stream::StreamBuffer>()?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;

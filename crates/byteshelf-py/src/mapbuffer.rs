@@ -122,7 +122,7 @@ fn map_fd(py: Python<'_>, fd: i32) -> PyResult<Mmap> {
 }
 
 /// A key argument: any int in 0..2^64 (the whole u64 range; Python mapbuffer stops at 2^63).
-fn key_of(label: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+pub(crate) fn key_of(label: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
     if let Ok(key) = label.extract::<u64>() {
         return Ok(Some(key));
     }
@@ -180,6 +180,10 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Values up to this size of an uncompressed map are read with the GIL held (see `MapBuffer::lookup`): the
+/// CRC-32C of 4 KiB takes a few hundred nanoseconds, about what releasing and taking back the GIL costs.
+const INLINE_VALUE_MAX: usize = 4 << 10;
+
 /// A map of integer keys (0..2^64) to byte values, read in place (mapbuffer 1.2.0's `MapBuffer`).
 #[pyclass(frozen, module = "byteshelf.mapbuffer")]
 pub(crate) struct MapBuffer {
@@ -213,6 +217,33 @@ impl MapBuffer {
             .detach(|| read(&self.map).value_at(slot).map(Cow::into_owned))
             .map_err(errors::mapbuffer)?;
         self.finish_value(py, Cow::Owned(value))
+    }
+
+    /// The value of `key` (None when absent). A small value of an uncompressed map is checked (CRC-32C) and
+    /// copied straight into a new `bytes` with the GIL held: releasing it would cost more than the work. Larger
+    /// or compressed values go through [`value_at`](Self::value_at), without the GIL.
+    fn lookup(&self, py: Python<'_>, key: u64) -> PyResult<Option<Py<PyAny>>> {
+        let map = read(&self.map);
+        let Some(slot) = map.slot_of(key) else {
+            return Ok(None);
+        };
+        let small = map.codec() == Codec::None
+            && map
+                .raw_entry(slot)
+                .is_ok_and(|entry| entry.payload.len() <= INLINE_VALUE_MAX);
+        if !small {
+            drop(map);
+            return self.value_at(py, slot).map(Some);
+        }
+        let bytes = {
+            let value = map.value_at(slot).map_err(errors::mapbuffer)?;
+            PyBytes::new(py, &value)
+        };
+        drop(map);
+        match &self.frombytesfn {
+            Some(f) => f.call1(py, (bytes,)).map(Some),
+            None => Ok(Some(bytes.into_any().unbind())),
+        }
     }
 
     fn slot(&self, label: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
@@ -291,6 +322,20 @@ impl MapBuffer {
             check_crc,
             compute_crc,
         })
+    }
+
+    /// A MapBuffer in object storage (`s3://bucket/map.mb`, `https://host/map.mb`, `file:///path/map.mb`), read
+    /// on demand through the remote reader: a `RemoteMapBuffer` with the reading half of this class's API. S3
+    /// credentials, region and endpoint come from the `AWS_*` environment variables.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, check_crc = true, frombytesfn = None))]
+    fn open_url(
+        py: Python<'_>,
+        url: &str,
+        check_crc: bool,
+        frombytesfn: Option<Py<PyAny>>,
+    ) -> PyResult<crate::remote::RemoteMapBuffer> {
+        crate::remote::RemoteMapBuffer::open(py, url, check_crc, frombytesfn)
     }
 
     fn __len__(&self) -> usize {
@@ -397,10 +442,11 @@ impl MapBuffer {
         label: &Bound<'_, PyAny>,
         default: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        match self.slot(label)? {
-            Some(slot) => self.value_at(py, slot),
-            None => Ok(default.unwrap_or_else(|| py.None())),
-        }
+        let found = match key_of(label)? {
+            Some(key) => self.lookup(py, key)?,
+            None => None,
+        };
+        Ok(found.unwrap_or_else(|| default.unwrap_or_else(|| py.None())))
     }
 
     /// The stored size of the value of `label` (compressed, without the CRC).
@@ -418,8 +464,12 @@ impl MapBuffer {
     }
 
     fn __getitem__(&self, py: Python<'_>, label: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        match self.slot(label)? {
-            Some(slot) => self.value_at(py, slot),
+        match key_of(label)? {
+            Some(key) => match self.lookup(py, key)? {
+                Some(value) => Ok(value),
+                // Formatted from the u64: no call back into Python to print the key.
+                None => Err(PyKeyError::new_err(format!("{key} was not found."))),
+            },
             None => Err(PyKeyError::new_err(format!("{label} was not found."))),
         }
     }

@@ -1,18 +1,25 @@
 //! `byteshelf.roxxel.Roxxel`: roxxel 0.9.14's core API over `roxxel_format::Dataset`, records as read-only NumPy
 //! views of the memory map.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use byteshelf::remote::ObjectUrl;
 use numpy::npyffi::NPY_TYPES;
 use numpy::{PyArray1, PyArrayMethods, PyUntypedArray};
 use pyo3::exceptions::{PyAttributeError, PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyList, PySlice, PyString, PyTuple};
-use roxxel_format::{BlockPacker, Dataset, DatasetSpec, Dtype, OpenOptions, Writer, WriterOptions};
+use pyo3::types::{
+    PyByteArray, PyBytes, PyList, PyRange, PyRangeMethods, PySlice, PyString, PyTuple,
+};
+use roxxel_format::{
+    BlockPacker, BlockingRemoteDataset, Dataset, DatasetSpec, Dtype, OpenOptions, RemoteOptions,
+    Writer, WriterOptions,
+};
 
-use crate::errors;
 use crate::view::{numpy_type, readonly_array};
+use crate::{errors, remote};
 
 /// What one `open()` produced: the dataset, shared with every view handed out (their NumPy base).
 #[pyclass(frozen, module = "byteshelf.roxxel")]
@@ -28,10 +35,17 @@ struct Open {
     dtype: String,
 }
 
+/// An open remote dataset (`Roxxel("s3://...")`): records are fetched on demand, with the GIL released.
+pub(crate) struct RemoteOpen {
+    dataset: Arc<BlockingRemoteDataset>,
+    dtype: String,
+}
+
 struct State {
     filepaths: Vec<String>,
     raw_filepath: Option<String>,
     open: Option<Arc<Open>>,
+    remote: Option<Arc<RemoteOpen>>,
 }
 
 /// A Roxxel dataset: one or more shards read as one sequence of records (roxxel 0.9.14's `Roxxel`).
@@ -39,6 +53,8 @@ struct State {
 pub(crate) struct Roxxel {
     state: Mutex<State>,
     verify_checksums: bool,
+    /// The URL the dataset was created with (`s3://...`, `https://...`, `file://...`): read remotely.
+    url: Option<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,12 +75,128 @@ fn path_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
+/// A resolved record index: negative counts from the end; out of range is IndexError.
+fn resolve(index: i64, len: u64) -> PyResult<u64> {
+    let resolved = if index < 0 {
+        i128::from(len) + i128::from(index)
+    } else {
+        i128::from(index)
+    };
+    if resolved < 0 || resolved >= i128::from(len) {
+        return Err(PyIndexError::new_err("Record index out of range."));
+    }
+    Ok(resolved as u64)
+}
+
+/// The URL of each shard of a remote dataset: the scheme and host of `spec`, then the object path.
+fn shard_urls(spec: &str, dataset: &BlockingRemoteDataset) -> Vec<String> {
+    let base = spec.find("://").map_or("", |at| {
+        let after = &spec[at + 3..];
+        &spec[..at + 3 + after.find('/').unwrap_or(after.len())]
+    });
+    dataset
+        .shards()
+        .iter()
+        .map(|shard| format!("{base}/{}", shard.path().display()))
+        .collect()
+}
+
+/// Records fetched per request plan when iterating over a remote dataset.
+const REMOTE_BATCH: u64 = 1024;
+
 impl Roxxel {
     fn opened(&self, py: Python<'_>) -> PyResult<Arc<Open>> {
         if let Some(open) = lock(&self.state).open.clone() {
             return Ok(open);
         }
         self.open_now(py)
+    }
+
+    /// The open remote dataset, when the dataset was created from a URL (opened now if needed).
+    fn remote(&self, py: Python<'_>) -> PyResult<Option<Arc<RemoteOpen>>> {
+        let Some(url) = &self.url else {
+            return Ok(None);
+        };
+        if let Some(open) = lock(&self.state).remote.clone() {
+            return Ok(Some(open));
+        }
+        let parsed = remote::parse(url)?;
+        let runtime = remote::runtime()?;
+        let dataset = py.detach(move || -> PyResult<BlockingRemoteDataset> {
+            let spec = runtime
+                .block_on(parsed.dataset_spec())
+                .map_err(errors::sparse)?
+                .map_err(|e| errors::url(&e))?;
+            BlockingRemoteDataset::open(
+                runtime,
+                Arc::clone(parsed.store()),
+                spec,
+                &RemoteOptions::default(),
+            )
+            .map_err(errors::roxxel)
+        })?;
+        let dtype = dataset
+            .shards()
+            .first()
+            .map(|shard| shard.footer().effective_dtype().to_string())
+            .unwrap_or_else(|| "uint8".to_owned());
+        let filepaths = shard_urls(url, &dataset);
+        let open = Arc::new(RemoteOpen {
+            dataset: Arc::new(dataset),
+            dtype,
+        });
+        let mut state = lock(&self.state);
+        state.filepaths = filepaths;
+        state.remote = Some(open.clone());
+        Ok(Some(open))
+    }
+
+    /// Records `indices` of a remote dataset, fetched in one plan without the GIL, as read-only uint8 arrays.
+    fn remote_records<'py>(
+        py: Python<'py>,
+        open: &RemoteOpen,
+        indices: Vec<u64>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let dataset = open.dataset.clone();
+        let records = py
+            .detach(move || dataset.get_many(&indices))
+            .map_err(errors::roxxel)?;
+        remote::arrays(py, records)
+    }
+
+    /// `ds[i]` / `ds[a:b:c]` of a remote dataset: a slice's records come in one request plan.
+    fn remote_getitem<'py>(
+        py: Python<'py>,
+        open: &RemoteOpen,
+        idx: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let len = open.dataset.len();
+        if let Ok(slice) = idx.cast::<PySlice>() {
+            let len =
+                isize::try_from(len).map_err(|_| PyValueError::new_err("too many records"))?;
+            let ind = slice.indices(len)?;
+            let indices: Vec<u64> = (0..ind.slicelength)
+                .map(|n| (ind.start + n as isize * ind.step) as u64)
+                .collect();
+            return PyList::new(py, Self::remote_records(py, open, indices)?).map(Bound::into_any);
+        }
+        let index: i64 = idx
+            .extract()
+            .map_err(|_| PyTypeError::new_err("record indices must be integers or slices"))?;
+        let index = resolve(index, len)?;
+        let mut records = Self::remote_records(py, open, vec![index])?;
+        records
+            .pop()
+            .ok_or_else(|| PyIndexError::new_err("Record index out of range."))
+    }
+
+    fn read_only(&self) -> PyResult<()> {
+        match &self.url {
+            Some(url) => Err(PyValueError::new_err(format!(
+                "{url}: a remote dataset is read-only (write locally, then upload the shards)"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn open_now(&self, py: Python<'_>) -> PyResult<Arc<Open>> {
@@ -213,7 +345,9 @@ impl Roxxel {
     }
 
     fn close_now(&self) {
-        lock(&self.state).open = None;
+        let mut state = lock(&self.state);
+        state.open = None;
+        state.remote = None;
     }
 }
 
@@ -352,7 +486,14 @@ impl Roxxel {
             Some(obj) if obj.is_instance_of::<PyList>() => {
                 let mut paths = Vec::new();
                 for entry in obj.try_iter()? {
-                    paths.push(path_text(&entry?)?);
+                    let path = path_text(&entry?)?;
+                    if ObjectUrl::is_url(&path) {
+                        return Err(PyValueError::new_err(format!(
+                            "{path}: a remote dataset is opened from one URL (an object, a prefix ending in `/`, \
+                             or a glob such as s3://bucket/ds_*.rox), not a list"
+                        )));
+                    }
+                    paths.push(path);
                 }
                 (paths, None)
             }
@@ -362,6 +503,20 @@ impl Roxxel {
                         "filepath must be a string (file/pattern), os.PathLike, or a list of strings.",
                     )
                 })?;
+                if ObjectUrl::is_url(&text) {
+                    // Checked now (a URL naming no store is a ValueError here), opened on first use.
+                    remote::parse(&text)?;
+                    return Ok(Self {
+                        state: Mutex::new(State {
+                            filepaths: vec![text.clone()],
+                            raw_filepath: Some(text.clone()),
+                            open: None,
+                            remote: None,
+                        }),
+                        verify_checksums,
+                        url: Some(text),
+                    });
+                }
                 let paths = if text.contains(['*', '?']) {
                     let dot = text.starts_with("./");
                     match DatasetSpec::Pattern(text.clone()).resolve() {
@@ -389,8 +544,10 @@ impl Roxxel {
                 filepaths,
                 raw_filepath,
                 open: None,
+                remote: None,
             }),
             verify_checksums,
+            url: None,
         })
     }
 
@@ -413,6 +570,9 @@ impl Roxxel {
 
     /// Maps every shard (checked: footer, sizes, index bounds). Idempotent.
     fn open(&self, py: Python<'_>) -> PyResult<()> {
+        if self.remote(py)?.is_some() {
+            return Ok(());
+        }
         self.open_now(py).map(drop)
     }
 
@@ -422,7 +582,7 @@ impl Roxxel {
     }
 
     fn __enter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<Self>> {
-        slf.get().open_now(py)?;
+        slf.get().open(py)?;
         Ok(slf)
     }
 
@@ -432,8 +592,11 @@ impl Roxxel {
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        let open = self.opened(py)?;
-        usize::try_from(open.dataset.len()).map_err(|_| PyValueError::new_err("too many records"))
+        let len = match self.remote(py)? {
+            Some(remote) => remote.dataset.len(),
+            None => self.opened(py)?.dataset.len(),
+        };
+        usize::try_from(len).map_err(|_| PyValueError::new_err("too many records"))
     }
 
     fn __getitem__<'py>(
@@ -441,6 +604,9 @@ impl Roxxel {
         py: Python<'py>,
         idx: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(remote) = self.remote(py)? {
+            return Self::remote_getitem(py, &remote, idx);
+        }
         let open = self.opened(py)?;
         let len = open.dataset.len();
         if let Ok(slice) = idx.cast::<PySlice>() {
@@ -475,10 +641,18 @@ impl Roxxel {
     }
 
     fn __iter__(&self, py: Python<'_>) -> PyResult<RecordIter> {
+        if let Some(remote) = self.remote(py)? {
+            let end = remote.dataset.len();
+            return Ok(RecordIter {
+                source: Source::Remote(remote, Mutex::new(VecDeque::new())),
+                next: Mutex::new(0),
+                end,
+            });
+        }
         let open = self.opened(py)?;
         let end = open.dataset.len();
         Ok(RecordIter {
-            open,
+            source: Source::Local(open),
             next: Mutex::new(0),
             end,
         })
@@ -503,7 +677,11 @@ impl Roxxel {
     /// The dtype recorded in the (first) shard's footer; set by `open()`.
     #[getter]
     fn dtype(&self) -> PyResult<String> {
-        match &lock(&self.state).open {
+        let state = lock(&self.state);
+        if let Some(remote) = &state.remote {
+            return Ok(remote.dtype.clone());
+        }
+        match &state.open {
             Some(open) => Ok(open.dtype.clone()),
             None => Err(PyAttributeError::new_err(
                 "'Roxxel' object has no attribute 'dtype' (it is set by open())",
@@ -514,6 +692,11 @@ impl Roxxel {
     /// The payload of a one-shard dataset as a read-only array of the footer's dtype (zero-copy).
     #[getter]
     fn typed_raw_data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if self.remote(py)?.is_some() {
+            return Err(PyValueError::new_err(
+                "typed_raw_data needs a local dataset (a remote one is not mapped)",
+            ));
+        }
         let open = self.opened(py)?;
         let [shard] = open.dataset.shards() else {
             return Err(PyValueError::new_err(
@@ -546,34 +729,70 @@ impl Roxxel {
     }
 
     /// Records copied into one 2-D uint8 array `[len(indices), record_size]` (every record must have the same
-    /// size, as blocks do). Negative indices count from the end. The copy runs without the GIL.
+    /// size, as blocks do). Negative indices count from the end. The copy runs without the GIL. A `range` is read
+    /// from its bounds (no Python int per index): `gather(range(i, i + 1024))` is the fast sequential pass.
     fn gather<'py>(
         &self,
         py: Python<'py>,
         indices: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let open = self.opened(py)?;
-        let len = open.dataset.len();
+        let remote = self.remote(py)?;
+        let open = match &remote {
+            Some(_) => None,
+            None => Some(self.opened(py)?),
+        };
+        let len = match (&remote, &open) {
+            (Some(remote), _) => remote.dataset.len(),
+            (None, Some(open)) => open.dataset.len(),
+            (None, None) => 0,
+        };
         let mut wanted = Vec::new();
-        for index in indices.try_iter()? {
-            let index: i64 = index?.extract()?;
-            let resolved = if index < 0 {
-                i128::from(len) + i128::from(index)
-            } else {
-                i128::from(index)
-            };
-            if resolved < 0 || resolved >= i128::from(len) {
-                return Err(PyIndexError::new_err("Record index out of range."));
+        let mut contiguous = None;
+        if let Ok(range) = indices.cast::<PyRange>() {
+            // A `range` (a sequential pass in batches): its indices come from its bounds, not one Python int each.
+            let (start, step) = (range.start()? as i64, range.step()? as i64);
+            let count = range.len()?;
+            wanted.reserve(count);
+            for k in 0..count as i64 {
+                wanted.push(resolve(start + k * step, len)?);
             }
-            wanted.push(resolved as u64);
+            if let (1, Some(&first), Some(&last)) = (step, wanted.first(), wanted.last())
+                && first <= last
+                && last - first + 1 == wanted.len() as u64
+            {
+                contiguous = Some(first..last + 1);
+            }
+        } else {
+            for index in indices.try_iter()? {
+                wanted.push(resolve(index?.extract()?, len)?);
+            }
         }
-        let dataset = open.dataset.clone();
+        let local = open.map(|open| open.dataset.clone());
+        let remote = remote.map(|remote| remote.dataset.clone());
         let (data, width) = py
             .detach(move || -> Result<(Vec<u8>, usize), PyErrState> {
+                let fetched = match &remote {
+                    Some(remote) => remote.get_many(&wanted).map_err(PyErrState::Roxxel)?,
+                    None => Vec::new(),
+                };
+                // Ascending consecutive indices of a local dataset (a sequential pass): walk them with the
+                // dataset's iterator, which reads each index entry once, instead of one lookup per record.
+                let mut run = match (&local, contiguous) {
+                    (Some(local), Some(range)) => {
+                        Some(local.range(range).map_err(PyErrState::Roxxel)?)
+                    }
+                    _ => None,
+                };
                 let mut width = None;
                 let mut out = Vec::new();
-                for &i in &wanted {
-                    let record = dataset.get(i).map_err(PyErrState::Roxxel)?;
+                for (n, &i) in wanted.iter().enumerate() {
+                    let next = run.as_mut().and_then(Iterator::next);
+                    let record: &[u8] = match (next, &local, fetched.get(n)) {
+                        (Some(record), _, _) => record.map_err(PyErrState::Roxxel)?,
+                        (None, Some(local), _) => local.get(i).map_err(PyErrState::Roxxel)?,
+                        (None, None, Some(record)) => record,
+                        (None, None, None) => &[],
+                    };
                     match width {
                         None => {
                             width = Some(record.len());
@@ -600,6 +819,10 @@ impl Roxxel {
 
     /// Checks every shard's whole index, and the records covered by `.crc` sidecars (without the GIL).
     fn verify(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(remote) = self.remote(py)? {
+            let dataset = remote.dataset.clone();
+            return py.detach(move || dataset.verify()).map_err(errors::roxxel);
+        }
         let open = self.opened(py)?;
         let dataset = open.dataset.clone();
         py.detach(move || dataset.verify()).map_err(errors::roxxel)
@@ -623,6 +846,7 @@ impl Roxxel {
         dtype: Option<String>,
         overwrite_invalid: bool,
     ) -> PyResult<u64> {
+        self.read_only()?;
         self.close_now();
         let separator: Vec<u8> = match separator {
             None => Vec::new(),
@@ -681,6 +905,7 @@ impl Roxxel {
         skip_empty: bool,
         overwrite_invalid: bool,
     ) -> PyResult<u64> {
+        self.read_only()?;
         self.close_now();
         let mut options = WriterOptions::new()
             .skip_empty_records(skip_empty)
@@ -702,6 +927,14 @@ impl Roxxel {
 
     fn __repr__(&self) -> String {
         let state = lock(&self.state);
+        if let Some(remote) = &state.remote {
+            return format!(
+                "Roxxel({} records in {} remote shards, dtype {})",
+                remote.dataset.len(),
+                remote.dataset.shards().len(),
+                remote.dtype
+            );
+        }
         match &state.open {
             Some(open) => format!(
                 "Roxxel({} records in {} shards, dtype {})",
@@ -731,10 +964,17 @@ impl PyErrState {
     }
 }
 
-/// Iterator over the records of an open dataset (views, in order).
+/// What a `RecordIter` reads: a local dataset's map, or a remote dataset with the batch fetched ahead.
+enum Source {
+    Local(Arc<Open>),
+    Remote(Arc<RemoteOpen>, Mutex<VecDeque<Py<PyAny>>>),
+}
+
+/// Iterator over the records of an open dataset (views, in order; a remote dataset's in batches of
+/// `REMOTE_BATCH` records, each batch one request plan).
 #[pyclass(frozen, module = "byteshelf.roxxel")]
 pub(crate) struct RecordIter {
-    open: Arc<Open>,
+    source: Source,
     next: Mutex<u64>,
     end: u64,
 }
@@ -746,6 +986,28 @@ impl RecordIter {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let open = match &self.source {
+            Source::Local(open) => open,
+            Source::Remote(remote, ready) => {
+                if let Some(record) = lock(ready).pop_front() {
+                    return Ok(Some(record.into_bound(py)));
+                }
+                let indices: Vec<u64> = {
+                    let mut next = lock(&self.next);
+                    let until = self.end.min(next.saturating_add(REMOTE_BATCH));
+                    let indices = (*next..until).collect();
+                    *next = until;
+                    indices
+                };
+                if indices.is_empty() {
+                    return Ok(None);
+                }
+                let records = Roxxel::remote_records(py, remote, indices)?;
+                let mut ready = lock(ready);
+                ready.extend(records.into_iter().map(Bound::unbind));
+                return Ok(ready.pop_front().map(|record| record.into_bound(py)));
+            }
+        };
         let index = {
             let mut next = lock(&self.next);
             if *next >= self.end {
@@ -754,6 +1016,6 @@ impl RecordIter {
             *next += 1;
             *next - 1
         };
-        Roxxel::view(py, &self.open, index).map(Some)
+        Roxxel::view(py, open, index).map(Some)
     }
 }

@@ -139,6 +139,13 @@ def test_gather_copies_blocks_into_one_array(tmp_path):
         assert batch.shape == (3, 8)
         assert batch[2].tobytes() == bytes(range(3, 11))
         assert ds.gather([]).shape[0] == 0
+        # A range is read from its bounds: the same records as the list of its indices, negatives included.
+        for r in (range(10), range(2, 9, 3), range(-1, -11, -1), range(-3, 10), range(5, 5), range(9, 0, -4)):
+            assert ds.gather(r).tobytes() == ds.gather(list(r)).tobytes()
+        with pytest.raises(IndexError):
+            ds.gather(range(5, 11))
+        with pytest.raises(IndexError):
+            ds.gather(range(-11, 0))
     Roxxel(str(tmp_path / "v.rox")).write_records([b"a", b"bc"])
     with pytest.raises(ValueError, match="one size"):
         Roxxel(str(tmp_path / "v.rox")).gather([0, 1])

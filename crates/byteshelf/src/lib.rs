@@ -27,7 +27,7 @@
 //! | `zstd` | via `mapbuffer-codecs` | Zstandard-compressed MapBuffer values (libzstd, built from C) |
 //! | `brotli` | via `mapbuffer-codecs` | Brotli-compressed MapBuffer values (pure Rust) |
 //! | `lzma` | via `mapbuffer-codecs` | xz-compressed MapBuffer values (liblzma, built from C) |
-//! | `object-store` | no | reading from object storage (S3, GCS, Azure, HTTP) in each enabled crate: `ObjectStoreSource`, `RemoteDataset`, `RemoteMapBuffer` (async, with blocking facades) (see `docs/remote.md`) |
+//! | `object-store` | no | reading from object storage (S3, GCS, Azure, HTTP) in each enabled crate: `ObjectStoreSource`, `RemoteDataset`, `RemoteMapBuffer` (async, with blocking facades) (see `docs/remote.md`), and the module `remote`: a URL as a store and an object path |
 //!
 //! A codec feature does nothing without `mapbuffer`; without a codec, reading a value compressed with it is a
 //! typed error naming the codec. `object-store` likewise acts only on the crates enabled beside it.
@@ -38,6 +38,8 @@
 #[cfg(feature = "mapbuffer")]
 #[doc(inline)]
 pub use mapbuffer;
+#[cfg(feature = "object-store")]
+pub mod remote;
 #[cfg(feature = "roxxel")]
 #[doc(inline)]
 pub use roxxel_format as roxxel;

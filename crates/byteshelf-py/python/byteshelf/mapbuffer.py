@@ -1,6 +1,6 @@
 """MapBuffer and IntMap: ``from byteshelf.mapbuffer import MapBuffer, IntMap`` in place of ``mapbuffer``."""
 
-from ._native import DecompressionError, IntMap, MapBuffer, ValidationError
+from ._native import DecompressionError, IntMap, MapBuffer, RemoteMapBuffer, ValidationError
 
 #: The header length of a MapBuffer, as ``mapbuffer.HEADER_LENGTH``.
 HEADER_LENGTH = 16
@@ -16,5 +16,6 @@ __all__ = [
     "IntMap",
     "MAGIC_NUMBERS",
     "MapBuffer",
+    "RemoteMapBuffer",
     "ValidationError",
 ]
