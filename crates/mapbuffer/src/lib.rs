@@ -28,11 +28,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 mod codec;
+mod reading;
 mod error;
 pub mod format;
 mod intmap;
+mod prefetch;
 mod reader;
 #[cfg(feature = "object-store")]
 mod remote;
