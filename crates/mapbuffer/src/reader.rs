@@ -152,7 +152,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
             data_start,
         };
         map.core.check_index(map.index())?;
-        if map.len() > 0 && !map.core.header.version.has_crc() {
+        if !map.is_empty() && !map.core.header.version.has_crc() {
             map.check_v0_tails(OPEN_TAIL_VALUES, OPEN_TAIL_MAX_LEN)?;
         }
         Ok(map)
