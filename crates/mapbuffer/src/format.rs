@@ -572,7 +572,10 @@ mod tests {
                 })
                 .unwrap();
                 let in_memory = eytzinger_find_in(&entries, 16, n as usize, key, true);
-                assert_eq!(eytzinger_find_in(&entries, 16, n as usize, key, false), in_memory);
+                assert_eq!(
+                    eytzinger_find_in(&entries, 16, n as usize, key, false),
+                    in_memory
+                );
                 assert_eq!(in_memory, generic, "n = {n}, key = {key}");
                 assert_eq!(batched, generic, "batched, n = {n}, key = {key}");
                 assert_eq!(in_memory.is_some(), key % 2 == 0 && key < 2 * u64::from(n));

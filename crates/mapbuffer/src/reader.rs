@@ -10,12 +10,12 @@ use std::path::Path;
 use memmap2::Mmap;
 
 use crate::codec;
-use crate::reading::{Core, key_in, offset_in};
 use crate::error::{Error, Result};
 use crate::format::{
     BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
     VERSION_AT, eytzinger_find_groups_in, eytzinger_find_many_in,
 };
+use crate::reading::{Core, key_in, offset_in};
 
 /// How many cache lines of each value [`MapBuffer::get_many`] requests ahead of reading the values.
 const VALUE_LINES_AHEAD: usize = 2;
@@ -85,7 +85,8 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     if !meta.is_file() {
         return Err(not_regular(meta.file_type()));
     }
-    #[allow(unsafe_code)] // Mapping a file is `unsafe` in memmap2; the crate's other `unsafe` is in `prefetch`.
+    #[allow(unsafe_code)]
+    // Mapping a file is `unsafe` in memmap2; the crate's other `unsafe` is in `prefetch`.
     // SAFETY: the map is read-only and private to this process; reading a file that another process modifies
     // concurrently is outside what this API supports (documented on the `open` functions). Even then every read is
     // bounds-checked against the map's length, which cannot change.
@@ -389,13 +390,20 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         let read = |slot: Option<usize>| slot.map(|slot| self.value_at(slot)).transpose();
         let index = self.index();
         let prefetch = self.core.prefetch;
-        eytzinger_find_groups_in(index, INDEX_ENTRY_LEN, self.len(), keys, prefetch, |found| {
-            if prefetch {
-                self.request_values(found);
-            }
-            values.extend(requested.drain(..).map(read));
-            requested.extend_from_slice(found);
-        });
+        eytzinger_find_groups_in(
+            index,
+            INDEX_ENTRY_LEN,
+            self.len(),
+            keys,
+            prefetch,
+            |found| {
+                if prefetch {
+                    self.request_values(found);
+                }
+                values.extend(requested.drain(..).map(read));
+                requested.extend_from_slice(found);
+            },
+        );
         values.extend(requested.into_iter().map(read));
         values.into_iter().collect()
     }

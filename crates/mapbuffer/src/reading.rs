@@ -123,7 +123,12 @@ impl Core {
             return Err(corrupt(key, slot, start, "points into the header or index"));
         }
         if end > self.size {
-            return Err(corrupt(next_key, slot + 1, end, "past the end of the buffer"));
+            return Err(corrupt(
+                next_key,
+                slot + 1,
+                end,
+                "past the end of the buffer",
+            ));
         }
         if start > end {
             return Err(if next.is_some() {
