@@ -60,6 +60,8 @@ impl MapBuffer<Mmap> {
 /// Anything but a regular file (a directory, FIFO, device, socket) is [`Error::NotRegularFile`], found before the
 /// file is opened for reading; on Unix the open itself does not block either (`O_NONBLOCK`), in case the path is
 /// replaced by a FIFO in between, and the opened file is checked again.
+// Mapping a file is `unsafe` in memmap2; the crate's only other `unsafe` is in the `prefetch` module.
+#[allow(unsafe_code)]
 pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     let open_error = |source| Error::Open {
         file: path.to_owned(),
@@ -85,8 +87,6 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     if !meta.is_file() {
         return Err(not_regular(meta.file_type()));
     }
-    #[allow(unsafe_code)]
-    // Mapping a file is `unsafe` in memmap2; the crate's other `unsafe` is in `prefetch`.
     // SAFETY: the map is read-only and private to this process; reading a file that another process modifies
     // concurrently is outside what this API supports (documented on the `open` functions). Even then every read is
     // bounds-checked against the map's length, which cannot change.
@@ -361,9 +361,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// The stored payload of `slot` (compressed bytes, CRC removed), CRC-checked unless checking is off.
     fn payload_at(&self, slot: usize) -> Result<RawEntry<'_>> {
         let entry = self.raw_entry(slot)?;
-        if self.core.check_crc {
-            entry.check_crc()?;
-        }
+        self.core.check_crc(&entry)?;
         Ok(entry)
     }
 

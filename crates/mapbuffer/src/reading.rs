@@ -187,10 +187,17 @@ impl Core {
     /// The value of a stored entry: its CRC checked (unless checking is off), then decompressed; borrowed from
     /// the payload when the map is not compressed.
     pub(crate) fn decode<'a>(&self, entry: &RawEntry<'a>) -> Result<Cow<'a, [u8]>> {
+        self.check_crc(entry)?;
+        self.decompress(entry)
+    }
+
+    /// Checks the CRC of a stored entry, unless checking is off (a version 0 entry has none).
+    #[inline]
+    pub(crate) fn check_crc(&self, entry: &RawEntry<'_>) -> Result<()> {
         if self.check_crc {
             entry.check_crc()?;
         }
-        self.decompress(entry)
+        Ok(())
     }
 
     /// The codec step alone (no CRC check), as [`decode`](Self::decode) and `verify` run it.
