@@ -417,6 +417,10 @@ fn finish_search(
     (read_u64(entries, slot * entry_len)? == key).then_some(slot)
 }
 
+/// Levels above this one (the top 10, 16 KiB of a MapBuffer index) are assumed to be in cache: the batched
+/// search prefetches only below it.
+const GROUP_PREFETCH_FROM_LEVEL: u32 = 10;
+
 /// How many searches [`eytzinger_find_groups_in`] runs side by side.
 pub(crate) const BATCH: usize = 16;
 
@@ -460,16 +464,28 @@ pub(crate) fn eytzinger_find_groups_in(
         if let Some((entries, levels)) = index {
             let mut nodes = [1usize; BATCH];
             let nodes = &mut nodes[..group.len()];
-            for _ in 0..levels {
+            // The top levels are in cache: prefetching there would only cost instructions.
+            let quiet = if prefetch {
+                levels.min(GROUP_PREFETCH_FROM_LEVEL)
+            } else {
+                levels
+            };
+            for _ in 0..quiet {
                 for (node, &key) in nodes.iter_mut().zip(group) {
                     // Complete levels: `node <= n`, so the read is in bounds.
                     let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
                     *node = 2 * *node + usize::from(below);
-                    if prefetch {
-                        // Nodes `4·node .. 4·node + 3`, contiguous: one or two lines.
-                        let ahead = (node.saturating_mul(4) - 1).saturating_mul(entry_len);
-                        crate::prefetch::prefetch_range(entries, ahead, 4 * entry_len, 2);
-                    }
+                }
+            }
+            for _ in quiet..levels {
+                for (node, &key) in nodes.iter_mut().zip(group) {
+                    let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
+                    *node = 2 * *node + usize::from(below);
+                    // Nodes `4·node .. 4·node + 3`, contiguous: one line, or two when the buffer is not 64-byte
+                    // aligned (its first and last byte).
+                    let ahead = (node.saturating_mul(4) - 1).saturating_mul(entry_len);
+                    crate::prefetch::prefetch(entries, ahead);
+                    crate::prefetch::prefetch(entries, ahead.saturating_add(4 * entry_len - 1));
                 }
             }
             for ((slot, &node), &key) in slots.iter_mut().zip(&*nodes).zip(group) {
