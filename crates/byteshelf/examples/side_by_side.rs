@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use byteshelf::mapbuffer::{MapBuffer, MapBufferBuilder};
+use byteshelf::mapbuffer::{Codec, MapBuffer, MapBufferBuilder};
 use byteshelf::roxxel::{Dataset, WriterOptions};
 use byteshelf::sparse_buffer::{ReadAt, SparseBuffer};
 use byteshelf::sparse_index::{Format, SparseIndexRef, SparseIndexWriter};
@@ -516,6 +516,31 @@ fn mapbuffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> Box
         baseline: Some(latency),
     }
     .print();
+    // What software prefetching buys: the same lookups on the same map with it off.
+    let unprefetched = map.clone().with_prefetch(false);
+    let get_no_prefetch = median(params.repetitions, || {
+        let mut sum = 0usize;
+        for &key in &lookups {
+            sum += unprefetched
+                .get(key)?
+                .ok_or("a present key was not found")?
+                .len();
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    Figure {
+        id: "mapbuffer.get_no_prefetch",
+        group: "mapbuffer",
+        name: format!(
+            "random get with prefetching off ({n} keys x {RECORD_LEN} B, v1, crc checked)"
+        ),
+        unit: "ns/op",
+        ours: per_op_ns(get_no_prefetch, n),
+        peer: None,
+        baseline: Some(latency),
+    }
+    .print();
 
     let get_many = median(params.repetitions, || {
         let mut sum = 0usize;
@@ -557,6 +582,62 @@ fn mapbuffer(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> Box
             per_op_ns(hash_get, n),
         )),
         baseline: Some(latency),
+    }
+    .print();
+    let get_many_no_prefetch = median(params.repetitions, || {
+        let mut sum = 0usize;
+        for batch in lookups.chunks(GET_MANY_BATCH) {
+            for value in unprefetched.get_many(batch)? {
+                let value = value.ok_or("a present key was not found")?;
+                sum += value[0] as usize + value.len();
+            }
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    Figure {
+        id: "mapbuffer.get_many_no_prefetch",
+        group: "mapbuffer",
+        name: format!(
+            "random get in batches of {GET_MANY_BATCH} (get_many) with prefetching off, first byte + len, per key \
+             ({n} keys)"
+        ),
+        unit: "ns/op",
+        ours: per_op_ns(get_many_no_prefetch, n),
+        peer: None,
+        baseline: Some(latency),
+    }
+    .print();
+    // The uncompressed map's memory is given back before the compressed one is built.
+    drop(built);
+
+    // Compressed values: every get decompresses one zstd frame.
+    let zstd_map = MapBuffer::from_bytes(
+        MapBufferBuilder::new().codec(Codec::Zstd).to_vec(
+            keys.iter()
+                .enumerate()
+                .map(|(i, &key)| (key, record(records, i % params.records))),
+        )?,
+    )?;
+    let get_zstd = median(params.repetitions, || {
+        let mut sum = 0usize;
+        for &key in &lookups {
+            sum += zstd_map
+                .get(key)?
+                .ok_or("a present key was not found")?
+                .len();
+        }
+        black_box(sum);
+        Ok(())
+    })?;
+    Figure {
+        id: "mapbuffer.get_zstd",
+        group: "mapbuffer",
+        name: format!("random get ({n} keys x {RECORD_LEN} B, zstd, v1, crc checked)"),
+        unit: "ns/op",
+        ours: per_op_ns(get_zstd, n),
+        peer: None,
+        baseline: None,
     }
     .print();
     Ok(())

@@ -91,18 +91,7 @@ pub(crate) fn decompress(codec: Codec, payload: &[u8]) -> Result<Vec<u8>, CodecE
             Ok(out)
         }
         #[cfg(feature = "zstd")]
-        Codec::Zstd => {
-            use std::io::Read;
-            let hint = zstd::zstd_safe::get_frame_content_size(payload)
-                .ok()
-                .flatten()
-                .unwrap_or(0)
-                .min(MAX_PREALLOCATION);
-            let mut out = Vec::with_capacity(hint as usize);
-            // The streaming decoder reads every concatenated frame, with or without a content size.
-            zstd::stream::read::Decoder::with_buffer(payload)?.read_to_end(&mut out)?;
-            Ok(out)
-        }
+        Codec::Zstd => zstd_decompress(payload),
         #[cfg(feature = "lzma")]
         Codec::Lzma => {
             use std::io::Read;
@@ -116,6 +105,61 @@ pub(crate) fn decompress(codec: Codec, payload: &[u8]) -> Result<Vec<u8>, CodecE
         #[allow(unreachable_patterns)] // `None` and disabled codecs returned above.
         _ => Err(CodecError::Disabled(codec)),
     }
+}
+
+/// Decompresses one Zstandard payload. When it is one frame that declares its content size (what every encoder
+/// we know writes for a value) and it is at most [`MAX_PREALLOCATION`], they are decoded in one call into a buffer of exactly
+/// that size with this thread's decompression context, which is created once per thread instead of once per
+/// value (creating one costs more than decoding a small value). Otherwise the streaming decoder reads every
+/// concatenated frame, with or without a content size, growing its output as it goes.
+#[cfg(feature = "zstd")]
+fn zstd_decompress(payload: &[u8]) -> Result<Vec<u8>, CodecError> {
+    use std::cell::RefCell;
+    use std::io::Read;
+
+    thread_local! {
+        static CONTEXT: RefCell<Option<zstd::zstd_safe::DCtx<'static>>> = const { RefCell::new(None) };
+    }
+    // One frame, with its content size: the fast path. Anything else (several frames, no size) streams.
+    let one_frame = zstd::zstd_safe::find_frame_compressed_size(payload) == Ok(payload.len());
+    let declared = zstd::zstd_safe::get_frame_content_size(payload)
+        .ok()
+        .flatten()
+        .filter(|_| one_frame);
+    if let Some(size) = declared.filter(|&size| size <= MAX_PREALLOCATION) {
+        let done = CONTEXT.with(|context| {
+            // A re-entrant call (impossible today: decoding calls nothing of ours) would use the streaming path.
+            let mut context = context.try_borrow_mut().ok()?;
+            let context = match &mut *context {
+                Some(context) => context,
+                empty => empty.insert(zstd::zstd_safe::DCtx::try_create()?),
+            };
+            let mut out = Vec::with_capacity(size as usize);
+            Some(match context.decompress(&mut out, payload) {
+                // zstd checks that the frame decodes to exactly its declared size.
+                Ok(_) => Ok(out),
+                Err(code) => {
+                    // Leaves the context clean for the next value after an error mid-frame.
+                    let _ = context.reset(zstd::zstd_safe::ResetDirective::SessionOnly);
+                    Err(CodecError::Io(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        zstd::zstd_safe::get_error_name(code),
+                    )))
+                }
+            })
+        });
+        if let Some(done) = done {
+            return done;
+        }
+    }
+    let hint = zstd::zstd_safe::get_frame_content_size(payload)
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        .min(MAX_PREALLOCATION);
+    let mut out = Vec::with_capacity(hint as usize);
+    zstd::stream::read::Decoder::with_buffer(payload)?.read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// Why [`compress`] or [`decompress`] failed; the caller turns it into an [`Error`] naming the key.

@@ -342,9 +342,9 @@ pub fn eytzinger_find<E>(
     }
 }
 
-/// Levels of the tree above this one (the top 10, 16 KiB of a MapBuffer index) are assumed to be in cache: the
-/// search loads ahead only below it.
-const TOUCH_FROM_LEVEL: u32 = 10;
+/// Levels of the tree above this one (the top 6, 1 KiB of a MapBuffer index) are assumed to be in cache: the
+/// single search prefetches only below it.
+const PREFETCH_FROM_LEVEL: u32 = 6;
 
 /// The number of complete levels of an `n`-node Eytzinger tree (`⌊log2(n + 1)⌋`); the level below them, if any,
 /// is partial. `None` only for `n == usize::MAX`.
@@ -362,33 +362,37 @@ fn complete_levels(n: usize) -> Option<u32> {
 /// - no data-dependent branch: each step is `node = 2·node + (key_at(node) < key)` over the complete levels (a
 ///   fixed trip count for a given `n`), then one conditional step for the partial bottom level, so the CPU never
 ///   mispredicts a turn and can start the next lookup while this one waits for memory;
-/// - below the cached top levels, each step also loads one byte of each cache line holding the 16 descendants
-///   four levels down (they are contiguous in the index), so the misses of successive levels overlap instead of
-///   following one another (the prefetching of Khuong and Morin, "Array layouts for comparison-based searching",
-///   done with plain loads because a prefetch instruction needs `unsafe`).
+/// - with `prefetch`, below the cached top levels each step also requests the cache lines of the 16 descendants
+///   four levels down (they are contiguous in the index), so four levels' misses are in flight at once instead
+///   of following one another (the prefetching of Khuong and Morin, "Array layouts for comparison-based
+///   searching").
 #[inline]
 pub(crate) fn eytzinger_find_in(
     entries: &[u8],
     entry_len: usize,
     n: usize,
     key: u64,
+    prefetch: bool,
 ) -> Option<usize> {
     let entries = entries.get(..n.checked_mul(entry_len)?)?;
     let key_of = |node: usize| read_u64(entries, (node - 1) * entry_len);
     let levels = complete_levels(n)?;
     let mut node: usize = 1;
-    for _ in 0..levels.min(TOUCH_FROM_LEVEL) {
+    if !prefetch {
+        for _ in 0..levels {
+            node = 2 * node + usize::from(key_of(node)? < key);
+        }
+        return finish_search(entries, entry_len, n, key, node);
+    }
+    for _ in 0..levels.min(PREFETCH_FROM_LEVEL) {
         node = 2 * node + usize::from(key_of(node)? < key);
     }
-    let mut touched: u8 = 0;
-    for _ in TOUCH_FROM_LEVEL..levels {
-        // Node `16·node` is the first of the 16 descendants four levels down; past the end, `get` reads nothing.
+    for _ in PREFETCH_FROM_LEVEL..levels {
+        // Node `16·node` is the first of the 16 descendants four levels down; past the end nothing is requested.
         let ahead = (node.saturating_mul(16) - 1).saturating_mul(entry_len);
-        touched ^= touch_lines(entries, ahead, 16 * entry_len);
+        crate::prefetch::prefetch_range(entries, ahead, 16 * entry_len, 8);
         node = 2 * node + usize::from(key_of(node)? < key);
     }
-    // Keeps the touching loads; nothing waits for them.
-    std::hint::black_box(touched);
     finish_search(entries, entry_len, n, key, node)
 }
 
@@ -413,6 +417,10 @@ fn finish_search(
     (read_u64(entries, slot * entry_len)? == key).then_some(slot)
 }
 
+/// Levels above this one (the top 10, 16 KiB of a MapBuffer index) are assumed to be in cache: the batched
+/// search prefetches only below it.
+const GROUP_PREFETCH_FROM_LEVEL: u32 = 10;
+
 /// How many searches [`eytzinger_find_groups_in`] runs side by side.
 pub(crate) const BATCH: usize = 16;
 
@@ -422,9 +430,10 @@ pub(crate) fn eytzinger_find_many_in(
     entry_len: usize,
     n: usize,
     keys: &[u64],
+    prefetch: bool,
 ) -> Vec<Option<usize>> {
     let mut slots = Vec::with_capacity(keys.len());
-    eytzinger_find_groups_in(entries, entry_len, n, keys, |group| {
+    eytzinger_find_groups_in(entries, entry_len, n, keys, prefetch, |group| {
         slots.extend_from_slice(group);
     });
     slots
@@ -432,14 +441,17 @@ pub(crate) fn eytzinger_find_many_in(
 
 /// [`eytzinger_find_in`] for many keys, in groups of [`BATCH`] keys: `found` receives the slots of each group in
 /// turn. The searches of a group run level by level across the group, so the memory accesses of different keys
-/// overlap (up to 16 cache misses in flight instead of one); this is what makes a batch of lookups several times
-/// cheaper per key than lookups one by one on an index much larger than the cache. Between groups, `found` can
-/// start work whose memory accesses then overlap with the next group's search.
+/// overlap (up to 16 cache misses in flight instead of one); with `prefetch`, each step also requests the line of
+/// the node's four grandchildren, so each key's next two levels are on their way while the other keys step. This
+/// is what makes a batch of lookups several times cheaper per key than lookups one by one on an index much larger
+/// than the cache. Between groups, `found` can start work whose memory accesses then overlap with the next
+/// group's search.
 pub(crate) fn eytzinger_find_groups_in(
     entries: &[u8],
     entry_len: usize,
     n: usize,
     keys: &[u64],
+    prefetch: bool,
     mut found: impl FnMut(&[Option<usize>]),
 ) {
     let index = n
@@ -452,11 +464,28 @@ pub(crate) fn eytzinger_find_groups_in(
         if let Some((entries, levels)) = index {
             let mut nodes = [1usize; BATCH];
             let nodes = &mut nodes[..group.len()];
-            for _ in 0..levels {
+            // The top levels are in cache: prefetching there would only cost instructions.
+            let quiet = if prefetch {
+                levels.min(GROUP_PREFETCH_FROM_LEVEL)
+            } else {
+                levels
+            };
+            for _ in 0..quiet {
                 for (node, &key) in nodes.iter_mut().zip(group) {
                     // Complete levels: `node <= n`, so the read is in bounds.
                     let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
                     *node = 2 * *node + usize::from(below);
+                }
+            }
+            for _ in quiet..levels {
+                for (node, &key) in nodes.iter_mut().zip(group) {
+                    let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
+                    *node = 2 * *node + usize::from(below);
+                    // Nodes `4·node .. 4·node + 3`, contiguous: one line, or two when the buffer is not 64-byte
+                    // aligned (its first and last byte).
+                    let ahead = (node.saturating_mul(4) - 1).saturating_mul(entry_len);
+                    crate::prefetch::prefetch(entries, ahead);
+                    crate::prefetch::prefetch(entries, ahead.saturating_add(4 * entry_len - 1));
                 }
             }
             for ((slot, &node), &key) in slots.iter_mut().zip(&*nodes).zip(group) {
@@ -465,19 +494,6 @@ pub(crate) fn eytzinger_find_groups_in(
         }
         found(slots);
     }
-}
-
-/// Loads one byte of each 64-byte cache line of `bytes[start..start + len]` (what lies outside `bytes` is
-/// skipped) and returns their XOR, which the caller passes to [`std::hint::black_box`] so the loads stay: a
-/// prefetch done with plain loads, since the prefetch instruction needs `unsafe`. Nothing should wait for the
-/// result.
-#[inline]
-pub(crate) fn touch_lines(bytes: &[u8], start: usize, len: usize) -> u8 {
-    let mut touched = 0;
-    for line in (0..len).step_by(64) {
-        touched ^= bytes.get(start.saturating_add(line)).copied().unwrap_or(0);
-    }
-    touched
 }
 
 /// Reads a little-endian `u64` at `at`, or `None` when it does not fit in `bytes`.
@@ -562,14 +578,20 @@ mod tests {
                 .step_by(7)
                 .chain([u64::MAX])
                 .collect();
-            let many = eytzinger_find_many_in(&entries, 16, n as usize, &keys);
+            let many = eytzinger_find_many_in(&entries, 16, n as usize, &keys, true);
+            let many_off = eytzinger_find_many_in(&entries, 16, n as usize, &keys, false);
+            assert_eq!(many, many_off);
             assert_eq!(many.len(), keys.len());
             for (&key, batched) in keys.iter().zip(many) {
                 let generic = eytzinger_find(n as usize, key, |slot| {
                     Ok::<_, ()>(read_u64(&entries, slot * 16).unwrap())
                 })
                 .unwrap();
-                let in_memory = eytzinger_find_in(&entries, 16, n as usize, key);
+                let in_memory = eytzinger_find_in(&entries, 16, n as usize, key, true);
+                assert_eq!(
+                    eytzinger_find_in(&entries, 16, n as usize, key, false),
+                    in_memory
+                );
                 assert_eq!(in_memory, generic, "n = {n}, key = {key}");
                 assert_eq!(batched, generic, "batched, n = {n}, key = {key}");
                 assert_eq!(in_memory.is_some(), key % 2 == 0 && key < 2 * u64::from(n));
@@ -577,9 +599,9 @@ mod tests {
             // An index shorter than `n` entries finds nothing, and never reads past its end.
             if n > 0 {
                 let short = &entries[..entries.len() - 1];
-                assert_eq!(eytzinger_find_in(short, 16, n as usize, 0), None);
+                assert_eq!(eytzinger_find_in(short, 16, n as usize, 0, true), None);
                 assert_eq!(
-                    eytzinger_find_many_in(short, 16, n as usize, &[0, 2]),
+                    eytzinger_find_many_in(short, 16, n as usize, &[0, 2], true),
                     [None, None]
                 );
             }

@@ -171,7 +171,7 @@ impl<D: AsRef<[u8]>> IntMap<D> {
     /// The index slot of `key`, if present.
     #[must_use]
     pub fn slot_of(&self, key: u64) -> Option<usize> {
-        eytzinger_find_in(self.entries(), ENTRY_LEN, self.len(), key)
+        eytzinger_find_in(self.entries(), ENTRY_LEN, self.len(), key, true)
     }
 
     /// The value of `key`, if present.
@@ -193,7 +193,7 @@ impl<D: AsRef<[u8]>> IntMap<D> {
     /// [`MapBuffer::slots_of`]: crate::MapBuffer::slots_of
     #[must_use]
     pub fn get_many(&self, keys: &[u64]) -> Vec<Option<u64>> {
-        eytzinger_find_many_in(self.entries(), ENTRY_LEN, self.len(), keys)
+        eytzinger_find_many_in(self.entries(), ENTRY_LEN, self.len(), keys, true)
             .into_iter()
             .map(|slot| slot.and_then(|slot| read_u64(self.entries(), slot * ENTRY_LEN + 8)))
             .collect()

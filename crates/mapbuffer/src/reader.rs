@@ -13,9 +13,9 @@ use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{
     BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
-    VERSION_AT, eytzinger_find_groups_in, eytzinger_find_in, eytzinger_find_many_in, read_u64,
-    touch_lines,
+    VERSION_AT, eytzinger_find_groups_in, eytzinger_find_many_in,
 };
+use crate::reading::{Core, key_in, offset_in};
 
 /// How many cache lines of each value [`MapBuffer::get_many`] requests ahead of reading the values.
 const VALUE_LINES_AHEAD: usize = 2;
@@ -38,10 +38,10 @@ const VALUE_LINES_AHEAD: usize = 2;
 #[derive(Clone)]
 pub struct MapBuffer<D> {
     data: D,
-    header: Header,
+    /// The header, the buffer's size and the options; every check of the format (shared with the remote reader).
+    pub(crate) core: Core,
     /// `16 + 16·N`, checked to fit in the buffer.
     data_start: usize,
-    check_crc: bool,
 }
 
 impl MapBuffer<Mmap> {
@@ -60,6 +60,8 @@ impl MapBuffer<Mmap> {
 /// Anything but a regular file (a directory, FIFO, device, socket) is [`Error::NotRegularFile`], found before the
 /// file is opened for reading; on Unix the open itself does not block either (`O_NONBLOCK`), in case the path is
 /// replaced by a FIFO in between, and the opened file is checked again.
+// Mapping a file is `unsafe` in memmap2; the crate's only other `unsafe` is in the `prefetch` module.
+#[allow(unsafe_code)]
 pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     let open_error = |source| Error::Open {
         file: path.to_owned(),
@@ -142,45 +144,17 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// [`verify`](Self::verify) checks every value the same way.
     pub fn from_bytes(data: D) -> Result<Self> {
         let bytes = data.as_ref();
-        let header = Header::parse(bytes)?;
-        let len = bytes.len() as u64;
-        let data_start_u64 = header.data_start();
-        if len < data_start_u64 {
-            return Err(Error::Truncated {
-                what: "index",
-                needed: data_start_u64,
-                len,
-            });
-        }
-        // Fits: it is at most the buffer length.
-        let data_start = data_start_u64 as usize;
+        let core = Core::open(bytes, bytes.len() as u64)?;
+        // Fits: `Core::open` checked it is at most the buffer length.
+        let data_start = core.data_start() as usize;
         let map = Self {
             data,
-            header,
+            core,
             data_start,
-            check_crc: true,
         };
-        let n = map.len();
-        if n == 0 {
-            if len != HEADER_LEN as u64 {
-                return Err(Error::TrailingBytes {
-                    expected: HEADER_LEN as u64,
-                    len,
-                });
-            }
-        } else {
-            let first = map.offset_at(0);
-            if first != data_start_u64 {
-                return Err(
-                    map.corrupt_offset(0, "the first value does not start right after the index")
-                );
-            }
-            if map.offset_at(n - 1) > len {
-                return Err(map.corrupt_offset(n - 1, "past the end of the buffer"));
-            }
-            if !map.header.version.has_crc() {
-                map.check_v0_tails(OPEN_TAIL_VALUES, OPEN_TAIL_MAX_LEN)?;
-            }
+        map.core.check_index(map.index())?;
+        if !map.is_empty() && !map.core.header.version.has_crc() {
+            map.check_v0_tails(OPEN_TAIL_VALUES, OPEN_TAIL_MAX_LEN)?;
         }
         Ok(map)
     }
@@ -223,44 +197,60 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// stripped but not compared. Version 0 maps have no CRC to check.
     #[must_use]
     pub fn with_crc_check(mut self, check: bool) -> Self {
-        self.check_crc = check;
+        self.core.check_crc = check;
         self
     }
 
     /// Whether reads check the CRC of version 1 values.
     #[must_use]
     pub fn crc_check(&self) -> bool {
-        self.check_crc
+        self.core.check_crc
+    }
+
+    /// Turns software prefetching on (the default) or off for this map's lookups. On, an index search requests
+    /// the cache lines of the nodes four levels below the one it compares (two levels in a batch), and a lookup
+    /// requests all lines of the value it found before checking it, so memory misses overlap instead of waiting
+    /// for one another. Off is only useful to measure what that buys; results are the same either way.
+    #[must_use]
+    pub fn with_prefetch(mut self, prefetch: bool) -> Self {
+        self.core.prefetch = prefetch;
+        self
+    }
+
+    /// Whether lookups prefetch (see [`with_prefetch`](Self::with_prefetch)).
+    #[must_use]
+    pub fn prefetch(&self) -> bool {
+        self.core.prefetch
     }
 
     /// The decoded header.
     #[must_use]
     pub fn header(&self) -> Header {
-        self.header
+        self.core.header
     }
 
     /// The format version (0: no CRC, 1: CRC-32C per value).
     #[must_use]
     pub fn format_version(&self) -> FormatVersion {
-        self.header.version
+        self.core.header.version
     }
 
     /// How values are compressed.
     #[must_use]
     pub fn codec(&self) -> Codec {
-        self.header.codec
+        self.core.header.codec
     }
 
     /// The number of keys (N in the header).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.header.len as usize
+        self.core.header.len as usize
     }
 
     /// Whether the map has no keys.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.header.len == 0
+        self.core.header.len == 0
     }
 
     /// The whole buffer.
@@ -297,23 +287,13 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// The key of `slot`, which must be `< len()` (the index was checked to hold N entries).
     #[inline]
     fn raw_key_at(&self, slot: usize) -> u64 {
-        read_u64(self.index(), slot * INDEX_ENTRY_LEN).unwrap_or(0)
+        key_in(self.index(), slot)
     }
 
     /// The offset of `slot`, which must be `< len()`.
     #[inline]
     fn offset_at(&self, slot: usize) -> u64 {
-        read_u64(self.index(), slot * INDEX_ENTRY_LEN + 8).unwrap_or(0)
-    }
-
-    fn corrupt_offset(&self, slot: usize, reason: &'static str) -> Error {
-        Error::CorruptOffset {
-            key: self.raw_key_at(slot),
-            slot,
-            offset: self.offset_at(slot),
-            at: offset_field_at(slot),
-            reason,
-        }
+        offset_in(self.index(), slot)
     }
 
     /// The key stored in index slot `slot`, or `None` when `slot >= len()`.
@@ -326,7 +306,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     #[inline]
     #[must_use]
     pub fn slot_of(&self, key: u64) -> Option<usize> {
-        eytzinger_find_in(self.index(), INDEX_ENTRY_LEN, self.len(), key)
+        self.core.find(self.index(), key)
     }
 
     /// Whether `key` is in the map (an index search; no value is read).
@@ -341,7 +321,13 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// time.
     #[must_use]
     pub fn slots_of(&self, keys: &[u64]) -> Vec<Option<usize>> {
-        eytzinger_find_many_in(self.index(), INDEX_ENTRY_LEN, self.len(), keys)
+        eytzinger_find_many_in(
+            self.index(),
+            INDEX_ENTRY_LEN,
+            self.len(),
+            keys,
+            self.core.prefetch,
+        )
     }
 
     /// Whether each of `keys` is in the map, in order: [`contains`](Self::contains) for a batch, with the searches
@@ -352,29 +338,11 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     }
 
     /// The byte range of the stored value of `slot` (payload and CRC), checked against its neighbours and the buffer.
+    #[inline]
     fn stored_range(&self, slot: usize) -> Result<Range<usize>> {
-        let len = self.data.as_ref().len() as u64;
-        let start = self.offset_at(slot);
-        let end = if slot + 1 < self.len() {
-            self.offset_at(slot + 1)
-        } else {
-            len
-        };
-        if start < self.data_start as u64 {
-            return Err(self.corrupt_offset(slot, "points into the header or index"));
-        }
-        if end > len {
-            return Err(self.corrupt_offset(slot + 1, "past the end of the buffer"));
-        }
-        if start > end {
-            return Err(if slot + 1 < self.len() {
-                self.corrupt_offset(slot + 1, "smaller than the offset of the previous slot")
-            } else {
-                self.corrupt_offset(slot, "past the end of the buffer")
-            });
-        }
-        // Both are at most `len`, so they fit in usize.
-        Ok(start as usize..end as usize)
+        let range = self.core.stored_range_in(self.index(), slot)?;
+        // Both are at most the buffer's length, so they fit in usize.
+        Ok(range.start as usize..range.end as usize)
     }
 
     /// The stored bytes of index slot `slot` without decoding: payload, and the CRC in version 1 (not checked).
@@ -386,47 +354,15 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         })?;
         let range = self.stored_range(slot)?;
         let offset = range.start as u64;
-        let stored = &self.data.as_ref()[range];
-        let (payload, crc) = if self.header.version.has_crc() {
-            let Some(split) = stored.len().checked_sub(CRC_LEN) else {
-                return Err(Error::MissingCrc {
-                    key,
-                    slot,
-                    offset,
-                    len: stored.len() as u64,
-                });
-            };
-            let (payload, crc) = stored.split_at(split);
-            let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-            (payload, Some(crc))
-        } else {
-            (stored, None)
-        };
-        Ok(RawEntry {
-            slot,
-            key,
-            offset,
-            payload,
-            stored_crc: crc,
-        })
+        self.core
+            .split(key, slot, offset, &self.data.as_ref()[range])
     }
 
     /// The stored payload of `slot` (compressed bytes, CRC removed), CRC-checked unless checking is off.
     fn payload_at(&self, slot: usize) -> Result<RawEntry<'_>> {
         let entry = self.raw_entry(slot)?;
-        if self.check_crc {
-            entry.check_crc()?;
-        }
+        self.core.check_crc(&entry)?;
         Ok(entry)
-    }
-
-    fn decode<'a>(&self, entry: &RawEntry<'a>) -> Result<Cow<'a, [u8]>> {
-        match self.header.codec {
-            Codec::None => Ok(Cow::Borrowed(entry.payload)),
-            codec => codec::decompress(codec, entry.payload)
-                .map(Cow::Owned)
-                .map_err(|err| err.on_decode(codec, entry.key, entry.slot, entry.offset)),
-        }
     }
 
     /// The value of `key`: borrowed from the buffer when the map is not compressed, decompressed otherwise.
@@ -450,11 +386,22 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         let mut values = Vec::with_capacity(keys.len());
         let mut requested: Vec<Option<usize>> = Vec::with_capacity(BATCH);
         let read = |slot: Option<usize>| slot.map(|slot| self.value_at(slot)).transpose();
-        eytzinger_find_groups_in(self.index(), INDEX_ENTRY_LEN, self.len(), keys, |found| {
-            self.request_values(found);
-            values.extend(requested.drain(..).map(read));
-            requested.extend_from_slice(found);
-        });
+        let index = self.index();
+        let prefetch = self.core.prefetch;
+        eytzinger_find_groups_in(
+            index,
+            INDEX_ENTRY_LEN,
+            self.len(),
+            keys,
+            prefetch,
+            |found| {
+                if prefetch {
+                    self.request_values(found);
+                }
+                values.extend(requested.drain(..).map(read));
+                requested.extend_from_slice(found);
+            },
+        );
         values.extend(requested.into_iter().map(read));
         values.into_iter().collect()
     }
@@ -463,13 +410,10 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// finds them in the cache. Offsets are not checked here: a wild one loads nothing.
     fn request_values(&self, slots: &[Option<usize>]) {
         let data = self.data.as_ref();
-        let mut touched = 0u8;
         for &slot in slots.iter().flatten() {
             let start = usize::try_from(self.offset_at(slot)).unwrap_or(usize::MAX);
-            touched ^= touch_lines(data, start, VALUE_LINES_AHEAD * 64);
+            crate::prefetch::prefetch_range(data, start, VALUE_LINES_AHEAD * 64, VALUE_LINES_AHEAD);
         }
-        // Keeps the touching loads; nothing waits for them.
-        std::hint::black_box(touched);
     }
 
     /// The stored payload of `key` (still compressed, CRC checked and removed), if present.
@@ -486,7 +430,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
             Some(slot) => Ok(Some(
                 self.stored_range(slot)?
                     .len()
-                    .saturating_sub(self.header.version.suffix_len()),
+                    .saturating_sub(self.core.header.version.suffix_len()),
             )),
             None => Ok(None),
         }
@@ -494,9 +438,14 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
 
     /// The value in index slot `slot`, decoded as by [`MapBuffer::get`]; a slot `>= len()` is
     /// [`Error::SlotOutOfRange`].
+    #[inline]
     pub fn value_at(&self, slot: usize) -> Result<Cow<'_, [u8]>> {
-        let entry = self.payload_at(slot)?;
-        self.decode(&entry)
+        let entry = self.raw_entry(slot)?;
+        // All lines of the value are requested at once, instead of one after the other as the CRC reads them.
+        let stored_len = entry.payload.len() + self.core.header.version.suffix_len();
+        let stored = entry.offset..entry.offset + stored_len as u64;
+        self.core.prefetch_value(self.data.as_ref(), &stored);
+        self.core.decode(&entry)
     }
 
     /// Entries `(key, value)` in ascending key order.
@@ -571,7 +520,7 @@ impl<D: AsRef<[u8]> + AsMut<[u8]>> MapBuffer<D> {
     pub fn set(&mut self, key: u64, value: &[u8]) -> Result<()> {
         let slot = self.slot_of(key).ok_or(Error::KeyNotFound { key })?;
         let range = self.stored_range(slot)?;
-        let suffix = self.header.version.suffix_len();
+        let suffix = self.core.header.version.suffix_len();
         let Some(payload_len) = range.len().checked_sub(suffix) else {
             return Err(Error::MissingCrc {
                 key,
@@ -580,7 +529,7 @@ impl<D: AsRef<[u8]> + AsMut<[u8]>> MapBuffer<D> {
                 len: range.len() as u64,
             });
         };
-        let codec = self.header.codec;
+        let codec = self.core.header.codec;
         let encoded = match codec {
             Codec::None => Cow::Borrowed(value),
             _ => {
@@ -607,11 +556,12 @@ impl<D: AsRef<[u8]> + AsMut<[u8]>> MapBuffer<D> {
 impl<D: AsRef<[u8]>> fmt::Debug for MapBuffer<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapBuffer")
-            .field("version", &self.header.version)
-            .field("codec", &self.header.codec)
-            .field("len", &self.header.len)
+            .field("version", &self.core.header.version)
+            .field("codec", &self.core.header.codec)
+            .field("len", &self.core.header.len)
             .field("bytes", &self.data.as_ref().len())
-            .field("check_crc", &self.check_crc)
+            .field("check_crc", &self.core.check_crc)
+            .field("prefetch", &self.core.prefetch)
             .finish()
     }
 }
@@ -633,10 +583,7 @@ pub(crate) fn has_crc_tail(stored: &[u8]) -> bool {
     }
 }
 
-/// Byte offset of the offset field of index entry `slot`.
-pub(crate) fn offset_field_at(slot: usize) -> u64 {
-    (HEADER_LEN + 8) as u64 + (slot as u64) * INDEX_ENTRY_LEN as u64
-}
+pub(crate) use crate::reading::offset_field_at;
 
 /// One stored value as it is in the buffer, from [`MapBuffer::raw_entry`]: for inspection and dumps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

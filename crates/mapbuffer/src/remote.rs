@@ -25,13 +25,12 @@ use object_store::path::Path as ObjectPath;
 use object_store::{GetRange, ObjectStore};
 use sparse_buffer::{BlockingRuntime, ObjectStoreSource, RangeReader, ReaderOptions};
 
-use crate::codec;
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
-use crate::format::{
-    CRC_LEN, Codec, HEADER_LEN, Header, INDEX_ENTRY_LEN, eytzinger_find, eytzinger_find_in,
-    read_u64,
-};
-use crate::reader::{MapBuffer, RawEntry, offset_field_at};
+use crate::format::{CRC_LEN, HEADER_LEN, Header, INDEX_ENTRY_LEN, eytzinger_find, read_u64};
+use crate::reader::MapBuffer;
+use crate::reading::{Core, key_in, offset_in};
 
 /// How a [`RemoteMapBuffer`] reads its index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -162,10 +161,9 @@ const HEAD_READ: u64 = 64 * 1024;
 #[derive(Debug)]
 pub struct RemoteMapBuffer {
     reader: RangeReader<ObjectStoreSource>,
-    header: Header,
-    size: u64,
+    /// The header, the object's size and the CRC option; every check of the format (shared with [`MapBuffer`]).
+    core: Core,
     mode: IndexMode,
-    check_crc: bool,
     index: Mutex<Option<Bytes>>,
     cache_use: IndexCacheUse,
     batch: usize,
@@ -193,34 +191,19 @@ impl RemoteMapBuffer {
                 .await
                 .map_err(remote)?;
         let size = source.size();
-        let header = Header::parse(&head)?;
-        let data_start = header.data_start();
-        if size < data_start {
-            return Err(Error::Truncated {
-                what: "index",
-                needed: data_start,
-                len: size,
-            });
-        }
-        if header.len == 0 && size != HEADER_LEN as u64 {
-            return Err(Error::TrailingBytes {
-                expected: HEADER_LEN as u64,
-                len: size,
-            });
-        }
+        let mut core = Core::open(&head, size)?;
+        core.check_crc = options.check_crc;
         let e_tag = source.e_tag().map(str::to_owned);
         let reader = RangeReader::with_size(source, size, options.reader);
         reader.add_region(at.start, head).map_err(remote)?;
         let mut map = Self {
             reader,
-            header,
-            size,
+            core,
             mode: if options.index_cache.is_some() {
                 IndexMode::Whole
             } else {
                 options.index
             },
-            check_crc: options.check_crc,
             index: Mutex::new(None),
             cache_use: IndexCacheUse::None,
             batch: options.batch.max(1),
@@ -243,25 +226,25 @@ impl RemoteMapBuffer {
     /// Number of keys.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.header.len as usize
+        self.core.len()
     }
 
     /// Whether the map has no keys.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.header.len == 0
+        self.core.len() == 0
     }
 
     /// The header.
     #[must_use]
     pub fn header(&self) -> Header {
-        self.header
+        self.core.header
     }
 
     /// The size of the remote object.
     #[must_use]
     pub fn size(&self) -> u64 {
-        self.size
+        self.core.size
     }
 
     /// What happened to the index cache file at open.
@@ -276,10 +259,6 @@ impl RemoteMapBuffer {
         &self.reader
     }
 
-    fn index_range(&self) -> Range<u64> {
-        HEADER_LEN as u64..self.header.data_start()
-    }
-
     /// The whole index, fetched (one request) unless already held; checked like a local map's at open.
     async fn whole_index(&self) -> Result<Bytes> {
         if let Some(index) = &*self.index.lock().unwrap_or_else(PoisonError::into_inner) {
@@ -288,39 +267,12 @@ impl RemoteMapBuffer {
         // Two first lookups at once fetch it once: the reader never fetches bytes already in flight.
         let index = self
             .reader
-            .read_range(self.index_range())
+            .read_range(self.core.index_range())
             .await
             .map_err(remote)?;
-        self.check_index(&index)?;
+        self.core.check_index(&index)?;
         *self.index.lock().unwrap_or_else(PoisonError::into_inner) = Some(index.clone());
         Ok(index)
-    }
-
-    /// The checks of a local open: the first value right after the index, the last offset inside the object.
-    fn check_index(&self, index: &[u8]) -> Result<()> {
-        let n = self.len();
-        if n == 0 {
-            return Ok(());
-        }
-        let key = |slot: usize| read_u64(index, slot * INDEX_ENTRY_LEN).unwrap_or(0);
-        let offset = |slot: usize| read_u64(index, slot * INDEX_ENTRY_LEN + 8).unwrap_or(0);
-        let corrupt = |slot: usize, reason| Error::CorruptOffset {
-            key: key(slot),
-            slot,
-            offset: offset(slot),
-            at: offset_field_at(slot),
-            reason,
-        };
-        if offset(0) != self.header.data_start() {
-            return Err(corrupt(
-                0,
-                "the first value does not start right after the index",
-            ));
-        }
-        if offset(n - 1) > self.size {
-            return Err(corrupt(n - 1, "past the end of the buffer"));
-        }
-        Ok(())
     }
 
     /// Fetches the whole index now (one request), so that every lookup after it costs one request.
@@ -337,10 +289,7 @@ impl RemoteMapBuffer {
     }
 
     fn decode_entry(entry: &[u8]) -> (u64, u64) {
-        (
-            read_u64(entry, 0).unwrap_or(0),
-            read_u64(entry, 8).unwrap_or(0),
-        )
+        (key_in(entry, 0), offset_in(entry, 0))
     }
 
     /// Reads the `(key, offset)` entry of `slot < len()` in on-demand mode, fetching it unless cached.
@@ -373,8 +322,8 @@ impl RemoteMapBuffer {
         }
     }
 
-    /// The slot of `key` and the `(key, offset)` entries of that slot and the next (if any).
-    async fn locate(&self, key: u64) -> Result<Option<(usize, u64, Option<u64>)>> {
+    /// The slot of `key` and the checked byte range of its stored value.
+    async fn locate(&self, key: u64) -> Result<Option<(usize, Range<u64>)>> {
         let n = self.len();
         if n == 0 {
             return Ok(None);
@@ -382,97 +331,33 @@ impl RemoteMapBuffer {
         match self.mode {
             IndexMode::Whole => {
                 let index = self.whole_index().await?;
-                let Some(slot) = eytzinger_find_in(&index, INDEX_ENTRY_LEN, n, key) else {
+                let Some(slot) = self.core.find(&index, key) else {
                     return Ok(None);
                 };
-                let offset =
-                    |slot: usize| read_u64(&index, slot * INDEX_ENTRY_LEN + 8).unwrap_or(0);
-                let next = (slot + 1 < n).then(|| offset(slot + 1));
-                Ok(Some((slot, offset(slot), next)))
+                Ok(Some((slot, self.core.stored_range_in(&index, slot)?)))
             }
             IndexMode::OnDemand => {
                 let Some(slot) = self.find_on_demand(key).await? else {
                     return Ok(None);
                 };
-                let (_, start) = self.entry_on_demand(slot).await?;
+                let entry = self.entry_on_demand(slot).await?;
                 let next = if slot + 1 < n {
-                    Some(self.entry_on_demand(slot + 1).await?.1)
+                    Some(self.entry_on_demand(slot + 1).await?)
                 } else {
                     None
                 };
-                Ok(Some((slot, start, next)))
+                Ok(Some((slot, self.core.stored_range(slot, entry, next)?)))
             }
         }
     }
 
-    /// The checked byte range of the stored value of `slot` (as a local map checks it).
-    fn stored_range(
-        &self,
-        key: u64,
-        slot: usize,
-        start: u64,
-        next: Option<u64>,
-    ) -> Result<Range<u64>> {
-        let end = next.unwrap_or(self.size);
-        let corrupt = |slot: usize, offset: u64, reason| Error::CorruptOffset {
-            key,
-            slot,
-            offset,
-            at: offset_field_at(slot),
-            reason,
-        };
-        if start < self.header.data_start() {
-            return Err(corrupt(slot, start, "points into the header or index"));
-        }
-        if end > self.size {
-            return Err(corrupt(slot + 1, end, "past the end of the buffer"));
-        }
-        if start > end {
-            return Err(if next.is_some() {
-                corrupt(
-                    slot + 1,
-                    end,
-                    "smaller than the offset of the previous slot",
-                )
-            } else {
-                corrupt(slot, start, "past the end of the buffer")
-            });
-        }
-        Ok(start..end)
-    }
-
-    /// Splits off and checks the CRC (version 1), then decompresses.
-    fn decode(&self, key: u64, slot: usize, offset: u64, stored: Bytes) -> Result<Bytes> {
-        let (payload, stored_crc) = if self.header.version.has_crc() {
-            let Some(split) = stored.len().checked_sub(CRC_LEN) else {
-                return Err(Error::MissingCrc {
-                    key,
-                    slot,
-                    offset,
-                    len: stored.len() as u64,
-                });
-            };
-            let crc = read_u32(&stored[split..]);
-            (stored.slice(..split), Some(crc))
-        } else {
-            (stored, None)
-        };
-        if self.check_crc {
-            RawEntry {
-                slot,
-                key,
-                offset,
-                payload: &payload,
-                stored_crc,
-            }
-            .check_crc()?;
-        }
-        match self.header.codec {
-            Codec::None => Ok(payload),
-            codec => codec::decompress(codec, &payload)
-                .map(Bytes::from)
-                .map_err(|err| err.on_decode(codec, key, slot, offset)),
-        }
+    /// Splits off and checks the CRC (version 1), then decompresses: the local map's steps, on fetched bytes.
+    fn decode(&self, key: u64, slot: usize, offset: u64, stored: &Bytes) -> Result<Bytes> {
+        let entry = self.core.split(key, slot, offset, stored)?;
+        Ok(match self.core.decode(&entry)? {
+            Cow::Borrowed(payload) => stored.slice_ref(payload),
+            Cow::Owned(value) => Bytes::from(value),
+        })
     }
 
     /// The value of `key` (decompressed, CRC-checked), or `None` when absent. With the index held, one request
@@ -482,16 +367,15 @@ impl RemoteMapBuffer {
     /// [`Error::Remote`] when a request fails; [`Error::CorruptOffset`], [`Error::MissingCrc`],
     /// [`Error::CrcMismatch`] or [`Error::Decompress`] for a corrupt value.
     pub async fn get(&self, key: u64) -> Result<Option<Bytes>> {
-        let Some((slot, start, next)) = self.locate(key).await? else {
+        let Some((slot, range)) = self.locate(key).await? else {
             return Ok(None);
         };
-        let range = self.stored_range(key, slot, start, next)?;
         let stored = self
             .reader
             .read_range(range.clone())
             .await
             .map_err(remote)?;
-        self.decode(key, slot, range.start, stored).map(Some)
+        self.decode(key, slot, range.start, &stored).map(Some)
     }
 
     /// The values of `keys`, in order (`None` for absent keys): every value range is fetched in one plan
@@ -502,12 +386,11 @@ impl RemoteMapBuffer {
     pub async fn get_many(&self, keys: &[u64]) -> Result<Vec<Option<Bytes>>> {
         let mut found = Vec::with_capacity(keys.len());
         for &key in keys {
-            found.push(match self.locate(key).await? {
-                Some((slot, start, next)) => {
-                    Some((key, slot, self.stored_range(key, slot, start, next)?))
-                }
-                None => None,
-            });
+            found.push(
+                self.locate(key)
+                    .await?
+                    .map(|(slot, range)| (key, slot, range)),
+            );
         }
         let ranges: Vec<Range<u64>> = found
             .iter()
@@ -524,7 +407,7 @@ impl RemoteMapBuffer {
                         .read_range(range.clone())
                         .await
                         .map_err(remote)?;
-                    Some(self.decode(key, slot, range.start, stored)?)
+                    Some(self.decode(key, slot, range.start, &stored)?)
                 }
                 None => None,
             });
@@ -566,20 +449,11 @@ impl RemoteMapBuffer {
     /// The entries of `slots`: their value ranges fetched in one plan, then each value checked and decoded.
     async fn entries(&self, slots: &[usize]) -> Result<Vec<Result<(u64, Bytes)>>> {
         let index = self.whole_index().await?;
-        let entry = |slot: usize| {
-            let at = slot * INDEX_ENTRY_LEN;
-            (
-                read_u64(&index, at).unwrap_or(0),
-                read_u64(&index, at + 8).unwrap_or(0),
-            )
-        };
-        let n = self.len();
         let located: Vec<_> = slots
             .iter()
             .map(|&slot| {
-                let (key, start) = entry(slot);
-                let next = (slot + 1 < n).then(|| entry(slot + 1).1);
-                (key, slot, self.stored_range(key, slot, start, next))
+                let key = key_in(&index, slot);
+                (key, slot, self.core.stored_range_in(&index, slot))
             })
             .collect();
         let ranges: Vec<Range<u64>> = located
@@ -596,7 +470,7 @@ impl RemoteMapBuffer {
                         .read_range(range.clone())
                         .await
                         .map_err(remote)?;
-                    self.decode(key, slot, range.start, stored)
+                    self.decode(key, slot, range.start, &stored)
                         .map(|value| (key, value))
                 }
                 Err(err) => Err(err),
@@ -611,7 +485,11 @@ impl RemoteMapBuffer {
     /// # Errors
     /// The first problem found, as [`MapBuffer::verify`]; [`Error::Remote`] when a request fails.
     pub async fn verify(&self) -> Result<()> {
-        let whole = self.reader.read_range(0..self.size).await.map_err(remote)?;
+        let whole = self
+            .reader
+            .read_range(0..self.core.size)
+            .await
+            .map_err(remote)?;
         MapBuffer::from_bytes(whole)?.verify()
     }
 
@@ -634,7 +512,7 @@ impl RemoteMapBuffer {
         if let Some(bytes) = &existing
             && let Some(index) = self.parse_cache(bytes, e_tag)
         {
-            self.check_index(&index)?;
+            self.core.check_index(&index)?;
             *self.index.lock().unwrap_or_else(PoisonError::into_inner) = Some(index);
             return Ok(IndexCacheUse::Loaded);
         }
@@ -656,10 +534,10 @@ impl RemoteMapBuffer {
     fn cache_bytes(&self, e_tag: &str, index: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(48 + e_tag.len() + index.len());
         out.extend_from_slice(CACHE_MAGIC);
-        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.core.size.to_le_bytes());
         out.extend_from_slice(&(e_tag.len() as u64).to_le_bytes());
         out.extend_from_slice(e_tag.as_bytes());
-        out.extend_from_slice(&self.header.to_bytes());
+        out.extend_from_slice(&self.core.header.to_bytes());
         out.extend_from_slice(index);
         let crc = crc32c::crc32c(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -678,10 +556,10 @@ impl RemoteMapBuffer {
         let rest = rest.get(16..)?;
         let (tag, rest) = rest.split_at_checked(tag_len)?;
         let (header, index) = rest.split_at_checked(HEADER_LEN)?;
-        let matches = size == self.size
+        let matches = size == self.core.size
             && tag == e_tag.as_bytes()
-            && header == self.header.to_bytes()
-            && index.len() as u64 == self.index_range().end - self.index_range().start;
+            && header == self.core.header.to_bytes()
+            && index.len() as u64 == self.core.index_range().end - self.core.index_range().start;
         matches.then(|| Bytes::copy_from_slice(index))
     }
 }

@@ -1,7 +1,6 @@
 //! Full validation of a [`MapBuffer`]: everything the format lets us check, in one pass over the index and one over
 //! the values.
 
-use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{Codec, HEADER_LEN, INDEX_ENTRY_LEN, SortedSlots};
 use crate::reader::{MapBuffer, offset_field_at};
@@ -50,8 +49,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
             let entry = self.raw_entry(slot)?;
             entry.check_crc()?;
             if codec != Codec::None {
-                codec::decompress(codec, entry.payload)
-                    .map_err(|err| err.on_decode(codec, entry.key, slot, entry.offset))?;
+                self.core.decompress(&entry)?;
             }
         }
         Ok(())

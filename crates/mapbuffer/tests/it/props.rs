@@ -63,7 +63,16 @@ proptest! {
         let contained: Vec<bool> = batch.iter().map(|key| model.contains_key(key)).collect();
         prop_assert_eq!(map.contains_many(&batch), contained);
         let slots: Vec<Option<usize>> = batch.iter().map(|&key| map.slot_of(key)).collect();
-        prop_assert_eq!(map.slots_of(&batch), slots);
+        prop_assert_eq!(map.slots_of(&batch), slots.clone());
+        // Prefetching is a hint: off, every answer is the same.
+        let unprefetched = map.clone().with_prefetch(false);
+        prop_assert!(map.prefetch() && !unprefetched.prefetch());
+        prop_assert_eq!(unprefetched.get_many(&batch).unwrap(), many);
+        prop_assert_eq!(unprefetched.slots_of(&batch), slots.clone());
+        for (&key, slot) in batch.iter().zip(&slots) {
+            prop_assert_eq!(unprefetched.slot_of(key), *slot);
+            prop_assert_eq!(unprefetched.get(key).unwrap(), map.get(key).unwrap());
+        }
         let iterated: Vec<(u64, Vec<u8>)> = map.iter().map(|e| e.map(|(k, v)| (k, v.into_owned()))).collect::<Result<_, _>>().unwrap();
         let expected: Vec<(u64, Vec<u8>)> = model.into_iter().collect();
         prop_assert_eq!(iterated, expected);

@@ -397,6 +397,38 @@ fn zstd_decoding_is_tolerant() {
     assert_eq!(&*map.get(3).unwrap().unwrap(), b"");
 }
 
+/// A zstd frame whose header declares one byte more or less than it holds is an error, never a short or padded
+/// value: values with a content size are decoded in one call into a buffer of exactly that size.
+#[cfg(feature = "zstd")]
+#[test]
+fn zstd_frames_that_lie_about_their_size_are_errors() {
+    let good = zstd::bulk::compress(b"twenty-four bytes of text", 3).unwrap();
+    // Frame header descriptor: single segment, 1-byte content size right after it.
+    assert_eq!(good[4], 0x20);
+    assert_eq!(usize::from(good[5]), b"twenty-four bytes of text".len());
+    let mut more = good.clone();
+    more[5] += 1;
+    let mut less = good.clone();
+    less[5] -= 1;
+    let bytes = handmade(Codec::Zstd, &[more, less, good]);
+    let map = MapBuffer::from_bytes(&bytes).unwrap();
+    for key in [1, 2] {
+        let err = map.get(key).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Decompress {
+                    codec: Codec::Zstd,
+                    ..
+                }
+            ),
+            "{key}: {err}"
+        );
+    }
+    assert_eq!(&*map.get(3).unwrap().unwrap(), b"twenty-four bytes of text");
+    assert!(map.verify().is_err());
+}
+
 #[cfg(feature = "gzip")]
 #[test]
 fn gzip_decoding_is_tolerant() {
