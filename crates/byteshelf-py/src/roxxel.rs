@@ -93,16 +93,15 @@ fn resolve(index: i64, len: u64) -> PyResult<u64> {
 /// one (`step` 1, its indices all of one sign); `None` when it is empty or not such a run. An index outside the
 /// dataset raises the `IndexError` that resolving it one by one would.
 fn contiguous_run(start: i64, step: i64, count: usize, len: u64) -> PyResult<Option<Range<u64>>> {
-    let Some(last) = i64::try_from(count)
+    if step != 1 || count == 0 {
+        return Ok(None);
+    }
+    let Some(last) = i64::try_from(count - 1)
         .ok()
-        .and_then(|count| count.checked_sub(1))
         .and_then(|back| start.checked_add(back))
     else {
         return Ok(None);
     };
-    if step != 1 {
-        return Ok(None);
-    }
     let (first, last) = (resolve(start, len)?, resolve(last, len)?);
     Ok((first <= last && last - first + 1 == count as u64).then_some(first..last + 1))
 }
