@@ -2,6 +2,7 @@
 //! views of the memory map.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -86,6 +87,78 @@ fn resolve(index: i64, len: u64) -> PyResult<u64> {
         return Err(PyIndexError::new_err("Record index out of range."));
     }
     Ok(resolved as u64)
+}
+
+/// The records a `range(start, start + count * step, step)` asks for, as one ascending run of positions, when it is
+/// one (`step` 1, its indices all of one sign); `None` when it is empty or not such a run. An index outside the
+/// dataset raises the `IndexError` that resolving it one by one would.
+fn contiguous_run(start: i64, step: i64, count: usize, len: u64) -> PyResult<Option<Range<u64>>> {
+    if step != 1 || count == 0 {
+        return Ok(None);
+    }
+    let Some(last) = i64::try_from(count - 1)
+        .ok()
+        .and_then(|back| start.checked_add(back))
+    else {
+        return Ok(None);
+    };
+    let (first, last) = (resolve(start, len)?, resolve(last, len)?);
+    Ok((first <= last && last - first + 1 == count as u64).then_some(first..last + 1))
+}
+
+/// `gather` of the consecutive records `run` of a local dataset: each shard's part of the run is one span of its
+/// payload, copied in one go once every record in it has been read (checked as [`Dataset::range`] checks them) and
+/// found to be the size of the run's first record. Returns the bytes and that size.
+fn gather_run(dataset: &Dataset, run: Range<u64>) -> Result<(Vec<u8>, usize), PyErrState> {
+    // Each shard's part: the shard, and the run's records in it, by position in the shard.
+    let mut parts = Vec::new();
+    if let Some((first, mut local)) = dataset.locate(run.start) {
+        let mut left = run.end - run.start;
+        for shard in dataset.shards().get(first..).unwrap_or_default() {
+            if left == 0 {
+                break;
+            }
+            let take = shard.len().saturating_sub(local).min(left);
+            parts.push((shard, local..local + take));
+            left -= take;
+            local = 0;
+        }
+    }
+    // The bytes the spans hold (within the map, so never more than the files): the reservation. A bad span is
+    // left to the reads below, which name the first bad record.
+    let bytes = parts
+        .iter()
+        .map(|(shard, part)| shard.range_bytes(part.clone()).map_or(0, <[u8]>::len))
+        .sum();
+    let mut out = Vec::with_capacity(bytes);
+    let mut width = None;
+    let mut index = run.start;
+    for (shard, part) in parts {
+        for record in shard.range(part.clone()).map_err(PyErrState::Roxxel)? {
+            let len = record.map_err(PyErrState::Roxxel)?.len();
+            match width {
+                None => width = Some(len),
+                Some(w) if w != len => return Err(PyErrState::Ragged(index, len, w)),
+                Some(_) => {}
+            }
+            index += 1;
+        }
+        out.extend_from_slice(shard.range_bytes(part).map_err(PyErrState::Roxxel)?);
+    }
+    Ok((out, width.unwrap_or(0)))
+}
+
+/// The bytes of `gather`'s records, `width` each, as a 2-D array; `rows` when the records are empty.
+fn into_rows(
+    py: Python<'_>,
+    data: Vec<u8>,
+    width: usize,
+    rows: usize,
+) -> PyResult<Bound<'_, PyAny>> {
+    let rows = data.len().checked_div(width).unwrap_or(rows);
+    PyArray1::from_vec(py, data)
+        .reshape([rows, width])
+        .map(Bound::into_any)
 }
 
 /// The URL of each shard of a remote dataset: the scheme and host of `spec`, then the object path.
@@ -747,20 +820,23 @@ impl Roxxel {
             (None, None) => 0,
         };
         let mut wanted = Vec::new();
-        let mut contiguous = None;
         if let Ok(range) = indices.cast::<PyRange>() {
             // A `range` (a sequential pass in batches): its indices come from its bounds, not one Python int each.
             let (start, step) = (range.start()? as i64, range.step()? as i64);
             let count = range.len()?;
+            // Consecutive records of a local dataset: copied shard by shard, one span of the payload each.
+            if let Some(open) = &open
+                && let Some(run) = contiguous_run(start, step, count, len)?
+            {
+                let dataset = open.dataset.clone();
+                let (data, width) = py
+                    .detach(move || gather_run(&dataset, run))
+                    .map_err(PyErrState::into_py)?;
+                return into_rows(py, data, width, count);
+            }
             wanted.reserve(count);
             for k in 0..count as i64 {
                 wanted.push(resolve(start + k * step, len)?);
-            }
-            if let (1, Some(&first), Some(&last)) = (step, wanted.first(), wanted.last())
-                && first <= last
-                && last - first + 1 == wanted.len() as u64
-            {
-                contiguous = Some(first..last + 1);
             }
         } else {
             for index in indices.try_iter()? {
@@ -775,23 +851,13 @@ impl Roxxel {
                     Some(remote) => remote.get_many(&wanted).map_err(PyErrState::Roxxel)?,
                     None => Vec::new(),
                 };
-                // Ascending consecutive indices of a local dataset (a sequential pass): walk them with the
-                // dataset's iterator, which reads each index entry once, instead of one lookup per record.
-                let mut run = match (&local, contiguous) {
-                    (Some(local), Some(range)) => {
-                        Some(local.range(range).map_err(PyErrState::Roxxel)?)
-                    }
-                    _ => None,
-                };
                 let mut width = None;
                 let mut out = Vec::new();
                 for (n, &i) in wanted.iter().enumerate() {
-                    let next = run.as_mut().and_then(Iterator::next);
-                    let record: &[u8] = match (next, &local, fetched.get(n)) {
-                        (Some(record), _, _) => record.map_err(PyErrState::Roxxel)?,
-                        (None, Some(local), _) => local.get(i).map_err(PyErrState::Roxxel)?,
-                        (None, None, Some(record)) => record,
-                        (None, None, None) => &[],
+                    let record: &[u8] = match (&local, fetched.get(n)) {
+                        (Some(local), _) => local.get(i).map_err(PyErrState::Roxxel)?,
+                        (None, Some(record)) => record,
+                        (None, None) => &[],
                     };
                     match width {
                         None => {
@@ -808,13 +874,7 @@ impl Roxxel {
                 Ok((out, width.unwrap_or(0)))
             })
             .map_err(PyErrState::into_py)?;
-        let rows = data
-            .len()
-            .checked_div(width)
-            .unwrap_or_else(|| indices.len().unwrap_or(0));
-        PyArray1::from_vec(py, data)
-            .reshape([rows, width])
-            .map(Bound::into_any)
+        into_rows(py, data, width, indices.len().unwrap_or(0))
     }
 
     /// Checks every shard's whole index, and the records covered by `.crc` sidecars (without the GIL).

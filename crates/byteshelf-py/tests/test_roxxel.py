@@ -151,6 +151,43 @@ def test_gather_copies_blocks_into_one_array(tmp_path):
         Roxxel(str(tmp_path / "v.rox")).gather([0, 1])
 
 
+def test_gather_of_a_range_crosses_shards_and_names_a_ragged_record(tmp_path):
+    blocks = [bytes(range(i, i + 8)) for i in range(20)]
+    Roxxel(str(tmp_path / "s.rox")).write_records(blocks, max_shard_bytes=100)
+    assert len(rox_files(tmp_path)) >= 3
+    with Roxxel(str(tmp_path / "s.rox")) as ds:
+        raw = ds.raw_data
+        ranges = (range(20), range(3, 17), range(-15, -2), range(6, 7), range(0, 20, 2), range(19, -1, -1))
+        # Empty ranges, at the end and outside the dataset: no index to check, as for an empty list.
+        for r in ranges + (range(20, 20), range(30, 30), range(-30, -30)):
+            batch = ds.gather(r)
+            assert batch.shape == ((len(r), 8) if len(r) else (0, 0))
+            assert batch.tobytes() == b"".join(blocks[i] for i in r) == ds.gather(list(r)).tobytes()
+            assert not np.shares_memory(batch, raw)  # a copy, not a view of the map
+        with pytest.raises(IndexError):
+            ds.gather(range(15, 21))
+        with pytest.raises(IndexError):
+            ds.gather(range(-21, -3))
+
+    # A record of another size, in the second shard: the same error from a range as from the list of its indices.
+    sizes = [8] * 11 + [3] + [8] * 8
+    Roxxel(str(tmp_path / "r.rox")).write_records([bytes(n) for n in sizes], max_shard_bytes=100)
+    with Roxxel(str(tmp_path / "r.rox")) as ds:
+        for r, message in (
+            (range(0, 20), "record 11 has 3 bytes, the first has 8"),
+            (range(4, 13), "record 11 has 3 bytes, the first has 8"),
+            (range(11, 14), "record 12 has 8 bytes, the first has 3"),
+            (range(-9, -6), "record 12 has 8 bytes, the first has 3"),
+        ):
+            for indices in (r, list(r)):
+                with pytest.raises(ValueError, match=message):
+                    ds.gather(indices)
+        assert ds.gather(range(12, 20)).tobytes() == bytes(64)
+    Roxxel(str(tmp_path / "e.rox")).write_records([b"", b"", b""])
+    with Roxxel(str(tmp_path / "e.rox")) as ds:
+        assert ds.gather(range(3)).shape == ds.gather([0, 1, 2]).shape == (3, 0)
+
+
 # --- deliberate differences ------------------------------------------------------------------------------------
 
 

@@ -455,6 +455,33 @@ impl<D: AsRef<[u8]>> Shard<D> {
         ))
     }
 
+    /// The payload bytes of the records in `range`, as one slice: records lie back to back (each starts where the
+    /// one before it ends), so a run of consecutive records is one span of the payload, from the start of its
+    /// first record to the end of its last. For copying a run in one go.
+    ///
+    /// Only the two entries that bound the span are checked (as [`get`](Self::get) checks a record's two), not
+    /// those between them nor a `.crc` sidecar: read the records with [`range`](Self::range) first to check each.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when the range does not lie within `0..len()`; [`Error::BadIndexEntry`], naming
+    /// the last record of the range, when the span's bounds are negative, out of order or past the payload.
+    pub fn range_bytes(&self, range: impl RangeBounds<u64>) -> Result<&[u8]> {
+        let Range { start, end } = range_bounds(range, self.len())?;
+        if start == end {
+            return Ok(&[]);
+        }
+        // `start < end <= len()`, which fits a usize.
+        let (first, last) = (start as usize, (end - 1) as usize);
+        let from = if first == 0 { 0 } else { self.end(first - 1) };
+        let to = self.end(last);
+        match (usize::try_from(from), usize::try_from(to)) {
+            (Ok(from), Ok(to)) if from <= to && to <= self.core.raw_len => {
+                Ok(&self.raw_data()[from..to])
+            }
+            _ => Err(self.bad_entry(last, from, to)),
+        }
+    }
+
     /// Checks the whole index in O(N): every end non-negative, not before the previous one, and the last equal to
     /// the payload size. When the shard has a `.crc` sidecar (attached with [`with_checksums`](Self::with_checksums),
     /// or next to a file opened with [`Shard::open`]), also checks every record it covers against its CRC-32C:
