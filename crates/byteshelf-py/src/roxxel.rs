@@ -834,7 +834,9 @@ impl Roxxel {
                     .map_err(PyErrState::into_py)?;
                 return into_rows(py, data, width, count);
             }
-            wanted.reserve(count);
+            // A range has distinct indices, so more than `len` of them cannot all be valid: `resolve` refuses
+            // the first bad one; nothing is reserved from the caller's number alone.
+            wanted.reserve(count.min(usize::try_from(len).unwrap_or(usize::MAX)));
             for k in 0..count as i64 {
                 wanted.push(resolve(start + k * step, len)?);
             }
@@ -862,7 +864,8 @@ impl Roxxel {
                     match width {
                         None => {
                             width = Some(record.len());
-                            out.reserve(record.len() * wanted.len());
+                            // Grows past 64 MiB as records arrive: a huge first record asks for no more.
+                            out.reserve(record.len().saturating_mul(wanted.len()).min(64 << 20));
                         }
                         Some(w) if w != record.len() => {
                             return Err(PyErrState::Ragged(i, record.len(), w));

@@ -146,6 +146,11 @@ def test_gather_copies_blocks_into_one_array(tmp_path):
             ds.gather(range(5, 11))
         with pytest.raises(IndexError):
             ds.gather(range(-11, 0))
+        # Ranges far longer than the dataset are refused by their first bad index, not by a reservation that
+        # cannot be made (their step keeps them off the contiguous path).
+        for huge in (range(0, 10**18, 2), range(-1, -(10**18), -1)):
+            with pytest.raises(IndexError):
+                ds.gather(huge)
     Roxxel(str(tmp_path / "v.rox")).write_records([b"a", b"bc"])
     with pytest.raises(ValueError, match="one size"):
         Roxxel(str(tmp_path / "v.rox")).gather([0, 1])
