@@ -702,15 +702,7 @@ impl Roxxel {
                     .map_or_else(|_| "?".into(), |n| n.to_string())
             ))
         })?;
-        let resolved = if index < 0 {
-            i128::from(len) + i128::from(index)
-        } else {
-            i128::from(index)
-        };
-        if resolved < 0 || resolved >= i128::from(len) {
-            return Err(PyIndexError::new_err("Record index out of range."));
-        }
-        Self::view(py, &open, resolved as u64)
+        Self::view(py, &open, resolve(index, len)?)
     }
 
     fn __iter__(&self, py: Python<'_>) -> PyResult<RecordIter> {

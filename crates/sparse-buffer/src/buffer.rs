@@ -547,26 +547,15 @@ impl SparseBuffer {
             };
         };
         let want = to_usize(len_u64(buf.len()).min(self.size - offset));
-        let from = to_usize(offset - chunk_start);
-        let first = want.min(chunk.len() - from);
-        buf[..first].copy_from_slice(&chunk[from..from + first]);
-        let mut filled = first;
-        let mut cursor = chunk_start + len_u64(chunk.len());
-        if filled < want {
-            for (&next_start, next) in self
-                .chunks
-                .range((Bound::Excluded(chunk_start), Bound::Unbounded))
-            {
-                if next_start != cursor || filled == want {
-                    break;
-                }
-                let take = (want - filled).min(next.len());
-                buf[filled..filled + take].copy_from_slice(&next[..take]);
-                filled += take;
-                cursor += len_u64(next.len());
-            }
-        }
-        ReadAt::Data(filled)
+        let next = self
+            .chunks
+            .range((Bound::Excluded(chunk_start), Bound::Unbounded));
+        ReadAt::Data(copy_region(
+            (chunk_start, chunk),
+            next,
+            offset,
+            &mut buf[..want],
+        ))
     }
 
     /// [`read_at`](Self::read_at) through the flat copy of the chunks (`offset < size`).
@@ -584,23 +573,40 @@ impl SparseBuffer {
             };
         };
         let want = to_usize(len_u64(buf.len()).min(self.size - offset));
-        let from = to_usize(offset - chunk_start);
-        let first = want.min(chunk.len() - from);
-        buf[..first].copy_from_slice(&chunk[from..from + first]);
-        let mut filled = first;
-        let mut cursor = chunk_start + len_u64(chunk.len());
-        // Touching chunks continue the region.
-        for (&next_start, next) in flat.starts[at..].iter().zip(&flat.chunks[at..]) {
-            if next_start != cursor || filled == want {
-                break;
-            }
-            let take = (want - filled).min(next.len());
-            buf[filled..filled + take].copy_from_slice(&next[..take]);
-            filled += take;
-            cursor += len_u64(next.len());
-        }
-        ReadAt::Data(filled)
+        let next = flat.starts[at..].iter().zip(&flat.chunks[at..]);
+        ReadAt::Data(copy_region(
+            (chunk_start, chunk),
+            next,
+            offset,
+            &mut buf[..want],
+        ))
     }
+}
+
+/// Copies into `buf` the bytes from `offset` of the chunk at `start`, then of the chunks after it (`next`, in
+/// order) while they touch: one region. Returns how many bytes it copied.
+#[inline]
+fn copy_region<'a>(
+    (start, chunk): (u64, &Bytes),
+    next: impl Iterator<Item = (&'a u64, &'a Bytes)>,
+    offset: u64,
+    buf: &mut [u8],
+) -> usize {
+    let from = to_usize(offset - start);
+    let first = buf.len().min(chunk.len() - from);
+    buf[..first].copy_from_slice(&chunk[from..from + first]);
+    let mut filled = first;
+    let mut cursor = start + len_u64(chunk.len());
+    for (&next_start, next) in next {
+        if next_start != cursor || filled == buf.len() {
+            break;
+        }
+        let take = (buf.len() - filled).min(next.len());
+        buf[filled..filled + take].copy_from_slice(&next[..take]);
+        filled += take;
+        cursor += len_u64(next.len());
+    }
+    filled
 }
 
 /// The cached regions of a [`SparseBuffer`], from [`SparseBuffer::regions`].
