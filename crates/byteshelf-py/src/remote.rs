@@ -129,6 +129,18 @@ impl RemoteMapBuffer {
             .map_err(|e| errors::mapbuffer_at(&self.url, e))
     }
 
+    /// The value of `label` as Python sees it (through `frombytesfn`), or None for a missing key or a label that
+    /// is not a key.
+    fn value_of(&self, py: Python<'_>, label: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+        match crate::mapbuffer::key_of(label)? {
+            Some(key) => self
+                .fetch(py, key)?
+                .map(|value| self.finish(py, &value))
+                .transpose(),
+            None => Ok(None),
+        }
+    }
+
     fn all(&self, py: Python<'_>) -> PyResult<Vec<(u64, Bytes)>> {
         let map = Arc::clone(&self.map);
         py.detach(move || map.iter().collect::<Result<Vec<_>, _>>())
@@ -170,14 +182,8 @@ impl RemoteMapBuffer {
     }
 
     fn __getitem__(&self, py: Python<'_>, label: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let value = match crate::mapbuffer::key_of(label)? {
-            Some(key) => self.fetch(py, key)?,
-            None => None,
-        };
-        match value {
-            Some(value) => self.finish(py, &value),
-            None => Err(PyKeyError::new_err(format!("{label} was not found."))),
-        }
+        self.value_of(py, label)?
+            .ok_or_else(|| PyKeyError::new_err(format!("{label} was not found.")))
     }
 
     #[pyo3(signature = (label, default = None))]
@@ -187,14 +193,9 @@ impl RemoteMapBuffer {
         label: &Bound<'_, PyAny>,
         default: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let value = match crate::mapbuffer::key_of(label)? {
-            Some(key) => self.fetch(py, key)?,
-            None => None,
-        };
-        match value {
-            Some(value) => self.finish(py, &value),
-            None => Ok(default.unwrap_or_else(|| py.None())),
-        }
+        Ok(self
+            .value_of(py, label)?
+            .unwrap_or_else(|| default.unwrap_or_else(|| py.None())))
     }
 
     /// The values of `keys` (None for a missing key), fetched in one coalesced plan.

@@ -122,10 +122,10 @@ fn zstd_decompress(payload: &[u8]) -> Result<Vec<u8>, CodecError> {
     }
     // One frame, with its content size: the fast path. Anything else (several frames, no size) streams.
     let one_frame = zstd::zstd_safe::find_frame_compressed_size(payload) == Ok(payload.len());
-    let declared = zstd::zstd_safe::get_frame_content_size(payload)
+    let content_size = zstd::zstd_safe::get_frame_content_size(payload)
         .ok()
-        .flatten()
-        .filter(|_| one_frame);
+        .flatten();
+    let declared = content_size.filter(|_| one_frame);
     if let Some(size) = declared.filter(|&size| size <= MAX_PREALLOCATION) {
         let done = CONTEXT.with(|context| {
             // A re-entrant call (impossible today: decoding calls nothing of ours) would use the streaming path.
@@ -152,11 +152,7 @@ fn zstd_decompress(payload: &[u8]) -> Result<Vec<u8>, CodecError> {
             return done;
         }
     }
-    let hint = zstd::zstd_safe::get_frame_content_size(payload)
-        .ok()
-        .flatten()
-        .unwrap_or(0)
-        .min(MAX_PREALLOCATION);
+    let hint = content_size.unwrap_or(0).min(MAX_PREALLOCATION);
     let mut out = Vec::with_capacity(hint as usize);
     zstd::stream::read::Decoder::with_buffer(payload)?.read_to_end(&mut out)?;
     Ok(out)

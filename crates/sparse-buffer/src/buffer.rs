@@ -538,6 +538,9 @@ impl SparseBuffer {
         if offset >= self.size {
             return ReadAt::End;
         }
+        // Never past the end of the file.
+        let want = to_usize(len_u64(buf.len()).min(self.size - offset));
+        let buf = &mut buf[..want];
         if let Some(flat) = self.flat() {
             return self.read_flat(flat, offset, buf);
         }
@@ -546,19 +549,13 @@ impl SparseBuffer {
                 next_cached: self.next_region_after(offset),
             };
         };
-        let want = to_usize(len_u64(buf.len()).min(self.size - offset));
         let next = self
             .chunks
             .range((Bound::Excluded(chunk_start), Bound::Unbounded));
-        ReadAt::Data(copy_region(
-            (chunk_start, chunk),
-            next,
-            offset,
-            &mut buf[..want],
-        ))
+        ReadAt::Data(copy_region((chunk_start, chunk), next, offset, buf))
     }
 
-    /// [`read_at`](Self::read_at) through the flat copy of the chunks (`offset < size`).
+    /// [`read_at`](Self::read_at) through the flat copy of the chunks (`offset < size`, `buf` cut at the file's end).
     #[inline]
     fn read_flat(&self, flat: &Flat, offset: u64, buf: &mut [u8]) -> ReadAt {
         let at = flat.count_up_to(offset);
@@ -572,14 +569,8 @@ impl SparseBuffer {
                 next_cached: flat.starts.get(at).copied(),
             };
         };
-        let want = to_usize(len_u64(buf.len()).min(self.size - offset));
         let next = flat.starts[at..].iter().zip(&flat.chunks[at..]);
-        ReadAt::Data(copy_region(
-            (chunk_start, chunk),
-            next,
-            offset,
-            &mut buf[..want],
-        ))
+        ReadAt::Data(copy_region((chunk_start, chunk), next, offset, buf))
     }
 }
 
