@@ -427,72 +427,109 @@ pub(crate) const BATCH: usize = 16;
 /// [`eytzinger_find_in`] for many keys: `slots[i]` is the slot of `keys[i]`. See [`eytzinger_find_groups_in`].
 pub(crate) fn eytzinger_find_many_in(
     entries: &[u8],
-    entry_len: usize,
     n: usize,
     keys: &[u64],
     prefetch: bool,
 ) -> Vec<Option<usize>> {
     let mut slots = Vec::with_capacity(keys.len());
-    eytzinger_find_groups_in(entries, entry_len, n, keys, prefetch, |group| {
-        slots.extend_from_slice(group);
+    eytzinger_find_groups_in(entries, n, keys, prefetch, |event| {
+        if let Search::Found(group) = event {
+            slots.extend_from_slice(group);
+        }
     });
     slots
 }
 
-/// [`eytzinger_find_in`] for many keys, in groups of [`BATCH`] keys: `found` receives the slots of each group in
-/// turn. The searches of a group run level by level across the group, so the memory accesses of different keys
-/// overlap (up to 16 cache misses in flight instead of one); with `prefetch`, each step also requests the line of
-/// the node's four grandchildren, so each key's next two levels are on their way while the other keys step. This
-/// is what makes a batch of lookups several times cheaper per key than lookups one by one on an index much larger
-/// than the cache. Between groups, `found` can start work whose memory accesses then overlap with the next
-/// group's search.
+/// What [`eytzinger_find_groups_in`] tells its caller while it searches.
+pub(crate) enum Search<'a> {
+    /// A group's searches took one more step down the tree below the cached top levels and are waiting for
+    /// memory; `left` more such steps follow in this group. Work done now overlaps with those memory accesses.
+    Step {
+        /// The steps still to come in this group.
+        left: u32,
+    },
+    /// A group's searches are done: the slots of its keys, in order.
+    Found(&'a [Option<usize>]),
+}
+
+/// The key of an index entry: its first 8 bytes, little-endian.
+#[inline(always)]
+fn entry_key(entry: &[u8; INDEX_ENTRY_LEN]) -> u64 {
+    let [a, b, c, d, e, f, g, h, ..] = *entry;
+    u64::from_le_bytes([a, b, c, d, e, f, g, h])
+}
+
+/// [`eytzinger_find_in`] for many keys, in groups of [`BATCH`] keys, over an index of `n` entries of
+/// [`INDEX_ENTRY_LEN`] bytes. The searches of a group run level by level across the group, so the memory accesses
+/// of different keys overlap (up to 16 cache misses in flight instead of one); with `prefetch`, each step also
+/// requests the line of the node's four grandchildren, so each key's next two levels are on their way while the
+/// other keys step. This is what makes a batch of lookups several times cheaper per key than lookups one by one
+/// on an index much larger than the cache.
+///
+/// `events` hears of each group's slots ([`Search::Found`]) and, before that, of each step of the group below the
+/// cached top levels ([`Search::Step`]): a caller that reads the values of the previous group a few at a time on
+/// those steps does that work while the CPU would otherwise wait for the index.
 pub(crate) fn eytzinger_find_groups_in(
     entries: &[u8],
-    entry_len: usize,
     n: usize,
     keys: &[u64],
     prefetch: bool,
-    mut found: impl FnMut(&[Option<usize>]),
+    mut events: impl FnMut(Search<'_>),
 ) {
-    let index = n
-        .checked_mul(entry_len)
-        .and_then(|len| entries.get(..len))
-        .zip(complete_levels(n));
+    let (entries, _) = entries.as_chunks::<INDEX_ENTRY_LEN>();
+    let index = entries.get(..n).zip(complete_levels(n));
+    let bytes = entries.as_flattened();
+    // The four grandchildren `4·node .. 4·node + 3` of a node are 64 contiguous bytes starting at entry
+    // `4·node - 1`: one cache line when the entries start 16 bytes past a line boundary (a map read from a file
+    // mapping, or any page-aligned buffer, with its 16-byte header), two otherwise.
+    let one_line = (bytes.as_ptr() as usize) % 64 == 16;
     for group in keys.chunks(BATCH) {
         let mut slots = [None; BATCH];
-        let slots = &mut slots[..group.len()];
         if let Some((entries, levels)) = index {
+            // Full-width arrays (a short last group is padded with its first key, whose results are dropped), so
+            // every loop below runs a constant number of times and unrolls.
+            let mut probes = [group[0]; BATCH];
+            probes[..group.len()].copy_from_slice(group);
             let mut nodes = [1usize; BATCH];
-            let nodes = &mut nodes[..group.len()];
             // The top levels are in cache: prefetching there would only cost instructions.
             let quiet = if prefetch {
                 levels.min(GROUP_PREFETCH_FROM_LEVEL)
             } else {
                 levels
             };
+            // Complete levels: `node <= n`, so `entries.get(node - 1)` always finds the entry.
             for _ in 0..quiet {
-                for (node, &key) in nodes.iter_mut().zip(group) {
-                    // Complete levels: `node <= n`, so the read is in bounds.
-                    let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
+                for (node, &key) in nodes.iter_mut().zip(&probes) {
+                    let below = entries.get(*node - 1).is_some_and(|e| entry_key(e) < key);
                     *node = 2 * *node + usize::from(below);
                 }
             }
-            for _ in quiet..levels {
-                for (node, &key) in nodes.iter_mut().zip(group) {
-                    let below = read_u64(entries, (*node - 1) * entry_len).is_some_and(|k| k < key);
+            for level in quiet..levels {
+                for (node, &key) in nodes.iter_mut().zip(&probes) {
+                    let below = entries.get(*node - 1).is_some_and(|e| entry_key(e) < key);
                     *node = 2 * *node + usize::from(below);
-                    // Nodes `4·node .. 4·node + 3`, contiguous: one line, or two when the buffer is not 64-byte
-                    // aligned (its first and last byte).
-                    let ahead = (node.saturating_mul(4) - 1).saturating_mul(entry_len);
-                    crate::prefetch::prefetch(entries, ahead);
-                    crate::prefetch::prefetch(entries, ahead.saturating_add(4 * entry_len - 1));
+                    // A wrapped product only makes the hint miss: nothing outside `bytes` is requested.
+                    let ahead = node
+                        .wrapping_mul(4 * INDEX_ENTRY_LEN)
+                        .wrapping_sub(INDEX_ENTRY_LEN);
+                    crate::prefetch::prefetch(bytes, ahead);
+                    if !one_line {
+                        crate::prefetch::prefetch(
+                            bytes,
+                            ahead.wrapping_add(4 * INDEX_ENTRY_LEN - 1),
+                        );
+                    }
                 }
+                events(Search::Step {
+                    left: levels - level - 1,
+                });
             }
-            for ((slot, &node), &key) in slots.iter_mut().zip(&*nodes).zip(group) {
-                *slot = finish_search(entries, entry_len, n, key, node);
+            let flat = entries.as_flattened();
+            for ((slot, &node), &key) in slots.iter_mut().zip(&nodes).zip(group) {
+                *slot = finish_search(flat, INDEX_ENTRY_LEN, n, key, node);
             }
         }
-        found(slots);
+        events(Search::Found(&slots[..group.len()]));
     }
 }
 
@@ -578,8 +615,8 @@ mod tests {
                 .step_by(7)
                 .chain([u64::MAX])
                 .collect();
-            let many = eytzinger_find_many_in(&entries, 16, n as usize, &keys, true);
-            let many_off = eytzinger_find_many_in(&entries, 16, n as usize, &keys, false);
+            let many = eytzinger_find_many_in(&entries, n as usize, &keys, true);
+            let many_off = eytzinger_find_many_in(&entries, n as usize, &keys, false);
             assert_eq!(many, many_off);
             assert_eq!(many.len(), keys.len());
             for (&key, batched) in keys.iter().zip(many) {
@@ -601,7 +638,7 @@ mod tests {
                 let short = &entries[..entries.len() - 1];
                 assert_eq!(eytzinger_find_in(short, 16, n as usize, 0, true), None);
                 assert_eq!(
-                    eytzinger_find_many_in(short, 16, n as usize, &[0, 2], true),
+                    eytzinger_find_many_in(short, n as usize, &[0, 2], true),
                     [None, None]
                 );
             }

@@ -193,7 +193,7 @@ impl<D: AsRef<[u8]>> IntMap<D> {
     /// [`MapBuffer::slots_of`]: crate::MapBuffer::slots_of
     #[must_use]
     pub fn get_many(&self, keys: &[u64]) -> Vec<Option<u64>> {
-        eytzinger_find_many_in(self.entries(), ENTRY_LEN, self.len(), keys, true)
+        eytzinger_find_many_in(self.entries(), self.len(), keys, true)
             .into_iter()
             .map(|slot| slot.and_then(|slot| read_u64(self.entries(), slot * ENTRY_LEN + 8)))
             .collect()

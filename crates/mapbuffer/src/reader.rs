@@ -12,13 +12,13 @@ use memmap2::Mmap;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{
-    BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, INDEX_ENTRY_LEN, SortedSlots,
-    VERSION_AT, eytzinger_find_groups_in, eytzinger_find_many_in,
+    BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, Search, SortedSlots, VERSION_AT,
+    eytzinger_find_groups_in, eytzinger_find_many_in,
 };
 use crate::reading::{Core, key_in, offset_in};
 
 /// How many cache lines of each value [`MapBuffer::get_many`] requests ahead of reading the values.
-const VALUE_LINES_AHEAD: usize = 2;
+const VALUE_LINES_AHEAD: usize = 4;
 
 /// A MapBuffer: `u64` keys to byte values, read in place from `D` (`Vec<u8>`, `&[u8]`, [`Mmap`], ...).
 ///
@@ -290,12 +290,6 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
         key_in(self.index(), slot)
     }
 
-    /// The offset of `slot`, which must be `< len()`.
-    #[inline]
-    fn offset_at(&self, slot: usize) -> u64 {
-        offset_in(self.index(), slot)
-    }
-
     /// The key stored in index slot `slot`, or `None` when `slot >= len()`.
     #[must_use]
     pub fn key_at(&self, slot: usize) -> Option<u64> {
@@ -321,13 +315,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// time.
     #[must_use]
     pub fn slots_of(&self, keys: &[u64]) -> Vec<Option<usize>> {
-        eytzinger_find_many_in(
-            self.index(),
-            INDEX_ENTRY_LEN,
-            self.len(),
-            keys,
-            self.core.prefetch,
-        )
+        eytzinger_find_many_in(self.index(), self.len(), keys, self.core.prefetch)
     }
 
     /// Whether each of `keys` is in the map, in order: [`contains`](Self::contains) for a batch, with the searches
@@ -376,43 +364,85 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     }
 
     /// The values of `keys`, in order (`None` for an absent key): [`get`](Self::get) for a batch. The index
-    /// searches run side by side, 16 at a time (see [`slots_of`](Self::slots_of)), and the values found by one
-    /// group are requested from memory while the next group searches, then read: the memory accesses of searches
-    /// and values all overlap.
+    /// searches run side by side, 16 at a time (see [`slots_of`](Self::slots_of)). The values found by one group
+    /// are requested from memory as soon as their slots are known, and read (CRC check, codec) a few at a time
+    /// between the steps of the next group's search, while that search waits for the index: the memory accesses
+    /// of searches and values overlap, and so does the work on the values.
     ///
     /// # Errors
     /// The first corrupt value met, as [`get`](Self::get) reports it.
     pub fn get_many(&self, keys: &[u64]) -> Result<Vec<Option<Cow<'_, [u8]>>>> {
         let mut values = Vec::with_capacity(keys.len());
-        let mut requested: Vec<Option<usize>> = Vec::with_capacity(BATCH);
-        let read = |slot: Option<usize>| slot.map(|slot| self.value_at(slot)).transpose();
-        let index = self.index();
+        // The slots found by the previous group, whose values are read while the next group searches.
+        let mut pending = [None; BATCH];
+        let mut pending_len: usize = 0;
+        let mut next: usize = 0;
+        let mut first_error = None;
         let prefetch = self.core.prefetch;
+        let read = |slot: Option<usize>, values: &mut Vec<_>, first_error: &mut Option<Error>| {
+            if first_error.is_some() {
+                return;
+            }
+            // With prefetching on, the value's lines were requested when its slot was found.
+            let value = slot.map(|slot| self.decode_at(slot, !prefetch)).transpose();
+            match value {
+                Ok(value) => values.push(value),
+                Err(err) => *first_error = Some(err),
+            }
+        };
         eytzinger_find_groups_in(
-            index,
-            INDEX_ENTRY_LEN,
+            self.index(),
             self.len(),
             keys,
             prefetch,
-            |found| {
-                if prefetch {
-                    self.request_values(found);
+            |event| match event {
+                Search::Step { left } => {
+                    // Spread the previous group's values over the steps left.
+                    let share = (pending_len - next).div_ceil(left as usize + 1);
+                    for _ in 0..share {
+                        read(pending[next], &mut values, &mut first_error);
+                        next += 1;
+                    }
                 }
-                values.extend(requested.drain(..).map(read));
-                requested.extend_from_slice(found);
+                Search::Found(found) => {
+                    for &slot in &pending[next..pending_len] {
+                        read(slot, &mut values, &mut first_error);
+                    }
+                    if prefetch {
+                        self.request_values(found);
+                    }
+                    pending[..found.len()].copy_from_slice(found);
+                    pending_len = found.len();
+                    next = 0;
+                }
             },
         );
-        values.extend(requested.into_iter().map(read));
-        values.into_iter().collect()
+        for &slot in &pending[next..pending_len] {
+            read(slot, &mut values, &mut first_error);
+        }
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(values),
+        }
     }
 
-    /// Loads the first cache lines of the values of `slots` without waiting for them, so that reading them later
-    /// finds them in the cache. Offsets are not checked here: a wild one loads nothing.
+    /// Loads the cache lines of the values of `slots` (at most [`VALUE_LINES_AHEAD`] each) without waiting for
+    /// them, so that reading them later finds them in the cache. Offsets are not checked here: a wild one loads
+    /// nothing.
     fn request_values(&self, slots: &[Option<usize>]) {
         let data = self.data.as_ref();
+        let index = self.index();
+        let len = self.len();
         for &slot in slots.iter().flatten() {
-            let start = usize::try_from(self.offset_at(slot)).unwrap_or(usize::MAX);
-            crate::prefetch::prefetch_range(data, start, VALUE_LINES_AHEAD * 64, VALUE_LINES_AHEAD);
+            let start = offset_in(index, slot);
+            let end = if slot + 1 < len {
+                offset_in(index, slot + 1)
+            } else {
+                data.len() as u64
+            };
+            let start = usize::try_from(start).unwrap_or(usize::MAX);
+            let len = usize::try_from(end.saturating_sub(start as u64)).unwrap_or(usize::MAX);
+            crate::prefetch::prefetch_range(data, start, len, VALUE_LINES_AHEAD);
         }
     }
 
@@ -440,11 +470,19 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// [`Error::SlotOutOfRange`].
     #[inline]
     pub fn value_at(&self, slot: usize) -> Result<Cow<'_, [u8]>> {
+        self.decode_at(slot, true)
+    }
+
+    /// [`value_at`](Self::value_at); with `request`, all lines of the value are requested at once (when
+    /// prefetching is on) instead of one after the other as the CRC reads them.
+    #[inline]
+    fn decode_at(&self, slot: usize, request: bool) -> Result<Cow<'_, [u8]>> {
         let entry = self.raw_entry(slot)?;
-        // All lines of the value are requested at once, instead of one after the other as the CRC reads them.
-        let stored_len = entry.payload.len() + self.core.header.version.suffix_len();
-        let stored = entry.offset..entry.offset + stored_len as u64;
-        self.core.prefetch_value(self.data.as_ref(), &stored);
+        if request {
+            let stored_len = entry.payload.len() + self.core.header.version.suffix_len();
+            let stored = entry.offset..entry.offset + stored_len as u64;
+            self.core.prefetch_value(self.data.as_ref(), &stored);
+        }
         self.core.decode(&entry)
     }
 

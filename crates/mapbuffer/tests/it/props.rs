@@ -142,10 +142,77 @@ proptest! {
             // A batch fails exactly when one of its lookups does, and otherwise answers the same.
             match (map.get_many(&keys), single) {
                 (Ok(many), Ok(single)) => prop_assert_eq!(many, single),
-                (Err(_), Err(_)) => {}
+                // The same error: the first corrupt value in key order.
+                (Err(many), Err(single)) => prop_assert_eq!(many.to_string(), single.to_string()),
                 (many, single) => prop_assert!(false, "get_many {many:?} but get {single:?}"),
             }
             let _ = map.iter_slot_order().count();
+        }
+    }
+}
+
+/// `bytes` copied to a fresh buffer at `shift` bytes past a 64-byte boundary: the batched search takes one or two
+/// prefetches per step depending on where the index falls relative to cache lines.
+fn shifted(bytes: &[u8], shift: usize) -> (Vec<u8>, usize) {
+    let mut buffer = vec![0u8; bytes.len() + 128];
+    let start = (64 - buffer.as_ptr() as usize % 64) % 64 + shift;
+    buffer[start..start + bytes.len()].copy_from_slice(bytes);
+    (buffer, start)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Maps large enough for the batched search to run below its cached top levels, where `get_many` reads the
+    /// previous group's values between the steps of the next group's search: every batch length, every alignment
+    /// of the buffer, prefetching on and off, and one corrupt value, all answer as `get` does, the error included.
+    #[test]
+    fn large_batches_answer_as_single_gets(
+        len in 2_100usize..9_000,
+        seed in any::<u64>(),
+        batch_len in 1usize..300,
+        shift in prop::sample::select(vec![0usize, 16, 24, 48]),
+        corrupt in any::<prop::sample::Index>(),
+    ) {
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let model: BTreeMap<u64, Vec<u8>> = (0..len).map(|i| (next(), vec![i as u8; 1 + i % 150])).collect();
+        let bytes = MapBufferBuilder::new().to_vec(model.iter().map(|(k, v)| (*k, v))).unwrap();
+        let (buffer, start) = shifted(&bytes, shift);
+        let map = MapBuffer::from_bytes(&buffer[start..start + bytes.len()]).unwrap();
+        // Present keys in random order, and absent ones.
+        let keys: Vec<u64> = (0..3 * batch_len + 40)
+            .map(|i| {
+                let r = next();
+                if i % 5 == 4 { r } else { *model.keys().nth(r as usize % model.len()).unwrap() }
+            })
+            .collect();
+        for prefetch in [true, false] {
+            let map = map.clone().with_prefetch(prefetch);
+            for batch in keys.chunks(batch_len) {
+                let single: Vec<_> = batch.iter().map(|&key| map.get(key).unwrap()).collect();
+                prop_assert_eq!(map.get_many(batch).unwrap(), single);
+            }
+        }
+        // One value's byte flipped: the batch fails with the error the first failing single get reports.
+        let victim = corrupt.index(model.len());
+        let slot = map.slot_of(*model.keys().nth(victim).unwrap()).unwrap();
+        let at = map.raw_entry(slot).unwrap().offset as usize;
+        let mut damaged = buffer.clone();
+        damaged[start + at] ^= 0x40;
+        let map = MapBuffer::from_bytes(&damaged[start..start + bytes.len()]).unwrap();
+        for batch in keys.chunks(batch_len) {
+            let single: Result<Vec<_>, _> = batch.iter().map(|&key| map.get(key)).collect();
+            match (map.get_many(batch), single) {
+                (Ok(many), Ok(single)) => prop_assert_eq!(many, single),
+                (Err(many), Err(single)) => prop_assert_eq!(many.to_string(), single.to_string()),
+                (many, single) => prop_assert!(false, "get_many {many:?} but get {single:?}"),
+            }
         }
     }
 }
