@@ -413,6 +413,41 @@ impl<D: AsRef<[u8]>> Dataset<D> {
         self.get_sharded(index)
     }
 
+    /// A `Copy` handle for reading many records by position in a loop: [`Records::get`] is [`get`](Self::get),
+    /// but the handle holds a one-shard dataset's payload and checked offsets by value.
+    ///
+    /// Why it is faster: `get` on `&Dataset` reads the shard's payload and offsets from the dataset on every call,
+    /// because a failed read's out-of-line error path could, as far as the compiler knows, change them. A handle
+    /// kept in a local variable is the caller's own, so a loop keeps its fields in registers, as a hand-written
+    /// loop over a map and an index does (`cargo xtask bench`, row `roxxel.get_records`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("data.rox");
+    /// # let mut writer = roxxel_format::WriterOptions::new().open(&path)?;
+    /// # for i in 0..10u8 { writer.push(&[i; 3])?; }
+    /// # writer.finish()?;
+    /// let dataset = roxxel_format::Dataset::open(path.as_path())?;
+    /// let records = dataset.records();
+    /// let mut sum = 0u64;
+    /// for i in [3, 1, 4, 1, 5] {
+    ///     sum += u64::from(records.get(i)?[0]);
+    /// }
+    /// assert_eq!(sum, 14);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn records(&self) -> Records<'_, D> {
+        let fast = match self.shards.as_slice() {
+            [shard] => shard.checked_offsets(0),
+            _ => None,
+        };
+        Records {
+            fast,
+            dataset: self,
+        }
+    }
+
     /// [`get`](Self::get) in a dataset of several shards (out of line, so that `get` stays small enough to be
     /// inlined into the caller's loop).
     #[inline(never)]
@@ -488,6 +523,58 @@ impl<D: AsRef<[u8]>> Dataset<D> {
             report.absorb(shard.verify_detailed()?);
         }
         Ok(report)
+    }
+}
+
+/// Records of a [`Dataset`] by position, from [`Dataset::records`]: a `Copy` handle for loops of many gets.
+pub struct Records<'a, D = Mmap> {
+    /// A one-shard dataset's payload and offsets, when they were checked at open (no per-read check left).
+    fast: Option<(&'a [u8], &'a [usize])>,
+    dataset: &'a Dataset<D>,
+}
+
+impl<D> Clone for Records<'_, D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D> Copy for Records<'_, D> {}
+
+impl<D> std::fmt::Debug for Records<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Records")
+            .field("checked_at_open", &self.fast.is_some())
+            .field("dataset", self.dataset)
+            .finish()
+    }
+}
+
+impl<'a, D: AsRef<[u8]>> Records<'a, D> {
+    /// Record `index`, zero-copy: exactly [`Dataset::get`].
+    ///
+    /// # Errors
+    /// As [`Dataset::get`].
+    #[inline(always)]
+    pub fn get(&self, index: u64) -> Result<&'a [u8]> {
+        if let Some((payload, offsets)) = self.fast
+            && let Some(record) = crate::shard::checked_record(payload, offsets, index)
+        {
+            return Ok(record);
+        }
+        self.dataset.get(index)
+    }
+
+    /// The number of records, as [`Dataset::len`].
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.dataset.len()
+    }
+
+    /// Whether there are no records.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.dataset.is_empty()
     }
 }
 

@@ -37,7 +37,7 @@ mod shard;
 mod writer;
 
 pub use checksums::{Checksums, ShortSidecar, Verification, sidecar_path};
-pub use dataset::{Dataset, DatasetSpec, OpenOptions, SkippedShard};
+pub use dataset::{Dataset, DatasetSpec, OpenOptions, Records, SkippedShard};
 pub use error::{Error, ExpectedSize, Result};
 pub use format::{Dtype, Footer, FooterKind};
 pub use iter::Iter;

@@ -366,11 +366,7 @@ impl<D: AsRef<[u8]>> Shard<D> {
     /// reads against: `None` when out of range or when the slow path has to decide.
     #[inline(always)]
     fn get_checked_index(&self, index: u64) -> Option<&[u8]> {
-        let i = usize::try_from(index).ok()?;
-        let &[start, end] = self.fast.get(i..)?.get(..2)? else {
-            return None;
-        };
-        self.data.as_ref().get(start..end)
+        checked_record(self.data.as_ref(), &self.fast, index)
     }
 
     /// The payload and, from record `pos` on, its offsets (`offsets[0]` the start of record `pos`) when the
@@ -698,4 +694,25 @@ fn to_usize(n: u64, path: &Path) -> Result<usize> {
 fn read_at(mut file: &File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)
+}
+
+/// Record `index` of a payload whose record offsets were checked at open (`offsets[i]..offsets[i + 1]` is record
+/// `i`): `None` when `index` is out of range. The one place the unchecked-index fast path of [`Shard::get`] and
+/// [`Records::get`](crate::Records::get) slices a record.
+#[inline(always)]
+pub(crate) fn checked_record<'a>(
+    payload: &'a [u8],
+    offsets: &[usize],
+    index: u64,
+) -> Option<&'a [u8]> {
+    let i = usize::try_from(index).ok()?;
+    // `i + 1 < len` also puts `i` in bounds, so `offsets[i]` is not checked again.
+    let end = *offsets.get(i.checked_add(1)?)?;
+    let start = offsets[i];
+    // Checked here rather than with `get`, whose `Option` would also test the payload's pointer for null.
+    if start <= end && end <= payload.len() {
+        Some(&payload[start..end])
+    } else {
+        None
+    }
 }

@@ -59,6 +59,13 @@ proptest! {
         ds.verify().unwrap();
         prop_assert_eq!(ds.len(), model.len() as u64);
         prop_assert_eq!(read_all(&ds), model.clone());
+        // The `records()` handle answers every position as `get` does, one shard or several, past the end too.
+        let records = ds.records();
+        prop_assert_eq!(records.len(), ds.len());
+        for i in 0..ds.len() + 3 {
+            prop_assert_eq!(answer(records.get(i)), answer(ds.get(i)));
+        }
+        prop_assert_eq!(answer(records.get(u64::MAX)), answer(ds.get(u64::MAX)));
         let n = model.len() as i64;
         for p in probes {
             let i = if n == 0 { p } else { p % (n + 1) };
@@ -142,8 +149,12 @@ proptest! {
         std::fs::write(&path, &bytes).unwrap();
         let copied = Shard::open(&path).unwrap();
         let in_place = Shard::from_bytes(bytes, &path).unwrap();
+        // A dataset of that file: its `records()` handle slices without checks only when the index was good.
+        let dataset = Dataset::open(path.as_path()).unwrap();
+        let handle = dataset.records();
         for i in probes {
             prop_assert_eq!(answer(copied.get(i)), answer(in_place.get(i)));
+            prop_assert_eq!(answer(handle.get(i)), answer(in_place.get(i)));
         }
         prop_assert_eq!(all(&copied), all(&in_place));
         let n = records.len();
