@@ -203,7 +203,7 @@ impl Roxxel {
                 .map_err(errors::sparse)?
                 .map_err(|e| errors::url(&e))?;
             BlockingRemoteDataset::open(runtime, Arc::clone(parsed.store()), spec, &options)
-            .map_err(errors::roxxel)
+                .map_err(errors::roxxel)
         })?;
         let dtype = dataset
             .shards()
