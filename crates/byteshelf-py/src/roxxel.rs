@@ -195,18 +195,15 @@ impl Roxxel {
         }
         let parsed = remote::parse(url)?;
         let runtime = remote::runtime()?;
+        // `verify_checksums=True` fetches each shard's `.crc` sidecar object, as it reads local sidecars.
+        let options = RemoteOptions::default().verify_checksums(self.verify_checksums);
         let dataset = py.detach(move || -> PyResult<BlockingRemoteDataset> {
             let spec = runtime
                 .block_on(parsed.dataset_spec())
                 .map_err(errors::sparse)?
                 .map_err(|e| errors::url(&e))?;
-            BlockingRemoteDataset::open(
-                runtime,
-                Arc::clone(parsed.store()),
-                spec,
-                &RemoteOptions::default(),
-            )
-            .map_err(errors::roxxel)
+            BlockingRemoteDataset::open(runtime, Arc::clone(parsed.store()), spec, &options)
+                .map_err(errors::roxxel)
         })?;
         let dtype = dataset
             .shards()

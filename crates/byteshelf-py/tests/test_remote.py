@@ -9,7 +9,7 @@ import pytest
 
 from byteshelf import ObjectChangedError, RemoteError
 from byteshelf.mapbuffer import MapBuffer, RemoteMapBuffer
-from byteshelf.roxxel import Roxxel
+from byteshelf.roxxel import Roxxel, RoxxelError
 
 RECORDS = [bytes([i % 251]) * (i % 97) + f"record {i}".encode() for i in range(3000)]
 
@@ -189,3 +189,95 @@ def test_remote_errors(nginx, moto, monkeypatch, shards):
     (nginx.root / "garbage.mb").write_bytes(b"not a mapbuffer" * 100)
     with pytest.raises(ValueError, match="garbage.mb"):  # ValidationError
         MapBuffer.open_url(f"{nginx.url}/garbage.mb")
+
+
+def _crc32c_table():
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+        table.append(crc)
+    return table
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), bit-reflected, as the `.crc` sidecars store it."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC32C[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def sidecar(records):
+    """The `.crc` sidecar of a shard holding `records` (docs/formats/roxxel.md): magic, count, payload end, header
+    CRC, one CRC-32C per record, CRC of all of it. Written here, since the Python writer writes none."""
+    import struct
+
+    head = b"ROXXCRC1" + struct.pack("<QQ", len(records), sum(map(len, records)) if records else 0)
+    body = head + struct.pack("<I", crc32c(head)) + b"".join(struct.pack("<I", crc32c(r)) for r in records)
+    return body + struct.pack("<I", crc32c(body))
+
+
+def test_verify_checksums_checks_remote_reads_against_sidecar_objects(nginx, moto, monkeypatch, shards, tmp_path):
+    assert crc32c(b"123456789") == 0xE3069283
+    per_shard = [[r.tobytes() for r in Roxxel(str(shard))] for shard in shards]
+    assert sum(per_shard, []) == RECORDS
+    first = len(per_shard[0])
+    # Record 5 of the second shard gets a flipped byte; the first two shards have sidecars, the third has none.
+    flipped = shards[1].read_bytes()
+    at = sum(map(len, per_shard[1][:5]))
+    flipped = flipped[:at] + bytes([flipped[at] ^ 0x20]) + flipped[at + 1 :]
+    objects = {
+        shards[0].name: shards[0].read_bytes(),
+        shards[0].name + ".crc": sidecar(per_shard[0]),
+        shards[1].name: flipped,
+        shards[1].name + ".crc": sidecar(per_shard[1]),
+        shards[2].name: shards[2].read_bytes(),
+    }
+    local = tmp_path / "local"
+    local.mkdir()
+    for name, body in objects.items():
+        (local / name).write_bytes(body)
+        (nginx.root / name).write_bytes(body)
+    moto.env(monkeypatch)
+    for name, body in objects.items():
+        moto.put(f"crc/{name}", body)
+    wrong = bytes([RECORDS[first + 5][0] ^ 0x20]) + RECORDS[first + 5][1:]
+
+    local_error = None
+    for url in (
+        str(local / "ds_*.rox"),
+        f"s3://{moto.bucket}/crc/ds_*.rox",
+        f"{nginx.url}/{shards[1].name}",
+    ):
+        one = not url.endswith("*.rox")
+        index = 5 if one else first + 5
+        # Without the option, the flipped record is read as it is.
+        assert Roxxel(url)[index].tobytes() == wrong
+        ds = Roxxel(url, verify_checksums=True)
+        with pytest.raises(RoxxelError) as caught:
+            ds[index]
+        message = str(caught.value)
+        assert shards[1].name in message and "record 5 (payload offset %d)" % at in message, message
+        if local_error is None:
+            local_error = message.replace(str(local) + "/", "")
+        else:
+            # The remote error is the local one, naming the object instead of the file.
+            assert message.replace("crc/", "") == local_error, (message, local_error)
+        with pytest.raises(RoxxelError):
+            ds[index - 2 : index + 2]
+        with pytest.raises(RoxxelError):
+            ds.verify()
+        assert ds[index + 1].tobytes() == RECORDS[first + 6]
+        if not one:
+            # The third shard has no sidecar: read unchecked, as locally.
+            assert [r.tobytes() for r in ds[first + len(per_shard[1]) :]] == RECORDS[first + len(per_shard[1]) :]
+            assert ds[0].tobytes() == RECORDS[0]
+    # Sound objects with their sidecars read and verify with the option on, over HTTP too.
+    good = Roxxel(f"{nginx.url}/{shards[0].name}", verify_checksums=True)
+    assert [r.tobytes() for r in good] == per_shard[0]
+    good.verify()

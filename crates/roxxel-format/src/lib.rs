@@ -13,8 +13,9 @@
 //!   rank, world size), for any dataset, local or remote.
 //! - `RemoteDataset` (feature `object-store`): the shards in object storage (S3, GCS, Azure, HTTP), read through
 //!   an async `sparse_buffer::RangeReader` per shard, with reads pinned to each shard's version at open;
-//!   `BlockingRemoteDataset` is its blocking facade with the local `Dataset`'s method names. See
-//!   `docs/remote.md`.
+//!   `BlockingRemoteDataset` is its blocking facade with the local `Dataset`'s method names
+//!   (`BlockingRemoteShard` for one shard), and `RemoteOptions::verify_checksums` checks reads against `.crc`
+//!   sidecar objects. See `docs/remote.md`.
 //!
 //! The format and every deliberate difference from Python roxxel are described in `docs/formats/roxxel.md`.
 #![deny(missing_docs)]
@@ -46,7 +47,8 @@ pub use packer::BlockPacker;
 pub use recover::{Recovery, recover};
 #[cfg(feature = "object-store")]
 pub use remote::{
-    BlockingRemoteDataset, RemoteDataset, RemoteIter, RemoteOptions, RemoteShard, RemoteSpec,
+    BlockingRemoteDataset, BlockingRemoteShard, RemoteDataset, RemoteIter, RemoteOptions,
+    RemoteShard, RemoteSpec,
 };
 pub use sampler::{Sampler, SamplerIter, SamplerState};
 pub use shard::{COPY_INDEX_LIMIT, Shard};

@@ -1,7 +1,10 @@
 //! [`RemoteDataset`]: a dataset whose shards live in object storage (S3, GCS, Azure, HTTP, ...), read through an
 //! async [`RangeReader`] per shard (feature `object-store`), and [`BlockingRemoteDataset`], its blocking facade
 //! with the reading API of the local [`Dataset`](crate::Dataset) (`len`, `get`, `get_signed`, `get_many`, `iter`,
-//! `range`, `verify`).
+//! `range`, `verify`); [`BlockingRemoteShard`] is the same for one [`RemoteShard`].
+//!
+//! With [`RemoteOptions::verify_checksums`], each shard's `.crc` sidecar object is fetched at open and every
+//! record read is checked against it, with the local reader's checks (see the `checksums` module).
 //!
 //! A remote dataset is its own type, opened by its own constructor ([`RemoteDataset::open`], or
 //! [`BlockingRemoteDataset::open`] with an explicit runtime): its records are owned [`Bytes`] fetched on demand,
@@ -22,9 +25,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt as _, TryStreamExt as _};
 use object_store::path::Path as ObjectPath;
-use object_store::{GetRange, ObjectStore};
+use object_store::{GetOptions, GetRange, ObjectStore};
 use sparse_buffer::{BlockingRuntime, ObjectStoreSource, RangeReader, ReaderOptions, Stats};
 
+use crate::checksums::Checksums;
 use crate::core::{Layout, ShardCore, out_of_range, range_bounds};
 use crate::error::{Error, Result};
 use crate::format::{Footer, MAX_FOOTER_LEN, decode_index};
@@ -67,6 +71,9 @@ pub struct RemoteOptions {
     /// Records fetched per [`get_many`](RemoteDataset::get_many) while iterating ([`RemoteDataset::iter`],
     /// [`RemoteDataset::range`]); default 1,024.
     pub batch: usize,
+    /// Whether every record read is checked against its shard's `.crc` sidecar object; see
+    /// [`verify_checksums`](Self::verify_checksums). Default: off.
+    pub verify_checksums: bool,
 }
 
 impl Default for RemoteOptions {
@@ -77,6 +84,7 @@ impl Default for RemoteOptions {
                 .max_request(0)
                 .tail_read(64 << 10),
             batch: 1024,
+            verify_checksums: false,
         }
     }
 }
@@ -95,27 +103,48 @@ impl RemoteOptions {
         self.batch = records.max(1);
         self
     }
+
+    /// Check every record read ([`get`](RemoteDataset::get), [`get_many`](RemoteDataset::get_many),
+    /// [`iter`](RemoteDataset::iter), [`range`](RemoteDataset::range)) against the CRC-32C in its shard's `.crc`
+    /// sidecar, as the local [`OpenOptions::verify_checksums`](crate::OpenOptions::verify_checksums) does
+    /// ([`Error::ChecksumMismatch`] on a mismatch), and make [`verify`](RemoteDataset::verify) check every record
+    /// a sidecar covers. Opening a shard `key` also fetches the object `key.crc` (at the same time as the shard's
+    /// suffix): a missing object means no sidecar (the shard is read unchecked), a damaged one is
+    /// [`Error::BadChecksums`], one of another version of the shard [`Error::StaleChecksums`], and any other
+    /// store error fails the open. Records appended after their sidecar was written are read unchecked. Default:
+    /// off.
+    #[must_use]
+    pub fn verify_checksums(mut self, verify: bool) -> Self {
+        self.verify_checksums = verify;
+        self
+    }
 }
 
 /// One shard of a [`RemoteDataset`]: its footer and a reader over its object, with the reading methods of the
 /// local [`Shard`](crate::Shard) (`len`, `get`, `get_many`, `iter`, `range`, `verify`), async.
 ///
-/// Its checks (footer, index entries, record bounds, the whole index in `verify`) are the local shard's: both
-/// are shells around one core.
+/// Its checks (footer, index entries, record bounds, the whole index in `verify`, and with
+/// [`RemoteOptions::verify_checksums`] each record's CRC-32C) are the local shard's: both are shells around one
+/// core. [`blocking`](Self::blocking) makes it a [`BlockingRemoteShard`].
 #[derive(Debug)]
 pub struct RemoteShard {
     reader: RangeReader<ObjectStoreSource>,
     core: ShardCore,
     /// Records fetched per `get_many` while iterating.
     batch: u64,
+    /// The `.crc` sidecar every read is checked against ([`RemoteOptions::verify_checksums`]).
+    checksums: Option<Checksums>,
 }
 
 impl RemoteShard {
     /// Opens the shard at `path` with one suffix request; checks the footer against the object's size (which
-    /// comes from the same answer).
+    /// comes from the same answer). With [`RemoteOptions::verify_checksums`], also fetches its sidecar object
+    /// `{path}.crc` at the same time (see there).
     ///
     /// # Errors
-    /// [`Error::Remote`] when the request fails; the corruption variants of [`Footer::parse`].
+    /// [`Error::Remote`] when a request fails; the corruption variants of [`Footer::parse`]; with
+    /// [`verify_checksums`](RemoteOptions::verify_checksums), [`Error::BadChecksums`] for a damaged sidecar and
+    /// [`Error::StaleChecksums`] for one of another version of the shard.
     pub async fn open(
         store: Arc<dyn ObjectStore>,
         path: ObjectPath,
@@ -123,21 +152,75 @@ impl RemoteShard {
     ) -> Result<Self> {
         let name = PathBuf::from(path.as_ref());
         let tail_len = options.reader.tail_read.max(MAX_FOOTER_LEN as u64);
-        let (source, at, tail) =
-            ObjectStoreSource::open_reading(store, path, GetRange::Suffix(tail_len))
-                .await
-                .map_err(|source| Error::remote(&name, source))?;
+        let sidecar = async {
+            if options.verify_checksums {
+                read_sidecar(&store, &path).await
+            } else {
+                Ok(None)
+            }
+        };
+        let shard = ObjectStoreSource::open_reading(
+            Arc::clone(&store),
+            path.clone(),
+            GetRange::Suffix(tail_len),
+        );
+        // The shard's error comes first: a missing shard is reported as such, not as its sidecar's problem.
+        let (opened, sidecar) = futures_util::future::join(shard, sidecar).await;
+        let (source, at, tail) = opened.map_err(|source| Error::remote(&name, source))?;
         let size = at.end;
         let core = ShardCore::parse(&tail, size, name)?;
         let reader = RangeReader::with_size(source, size, options.reader);
         reader
             .add_region(at.start, tail)
             .map_err(|source| Error::remote(&core.path, source))?;
-        Ok(Self {
+        let mut shard = Self {
             reader,
             core,
             batch: batch_len(options.batch),
-        })
+            checksums: None,
+        };
+        if let Some(sums) = sidecar? {
+            shard.check_pairing(&sums).await?;
+            shard.checksums = Some(sums);
+        }
+        Ok(shard)
+    }
+
+    /// The blocking facade over this shard, running on `runtime`.
+    #[must_use]
+    pub fn blocking(self, runtime: BlockingRuntime) -> BlockingRemoteShard {
+        BlockingRemoteShard {
+            shard: Arc::new(self),
+            runtime,
+        }
+    }
+
+    /// Checks that `sums` describes this shard, with the local shard's check ([`Error::StaleChecksums`]): the
+    /// one index entry it compares (where the sidecar's last record ends) costs a request unless it is cached,
+    /// which it is when the sidecar covers all records (the end of the index comes with the open's suffix).
+    async fn check_pairing(&self, sums: &Checksums) -> Result<()> {
+        let covered = sums.records();
+        let end = if covered == 0 || covered > self.len() {
+            // The pairing check needs no entry then.
+            0
+        } else {
+            let last = covered - 1;
+            let entries = self.read(self.core.entries_range(last)).await?;
+            ShardCore::entries(last, &entries).1
+        };
+        sums.check_pairing(
+            &self.core.path,
+            self.len(),
+            self.core.footer.raw_data_size,
+            |_| end,
+        )
+    }
+
+    /// The `.crc` sidecar every read is checked against: `Some` when the shard was opened with
+    /// [`RemoteOptions::verify_checksums`] and has one.
+    #[must_use]
+    pub fn checksums(&self) -> Option<&Checksums> {
+        self.checksums.as_ref()
     }
 
     /// Number of records.
@@ -182,11 +265,23 @@ impl RemoteShard {
     /// most two requests.
     ///
     /// # Errors
-    /// [`Error::IndexOutOfRange`], [`Error::BadIndexEntry`], [`Error::Remote`].
+    /// [`Error::IndexOutOfRange`], [`Error::BadIndexEntry`], [`Error::Remote`]; [`Error::ChecksumMismatch`] when
+    /// checked against a sidecar ([`RemoteOptions::verify_checksums`]).
     pub async fn get(&self, index: u64) -> Result<Bytes> {
         let i = self.core.check_index(index)?;
         let range = self.record_range(i).await?;
-        self.read(range).await
+        let start = range.start;
+        self.checked(i, start, self.read(range).await?)
+    }
+
+    /// `record`, the bytes of record `i` from payload offset `start`, after the local shard's check against the
+    /// sidecar (if any).
+    #[inline]
+    fn checked(&self, i: usize, start: u64, record: Bytes) -> Result<Bytes> {
+        if let Some(sums) = &self.checksums {
+            sums.check(&self.core.path, i as u64, start, &record)?;
+        }
+        Ok(record)
     }
 
     /// Many records at once, in the order asked: every index entry they need is fetched in one plan (skipping
@@ -210,8 +305,9 @@ impl RemoteShard {
         }
         self.prefetch(&ranges).await?;
         let mut records = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            records.push(self.read(range).await?);
+        for (&i, range) in checked.iter().zip(ranges) {
+            let start = range.start;
+            records.push(self.checked(i, start, self.read(range).await?)?);
         }
         Ok(records)
     }
@@ -259,15 +355,37 @@ impl RemoteShard {
     }
 
     /// Checks the whole index, with the local [`Shard::verify`](crate::Shard::verify)'s check: every end
-    /// non-negative, not before the previous one, and the last equal to the payload size. Fetches the index (not
-    /// the records).
+    /// non-negative, not before the previous one, and the last equal to the payload size. Fetches the index; the
+    /// records only when the shard was opened with [`RemoteOptions::verify_checksums`] and has a sidecar: then
+    /// every record it covers is checked against its CRC-32C, as locally ([`batch`](RemoteOptions::batch)
+    /// records per read).
     ///
     /// # Errors
     /// [`Error::BadIndexEntry`] for the first bad entry, [`Error::IndexEndMismatch`] for a last end short of the
-    /// payload, [`Error::Remote`].
+    /// payload, [`Error::ChecksumMismatch`] for the first record that does not match its CRC, [`Error::Remote`].
     pub async fn verify(&self) -> Result<()> {
         let index = self.read(self.core.whole_index()).await?;
-        self.core.verify_ends(decode_index(&index))
+        let ends = decode_index(&index);
+        self.core.verify_ends(ends.iter().copied())?;
+        let Some(sums) = &self.checksums else {
+            return Ok(());
+        };
+        // The ends passed the check above: non-negative, in order, within the payload.
+        let covered = usize::try_from(sums.records().min(self.len())).unwrap_or(usize::MAX);
+        let batch = usize::try_from(self.batch).unwrap_or(usize::MAX);
+        let (mut index, mut start) = (0u64, 0u64);
+        for chunk in ends[..covered.min(ends.len())].chunks(batch) {
+            let span_start = start;
+            let span_end = chunk.last().map_or(start, |&end| end as u64);
+            let span = self.read(span_start..span_end).await?;
+            for &end in chunk {
+                let end = end as u64;
+                let record = &span[(start - span_start) as usize..(end - span_start) as usize];
+                sums.check(&self.core.path, index, start, record)?;
+                (index, start) = (index + 1, end);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -554,7 +672,8 @@ impl RemoteDataset {
     }
 
     /// Checks every shard's whole index, as the local [`Dataset::verify`](crate::Dataset::verify): the indexes
-    /// are fetched (several shards at once), the records are not.
+    /// are fetched (several shards at once); the records only with [`RemoteOptions::verify_checksums`], to check
+    /// every record a sidecar covers ([`RemoteShard::verify`]).
     ///
     /// # Errors
     /// The first problem found, as [`RemoteShard::verify`].
@@ -793,19 +912,19 @@ impl RemoteSpec {
     }
 }
 
-/// The records of a [`BlockingRemoteDataset`] in order, fetched a batch at a time.
+/// The records of a [`BlockingRemoteDataset`] or a [`BlockingRemoteShard`] in order, fetched a batch at a time.
 #[derive(Debug)]
 pub struct RemoteIter<'a> {
-    dataset: &'a BlockingRemoteDataset,
+    reader: &'a dyn BlockingBatches,
     next: u64,
     end: u64,
     ready: VecDeque<Bytes>,
 }
 
 impl<'a> RemoteIter<'a> {
-    fn new(dataset: &'a BlockingRemoteDataset, range: Range<u64>) -> Self {
+    fn new(reader: &'a dyn BlockingBatches, range: Range<u64>) -> Self {
         Self {
-            dataset,
+            reader,
             next: range.start,
             end: range.end,
             ready: VecDeque::new(),
@@ -823,12 +942,10 @@ impl Iterator for RemoteIter<'_> {
         if self.next >= self.end {
             return None;
         }
-        let until = self
-            .end
-            .min(self.next.saturating_add(self.dataset.dataset.batch));
+        let until = self.end.min(self.next.saturating_add(self.reader.batch()));
         let indices: Vec<u64> = (self.next..until).collect();
         self.next = until;
-        match self.dataset.get_many(&indices) {
+        match self.reader.fetch(&indices) {
             Ok(records) => {
                 self.ready.extend(records);
                 self.ready.pop_front().map(Ok)
@@ -839,6 +956,206 @@ impl Iterator for RemoteIter<'_> {
             }
         }
     }
+}
+
+/// A blocking facade read in batches by [`RemoteIter`]: [`BlockingRemoteDataset`] or [`BlockingRemoteShard`].
+trait BlockingBatches: std::fmt::Debug + Sync {
+    /// Records per batch (at least 1).
+    fn batch(&self) -> u64;
+    /// `get_many`, blocking.
+    fn fetch(&self, indices: &[u64]) -> Result<Vec<Bytes>>;
+}
+
+impl BlockingBatches for BlockingRemoteDataset {
+    fn batch(&self) -> u64 {
+        self.dataset.batch
+    }
+
+    fn fetch(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
+        self.get_many(indices)
+    }
+}
+
+impl BlockingBatches for BlockingRemoteShard {
+    fn batch(&self) -> u64 {
+        self.shard.batch
+    }
+
+    fn fetch(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
+        self.get_many(indices)
+    }
+}
+
+/// The blocking facade of a [`RemoteShard`]: the method names and arguments of the local [`Shard`](crate::Shard)
+/// (`len`, `get`, `get_many`, `iter`, `range`, `verify`), each running the async method on an explicit
+/// [`BlockingRuntime`], as [`BlockingRemoteDataset`] does for a dataset (records are owned [`Bytes`]). Cheap to
+/// clone: clones share the shard and its cache.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use object_store::{aws::AmazonS3Builder, path::Path};
+/// use roxxel_format::{BlockingRemoteShard, RemoteOptions};
+/// use sparse_buffer::BlockingRuntime;
+///
+/// let store = Arc::new(AmazonS3Builder::from_env().with_bucket_name("datasets").build()?);
+/// let runtime = BlockingRuntime::current_thread()?;
+/// let options = RemoteOptions::default().verify_checksums(true);
+/// let shard = BlockingRemoteShard::open(runtime, store, Path::from("train/ds_0000.rox"), &options)?;
+/// let record = shard.get(7)?; // checked against train/ds_0000.rox.crc, if there is one
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlockingRemoteShard {
+    shard: Arc<RemoteShard>,
+    runtime: BlockingRuntime,
+}
+
+impl BlockingRemoteShard {
+    /// [`RemoteShard::open`] on `runtime`, which the shard keeps for its blocking methods.
+    ///
+    /// # Errors
+    /// As [`RemoteShard::open`]; [`Error::Remote`] holding [`sparse_buffer::Error::BlockingInRuntime`] on a
+    /// thread that runs async tasks.
+    pub fn open(
+        runtime: BlockingRuntime,
+        store: Arc<dyn ObjectStore>,
+        path: ObjectPath,
+        options: &RemoteOptions,
+    ) -> Result<Self> {
+        let name = PathBuf::from(path.as_ref());
+        let shard = block(&runtime, &name, RemoteShard::open(store, path, options))?;
+        Ok(shard.blocking(runtime))
+    }
+
+    /// The async shard.
+    #[must_use]
+    pub fn shard(&self) -> &Arc<RemoteShard> {
+        &self.shard
+    }
+
+    /// The runtime the blocking methods run on.
+    #[must_use]
+    pub fn runtime(&self) -> &BlockingRuntime {
+        &self.runtime
+    }
+
+    fn block<T>(&self, future: impl Future<Output = Result<T>>) -> Result<T> {
+        block(&self.runtime, &self.shard.core.path, future)
+    }
+
+    /// Number of records.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.shard.len()
+    }
+
+    /// Whether the shard holds no records.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.shard.is_empty()
+    }
+
+    /// [`RemoteShard::get`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteShard::get`].
+    pub fn get(&self, index: u64) -> Result<Bytes> {
+        self.block(self.shard.get(index))
+    }
+
+    /// [`RemoteShard::get_many`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteShard::get_many`].
+    pub fn get_many(&self, indices: &[u64]) -> Result<Vec<Bytes>> {
+        self.block(self.shard.get_many(indices))
+    }
+
+    /// All records in order, fetched [`batch`](RemoteOptions::batch) records at a time.
+    #[must_use]
+    pub fn iter(&self) -> RemoteIter<'_> {
+        RemoteIter::new(self, 0..self.len())
+    }
+
+    /// The records in `range`, in order, fetched [`batch`](RemoteOptions::batch) records at a time.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when `range` does not lie within `0..len()`.
+    pub fn range(&self, range: impl RangeBounds<u64>) -> Result<RemoteIter<'_>> {
+        Ok(RemoteIter::new(self, range_bounds(range, self.len())?))
+    }
+
+    /// [`RemoteShard::verify`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteShard::verify`].
+    pub fn verify(&self) -> Result<()> {
+        self.block(self.shard.verify())
+    }
+
+    /// [`RemoteShard::fetch_index`], blocking.
+    ///
+    /// # Errors
+    /// As [`RemoteShard::fetch_index`].
+    pub fn fetch_index(&self) -> Result<()> {
+        self.block(self.shard.fetch_index())
+    }
+
+    /// The counters of the shard's reader (the suffix request of the open is not included).
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.shard.reader.stats()
+    }
+}
+
+impl<'a> IntoIterator for &'a BlockingRemoteShard {
+    type Item = Result<Bytes>;
+    type IntoIter = RemoteIter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The `.crc` sidecar object of the shard at `path` (`{path}.crc`), `Ok(None)` when the store has no such object.
+async fn read_sidecar(
+    store: &Arc<dyn ObjectStore>,
+    path: &ObjectPath,
+) -> Result<Option<Checksums>> {
+    let key = format!("{path}.crc");
+    let name = PathBuf::from(&key);
+    let failed = |err: Box<dyn std::error::Error + Send + Sync>| {
+        let source = sparse_buffer::Error::Source {
+            name: format!("{store}/{key}"),
+            source: err,
+        };
+        Error::remote(&name, source)
+    };
+    let location = ObjectPath::parse(&key).map_err(|err| failed(Box::new(err)))?;
+    let answer = match store.get_opts(&location, GetOptions::default()).await {
+        Ok(answer) => answer,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(err) => return Err(failed(Box::new(err))),
+    };
+    // As the local reader does, a size the machine cannot hold is an error, not an abort.
+    let len =
+        usize::try_from(answer.meta.size).map_err(|_| Error::TooLarge { file: name.clone() })?;
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| {
+        let message = format!("cannot hold the {len}-byte checksum sidecar");
+        Error::io(
+            &name,
+            std::io::Error::new(std::io::ErrorKind::OutOfMemory, message),
+        )
+    })?;
+    let mut chunks = answer.into_stream();
+    while let Some(chunk) = chunks
+        .try_next()
+        .await
+        .map_err(|err| failed(Box::new(err)))?
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    Checksums::from_bytes(bytes, name).map(Some)
 }
 
 /// The `*.rox` objects directly under `prefix`, not hidden, in shard-number order.

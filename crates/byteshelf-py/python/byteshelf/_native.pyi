@@ -34,7 +34,14 @@ class ObjectChangedError(RemoteError):
 
 class Roxxel:
     MAGIC_SIGNATURE: ClassVar[bytes]
-    def __init__(self, filepath: Union[_Path, list[_Path], None] = ..., *, verify_checksums: bool = False) -> None: ...
+    def __init__(self, filepath: Union[_Path, list[_Path], None] = ..., *, verify_checksums: bool = False) -> None:
+        """A path, pattern, list of paths, or one URL (``s3://``, ``http(s)://``, ``file://``).
+
+        ``verify_checksums=True`` checks every record read against the CRC-32C in its shard's ``.crc`` sidecar (a
+        file next to a local shard, the object ``<shard>.crc`` next to a remote one), raising ``RoxxelError`` on a
+        mismatch; shards without a sidecar are read unchecked. ``verify()`` checks local sidecars either way, remote
+        ones only with this option.
+        """
     filepaths: list[str]
     @property
     def raw_filepath(self) -> Optional[str]: ...

@@ -14,6 +14,8 @@ mod read;
 mod recovery;
 #[cfg(feature = "object-store")]
 mod remote;
+#[cfg(feature = "object-store")]
+mod remote_checksums;
 mod sampler;
 #[cfg(feature = "object-store")]
 #[path = "../../../sparse-buffer/tests/it/servers.rs"]
