@@ -421,8 +421,10 @@ fn finish_search(
 /// search prefetches only below it.
 const GROUP_PREFETCH_FROM_LEVEL: u32 = 10;
 
-/// How many searches [`eytzinger_find_groups_in`] runs side by side.
-pub(crate) const BATCH: usize = 16;
+/// How many searches [`eytzinger_find_groups_in`] runs side by side. Eight, each with its next two levels
+/// requested ahead, keep enough misses in flight; `get_many` reads a group's values during the next group's
+/// search, so smaller groups overlap more of that work (measured: 8 beat 4, 12, 16 and 32 on a 1M-key map).
+pub(crate) const BATCH: usize = 8;
 
 /// [`eytzinger_find_in`] for many keys: `slots[i]` is the slot of `keys[i]`. See [`eytzinger_find_groups_in`].
 pub(crate) fn eytzinger_find_many_in(
@@ -461,7 +463,7 @@ fn entry_key(entry: &[u8; INDEX_ENTRY_LEN]) -> u64 {
 
 /// [`eytzinger_find_in`] for many keys, in groups of [`BATCH`] keys, over an index of `n` entries of
 /// [`INDEX_ENTRY_LEN`] bytes. The searches of a group run level by level across the group, so the memory accesses
-/// of different keys overlap (up to 16 cache misses in flight instead of one); with `prefetch`, each step also
+/// of different keys overlap (8 searches, each with two levels requested ahead, instead of one); with `prefetch`, each step also
 /// requests the line of the node's four grandchildren, so each key's next two levels are on their way while the
 /// other keys step. This is what makes a batch of lookups several times cheaper per key than lookups one by one
 /// on an index much larger than the cache.

@@ -364,7 +364,7 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     }
 
     /// The values of `keys`, in order (`None` for an absent key): [`get`](Self::get) for a batch. The index
-    /// searches run side by side, 16 at a time (see [`slots_of`](Self::slots_of)). The values found by one group
+    /// searches run side by side, 8 at a time (see [`slots_of`](Self::slots_of)). The values found by one group
     /// are requested from memory as soon as their slots are known, and read (CRC check, codec) a few at a time
     /// between the steps of the next group's search, while that search waits for the index: the memory accesses
     /// of searches and values overlap, and so does the work on the values.
