@@ -706,13 +706,8 @@ pub(crate) fn checked_record<'a>(
     index: u64,
 ) -> Option<&'a [u8]> {
     let i = usize::try_from(index).ok()?;
-    // `i + 1 < len` also puts `i` in bounds, so `offsets[i]` is not checked again.
-    let end = *offsets.get(i.checked_add(1)?)?;
-    let start = offsets[i];
-    // Checked here rather than with `get`, whose `Option` would also test the payload's pointer for null.
-    if start <= end && end <= payload.len() {
-        Some(&payload[start..end])
-    } else {
-        None
-    }
+    let &[start, end] = offsets.get(i..)?.get(..2)? else {
+        return None;
+    };
+    payload.get(start..end)
 }
