@@ -325,16 +325,42 @@ pub struct SkippedShard {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Dataset<D = Mmap> {
-    shards: Vec<Shard<D>>,
+    shards: Shards<D>,
     layout: Layout,
     skipped: Vec<SkippedShard>,
+}
+
+/// A dataset's shards. A lone shard is held inline, so [`Dataset::get`] finds its fields in the dataset itself,
+/// one pointer hop fewer than through a `Vec`.
+enum Shards<D> {
+    One(Shard<D>),
+    Many(Vec<Shard<D>>),
+}
+
+impl<D> Shards<D> {
+    fn new(mut shards: Vec<Shard<D>>) -> Self {
+        if shards.len() == 1
+            && let Some(shard) = shards.pop()
+        {
+            return Self::One(shard);
+        }
+        Self::Many(shards)
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[Shard<D>] {
+        match self {
+            Self::One(shard) => std::slice::from_ref(shard),
+            Self::Many(shards) => shards,
+        }
+    }
 }
 
 impl<D> std::fmt::Debug for Dataset<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dataset")
             .field("len", &self.layout.len())
-            .field("shards", &self.shards)
+            .field("shards", &self.shards.as_slice())
             .field("skipped", &self.skipped)
             .finish()
     }
@@ -364,7 +390,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     pub fn from_shards(shards: Vec<Shard<D>>) -> Self {
         Self {
             layout: Layout::new(shards.iter().map(Shard::len)),
-            shards,
+            shards: Shards::new(shards),
             skipped: Vec::new(),
         }
     }
@@ -384,7 +410,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// The shards, in dataset order.
     #[must_use]
     pub fn shards(&self) -> &[Shard<D>] {
-        &self.shards
+        self.shards.as_slice()
     }
 
     /// Shards left out by [`OpenOptions::skip_invalid`].
@@ -406,7 +432,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// [`Error::IndexOutOfRange`], or [`Error::BadIndexEntry`] naming the shard and offset of a bad entry.
     #[inline(always)]
     pub fn get(&self, index: u64) -> Result<&[u8]> {
-        if let [shard] = self.shards.as_slice() {
+        if let Shards::One(shard) = &self.shards {
             // One shard: its own range check is the dataset's.
             return shard.get(index);
         }
@@ -453,7 +479,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     #[inline(never)]
     fn get_sharded(&self, index: u64) -> Result<&[u8]> {
         let (shard, local) = self.layout.locate_or_err(index)?;
-        self.shards[shard].get(local)
+        self.shards()[shard].get(local)
     }
 
     /// Turns a Python-style index (negative counts from the end: `-1` is the last record) into a position.
@@ -483,7 +509,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// All records in order.
     #[must_use]
     pub fn iter(&self) -> Iter<'_, D> {
-        Iter::new(&self.shards, 0, 0, self.len())
+        Iter::new(self.shards(), 0, 0, self.len())
     }
 
     /// The records in `range`, in order.
@@ -494,12 +520,12 @@ impl<D: AsRef<[u8]>> Dataset<D> {
         let Range { start, end } = self.layout.bounds(range)?;
         Ok(match self.locate(start) {
             Some((shard, local)) => Iter::new(
-                &self.shards,
+                self.shards(),
                 shard,
                 usize::try_from(local).unwrap_or(usize::MAX),
                 end - start,
             ),
-            None => Iter::new(&self.shards, self.shards.len(), 0, 0),
+            None => Iter::new(self.shards(), self.shards().len(), 0, 0),
         })
     }
 
@@ -509,7 +535,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// # Errors
     /// The first problem found.
     pub fn verify(&self) -> Result<()> {
-        self.shards.iter().try_for_each(Shard::verify)
+        self.shards().iter().try_for_each(Shard::verify)
     }
 
     /// [`verify`](Self::verify), saying how many records were checked against sidecars and which shards have a
@@ -519,7 +545,7 @@ impl<D: AsRef<[u8]>> Dataset<D> {
     /// The first problem found.
     pub fn verify_detailed(&self) -> Result<Verification> {
         let mut report = Verification::default();
-        for shard in &self.shards {
+        for shard in self.shards() {
             report.absorb(shard.verify_detailed()?);
         }
         Ok(report)
@@ -562,7 +588,7 @@ impl<'a, D: AsRef<[u8]>> Records<'a, D> {
         {
             return Ok(record);
         }
-        self.dataset.get(index)
+        get_outside_fast_path(self.dataset, index)
     }
 
     /// The number of records, as [`Dataset::len`].
@@ -576,6 +602,14 @@ impl<'a, D: AsRef<[u8]>> Records<'a, D> {
     pub fn is_empty(&self) -> bool {
         self.dataset.is_empty()
     }
+}
+
+/// [`Records::get`] past the fast path (several shards, an index that needs checks, attached checksums, or an
+/// index out of range), out of line so the caller's loop stays small and keeps its registers.
+#[cold]
+#[inline(never)]
+fn get_outside_fast_path<D: AsRef<[u8]>>(dataset: &Dataset<D>, index: u64) -> Result<&[u8]> {
+    dataset.get(index)
 }
 
 impl<'a, D: AsRef<[u8]>> IntoIterator for &'a Dataset<D> {
