@@ -486,7 +486,10 @@ fn render(
          entry of `range().ge(probe)` (a lower bound), which walks the same depth. `buffer` 0.2.1 runs with wrapt \
          1.16 (its own pin, wrapt 1.11.2, does not import on Python 3.11). The remote rows read from nginx on \
          loopback, each repetition on a fresh open: requests and bytes are what nginx's access log records, and their \
-         baseline is the same reads written directly against object_store (a suffix or header GET, then `get_ranges`)."
+         baseline is the same reads written directly against object_store (a suffix or header GET, then `get_ranges`). \
+         The Roxxel read rows and `mapbuffer.get_many` run byteshelf and its baseline or peer alternately, 21 times \
+         each, every timed run right after an untimed one of the same side, so a slow spell of the shared machine \
+         falls on both; the other rows run each side's repetitions back to back."
             .into(),
     );
     if !unavailable.is_empty() {

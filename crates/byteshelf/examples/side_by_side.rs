@@ -172,7 +172,7 @@ fn median_pair(
 
 /// Repetitions of the short rows measured with [`median_pair`] (a few milliseconds to a few hundred each).
 fn paired_repetitions(params: &Params) -> usize {
-    2 * params.repetitions + 1
+    4 * params.repetitions + 1
 }
 
 fn per_op_ns(time: Duration, ops: usize) -> f64 {
@@ -358,6 +358,16 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
     // The plain way to read the same file: a memmap2 map, the index decoded once into a Vec<u64> of record ends,
     // records sliced straight out of the map (Rust's bounds checks only).
     let (map, ends) = map_and_decode_index(&path)?;
+    // One closure for both rows below, so both compare with the very same machine code.
+    let raw_get = || {
+        let mut sum = 0usize;
+        for &i in &indices {
+            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+            sum += map[start..ends[i] as usize][0] as usize;
+        }
+        black_box(sum);
+        Ok(())
+    };
     let (get, raw) = median_pair(
         paired_repetitions(params),
         || {
@@ -368,15 +378,7 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
             black_box(sum);
             Ok(())
         },
-        || {
-            let mut sum = 0usize;
-            for &i in &indices {
-                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-                sum += map[start..ends[i] as usize][0] as usize;
-            }
-            black_box(sum);
-            Ok(())
-        },
+        raw_get,
     )?;
     Figure {
         id: "roxxel.get",
@@ -405,15 +407,7 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
             black_box(sum);
             Ok(())
         },
-        || {
-            let mut sum = 0usize;
-            for &i in &indices {
-                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-                sum += map[start..ends[i] as usize][0] as usize;
-            }
-            black_box(sum);
-            Ok(())
-        },
+        raw_get,
     )?;
     Figure {
         id: "roxxel.get_records",
@@ -429,26 +423,29 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
     }
     .print();
 
-    let scan = median(params.repetitions, || {
-        let mut sum = 0usize;
-        for rec in dataset.iter() {
-            let rec = rec?;
-            sum += rec[0] as usize + rec.len();
-        }
-        black_box(sum);
-        Ok(())
-    })?;
-    let loop_scan = median(params.repetitions, || {
-        let mut sum = 0usize;
-        let mut start = 0;
-        for &end in &ends {
-            let rec = &map[start..end as usize];
-            sum += rec[0] as usize + rec.len();
-            start = end as usize;
-        }
-        black_box(sum);
-        Ok(())
-    })?;
+    let (scan, loop_scan) = median_pair(
+        paired_repetitions(params),
+        || {
+            let mut sum = 0usize;
+            for rec in dataset.iter() {
+                let rec = rec?;
+                sum += rec[0] as usize + rec.len();
+            }
+            black_box(sum);
+            Ok(())
+        },
+        || {
+            let mut sum = 0usize;
+            let mut start = 0;
+            for &end in &ends {
+                let rec = &map[start..end as usize];
+                sum += rec[0] as usize + rec.len();
+                start = end as usize;
+            }
+            black_box(sum);
+            Ok(())
+        },
+    )?;
     Figure {
         id: "roxxel.scan",
         group: "roxxel",
@@ -463,16 +460,16 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
     }
     .print();
 
-    let scan_sum = median(params.repetitions, || {
+    let payload = records.len();
+    let scan_dataset_sum = || {
         let mut sum = 0u64;
         for rec in dataset.iter() {
             sum += sum_bytes(rec?);
         }
         black_box(sum);
         Ok(())
-    })?;
-    let payload = records.len();
-    let plain_sum = median(params.repetitions, || {
+    };
+    let (scan_sum, plain_sum) = median_pair(paired_repetitions(params), scan_dataset_sum, || {
         black_box(sum_bytes(&map[..payload]));
         Ok(())
     })?;
@@ -491,22 +488,23 @@ fn roxxel(work: &Path, params: &Params, records: &[u8], rng: &mut Rng) -> BoxRes
     .print();
     // The same per-record sums by hand: what summing record by record costs, whatever walks the records (the one
     // sum above runs across record boundaries, which no reader of separate records can).
-    let loop_sum = median(params.repetitions, || {
-        let mut sum = 0u64;
-        let mut start = 0;
-        for &end in &ends {
-            sum += sum_bytes(&map[start..end as usize]);
-            start = end as usize;
-        }
-        black_box(sum);
-        Ok(())
-    })?;
+    let (scan_sum_records, loop_sum) =
+        median_pair(paired_repetitions(params), scan_dataset_sum, || {
+            let mut sum = 0u64;
+            let mut start = 0;
+            for &end in &ends {
+                sum += sum_bytes(&map[start..end as usize]);
+                start = end as usize;
+            }
+            black_box(sum);
+            Ok(())
+        })?;
     Figure {
         id: "roxxel.scan_sum_loop",
         group: "roxxel",
         name: format!("iter, every byte summed record by record ({n} x {RECORD_LEN} B)"),
         unit: "MB/s",
-        ours: mb_per_s(records.len(), scan_sum),
+        ours: mb_per_s(records.len(), scan_sum_records),
         peer: None,
         baseline: Some((
             "hand-written loop summing each record of the same memmap2 map and Vec<u64> index",
