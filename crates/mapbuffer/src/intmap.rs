@@ -171,7 +171,7 @@ impl<D: AsRef<[u8]>> IntMap<D> {
     /// The index slot of `key`, if present.
     #[must_use]
     pub fn slot_of(&self, key: u64) -> Option<usize> {
-        eytzinger_find_in(self.entries(), ENTRY_LEN, self.len(), key, true)
+        eytzinger_find_in(self.entries(), ENTRY_LEN, self.len(), key, true, None)
     }
 
     /// The value of `key`, if present.

@@ -357,7 +357,10 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     /// `Ok(None)` when the key is absent; an error when its value is corrupt (bad offsets, CRC, compressed data).
     #[inline]
     pub fn get(&self, key: u64) -> Result<Option<Cow<'_, [u8]>>> {
-        match self.slot_of(key) {
+        match self
+            .core
+            .find_for_read(self.data.as_ref(), self.index(), key)
+        {
             Some(slot) => self.value_at(slot).map(Some),
             None => Ok(None),
         }
