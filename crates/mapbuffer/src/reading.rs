@@ -99,29 +99,21 @@ impl Core {
     /// The slot of `key` in `index` (the whole index), if present.
     #[inline]
     pub(crate) fn find(&self, index: &[u8], key: u64) -> Option<usize> {
-        crate::format::eytzinger_find_in(
-            index,
-            INDEX_ENTRY_LEN,
-            self.len(),
-            key,
-            self.prefetch,
-            None,
-        )
+        self.search(index, key, None)
     }
 
     /// [`find`](Self::find) for a lookup that reads the value next: with prefetching on, the value's first lines
     /// are requested as soon as the search meets the key. `map` is the whole map, `index` its index.
     #[inline]
     pub(crate) fn find_for_read(&self, map: &[u8], index: &[u8], key: u64) -> Option<usize> {
-        let values = self.prefetch.then_some(map);
-        crate::format::eytzinger_find_in(
-            index,
-            INDEX_ENTRY_LEN,
-            self.len(),
-            key,
-            self.prefetch,
-            values,
-        )
+        self.search(index, key, self.prefetch.then_some(map))
+    }
+
+    /// The one search of the index, `values` as in [`eytzinger_find_in`](crate::format::eytzinger_find_in).
+    #[inline]
+    fn search(&self, index: &[u8], key: u64, values: Option<&[u8]>) -> Option<usize> {
+        let n = self.len();
+        crate::format::eytzinger_find_in(index, INDEX_ENTRY_LEN, n, key, self.prefetch, values)
     }
 
     /// The checked byte range of the stored value (payload and CRC) of `slot`, whose index entry is

@@ -34,6 +34,13 @@ fn open_ds(
     )
 }
 
+/// Every record of `remote` reads as `recs` says, in order, and the whole dataset verifies.
+fn assert_reads_and_verifies(remote: &BlockingRemoteDataset, recs: &[Vec<u8>]) {
+    let all: Vec<Vec<u8>> = remote.iter().map(|r| r.unwrap().to_vec()).collect();
+    assert_eq!(all, recs);
+    remote.verify().unwrap();
+}
+
 /// Writes `recs` into `dir` as `train_NNNN.rox` shards of at most `max_shard_bytes`, with sidecars when
 /// `checksums`.
 fn write_train(dir: &FsPath, recs: &[Vec<u8>], max_shard_bytes: u64, checksums: bool) {
@@ -261,9 +268,7 @@ fn a_flipped_payload_byte_is_a_checksum_mismatch_naming_the_object_and_offset() 
     // Flipped back: everything reads and verifies.
     flip_both(dir.path(), &store, "train_0001.rox", start, 0x10);
     let remote = open_ds(&store, &checked(16)).unwrap();
-    let all: Vec<Vec<u8>> = remote.iter().map(|r| r.unwrap().to_vec()).collect();
-    assert_eq!(all, recs);
-    remote.verify().unwrap();
+    assert_reads_and_verifies(&remote, &recs);
 }
 
 #[test]
@@ -288,9 +293,7 @@ fn shards_without_a_sidecar_object_read_unchecked_with_the_option_on() {
         has.len() >= 3 && has[0] && !has[1..].iter().any(|&h| h),
         "{has:?}"
     );
-    let all: Vec<Vec<u8>> = remote.iter().map(|r| r.unwrap().to_vec()).collect();
-    assert_eq!(all, recs);
-    remote.verify().unwrap();
+    assert_reads_and_verifies(&remote, &recs);
 
     // A flip in a shard without a sidecar is read as it is; in the shard with one, it is caught.
     let (first_len, second_start) = {
