@@ -138,8 +138,13 @@ fn median(repetitions: usize, mut f: impl FnMut() -> BoxResult<()>) -> BoxResult
         f()?;
         times.push(start.elapsed());
     }
+    Ok(middle(times))
+}
+
+/// The median of `times` (not empty).
+fn middle(mut times: Vec<Duration>) -> Duration {
     times.sort();
-    Ok(times[times.len() / 2])
+    times[times.len() / 2]
 }
 
 /// Runs `ours` and `theirs` alternately, `repetitions` times each, and returns the median duration of each: on a
@@ -165,9 +170,7 @@ fn median_pair(
         theirs()?;
         times.1.push(start.elapsed());
     }
-    times.0.sort();
-    times.1.sort();
-    Ok((times.0[repetitions / 2], times.1[repetitions / 2]))
+    Ok((middle(times.0), middle(times.1)))
 }
 
 /// Repetitions of the short rows measured with [`median_pair`] (a few milliseconds to a few hundred each).

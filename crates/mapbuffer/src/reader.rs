@@ -15,7 +15,7 @@ use crate::format::{
     BATCH, CRC_LEN, Codec, FormatVersion, HEADER_LEN, Header, Search, SortedSlots, VERSION_AT,
     eytzinger_find_groups_in, eytzinger_find_many_in,
 };
-use crate::reading::{Core, key_in, offset_in};
+use crate::reading::{Core, key_in};
 
 /// How many cache lines of each value [`MapBuffer::get_many`] requests ahead of reading the values.
 const VALUE_LINES_AHEAD: usize = 4;
@@ -386,8 +386,8 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
             if first_error.is_some() {
                 return;
             }
-            // With prefetching on, the value's lines were requested when its slot was found.
-            let value = slot.map(|slot| self.decode_at(slot, !prefetch)).transpose();
+            // The value's lines were requested when its slot was found (when prefetching is on).
+            let value = slot.map(|slot| self.decode_at(slot, false)).transpose();
             match value {
                 Ok(value) => values.push(value),
                 Err(err) => *first_error = Some(err),
@@ -430,22 +430,14 @@ impl<D: AsRef<[u8]>> MapBuffer<D> {
     }
 
     /// Loads the cache lines of the values of `slots` (at most [`VALUE_LINES_AHEAD`] each) without waiting for
-    /// them, so that reading them later finds them in the cache. Offsets are not checked here: a wild one loads
-    /// nothing.
+    /// them, so that reading them later finds them in the cache. A slot whose offsets are bad requests nothing
+    /// (reading its value reports them).
     fn request_values(&self, slots: &[Option<usize>]) {
         let data = self.data.as_ref();
-        let index = self.index();
-        let len = self.len();
         for &slot in slots.iter().flatten() {
-            let start = offset_in(index, slot);
-            let end = if slot + 1 < len {
-                offset_in(index, slot + 1)
-            } else {
-                data.len() as u64
-            };
-            let start = usize::try_from(start).unwrap_or(usize::MAX);
-            let len = usize::try_from(end.saturating_sub(start as u64)).unwrap_or(usize::MAX);
-            crate::prefetch::prefetch_range(data, start, len, VALUE_LINES_AHEAD);
+            if let Ok(range) = self.stored_range(slot) {
+                crate::prefetch::prefetch_range(data, range.start, range.len(), VALUE_LINES_AHEAD);
+            }
         }
     }
 
